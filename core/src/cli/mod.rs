@@ -1,0 +1,118 @@
+//! The `mailwright` command line: one subcommand per step of the loop, `--json` for scripts,
+//! errors as one line on stderr, and the exit codes of DESIGN §4.
+
+mod demo;
+mod dissect;
+mod input;
+mod parse;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (DESIGN §4; sysexits.h where one fits).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Usage or input error.
+    pub const USAGE: u8 = 1;
+    /// Permanent delivery failure (EX_UNAVAILABLE).
+    pub const UNAVAILABLE: u8 = 69;
+    /// Internal error (EX_SOFTWARE).
+    pub const SOFTWARE: u8 = 70;
+    /// Temporary failure: retry later (EX_TEMPFAIL).
+    pub const TEMPFAIL: u8 = 75;
+}
+
+/// An error for the command line: a one-line message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit code.
+    pub code: u8,
+    /// The message, one line.
+    pub message: String,
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        CliError { code: exit::USAGE, message: message.into() }
+    }
+}
+
+impl From<crate::Error> for CliError {
+    fn from(e: crate::Error) -> Self {
+        CliError::usage(e.to_string())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "mailwright", version, about = "Build, inject, retrieve, dissect and automate mail.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show a message's headers and part tree (JSON with --json).
+    Parse(parse::Args),
+    /// Write a message's attachments into a folder and print the manifest.
+    Dissect(dissect::Args),
+    /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
+    /// dissect it, print the command that would print the PDF, and check it is byte-exact.
+    Demo(demo::Args),
+}
+
+/// Runs the command line with `args` (program name first); returns the exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { exit::USAGE } else { exit::OK };
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("mailwright: {first} (see mailwright --help)");
+            return exit::USAGE;
+        }
+    };
+    let outcome = std::panic::catch_unwind(|| match cli.command {
+        Command::Parse(a) => parse::run(a),
+        Command::Dissect(a) => dissect::run(a),
+        Command::Demo(a) => demo::run(a),
+    });
+    match outcome {
+        Ok(Ok(())) => exit::OK,
+        Ok(Err(e)) => {
+            eprintln!("mailwright: {}", e.message.replace('\n', " "));
+            e.code
+        }
+        Err(_) => {
+            eprintln!("mailwright: internal error; please report it with the input that caused it");
+            exit::SOFTWARE
+        }
+    }
+}
+
+/// `main` for the binary.
+pub fn main() -> ExitCode {
+    ExitCode::from(run(std::env::args_os()))
+}
+
+/// Writes `s` to stdout; a closed pipe is not an error.
+pub(crate) fn out(s: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError { code: exit::SOFTWARE, message: format!("cannot write output: {e}") }),
+    }
+}

@@ -1,0 +1,37 @@
+//! # mailwright
+//!
+//! The whole mail-processing loop as a library: **build** a message, **inject** it, **retrieve**
+//! it, **dissect** it back into its original files, and **automate** that loop.
+//!
+//! | module | step |
+//! |---|---|
+//! | [`parse`] | read a message: headers, addresses, bodies, the part tree (zero-copy, never panics) |
+//! | [`dissect`] | write a message's attachments into a folder, safely, with a manifest |
+//! | [`warning`] | recoverable damage, reported instead of failing |
+//! | [`limits`] | bounds on the work done for one message |
+//! | [`sample`] | sample PDFs, messages and corpora made by code, for demos, tests and benches |
+//!
+//! ```
+//! use mailwright::Message;
+//! let raw = b"From: Jane <jane@example.org>\r\nSubject: =?utf-8?q?R=C3=A9sum=C3=A9?=\r\n\r\nHi\r\n";
+//! let msg = Message::parse(raw)?;
+//! assert_eq!(msg.subject(), Some("Résumé"));
+//! # Ok::<(), mailwright::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod dissect;
+pub mod error;
+pub mod limits;
+pub mod parse;
+pub mod sample;
+pub mod warning;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use dissect::{Dissection, DissectOptions, dissect};
+pub use error::{Error, Result};
+pub use limits::Limits;
+pub use parse::{Address, Envelope, Message, Part, PartPath, SharedMessage};
+pub use warning::{Warning, WarningKind};

@@ -1,0 +1,325 @@
+//! Transfer decodings (RFC 2045 §6.7, §6.8; uuencode), lenient and reporting what they skipped.
+//!
+//! Each decoder returns what it could read and, at most, the first problem it met: the offset
+//! (relative to its input) and a sentence for the warning.
+
+use crate::warning::WarningKind;
+
+/// The first problem a decoder met: kind, offset within the decoded input, detail.
+pub(crate) type Problem = (WarningKind, usize, String);
+
+const INVALID: u8 = 0xff;
+const PAD: u8 = 0xfe;
+const SPACE: u8 = 0xfd;
+
+static B64: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0u8;
+    while i < 64 {
+        let c = match i {
+            0..=25 => b'A' + i,
+            26..=51 => b'a' + (i - 26),
+            52..=61 => b'0' + (i - 52),
+            62 => b'+',
+            _ => b'/',
+        };
+        t[c as usize] = i;
+        i += 1;
+    }
+    t[b'=' as usize] = PAD;
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t
+};
+
+/// Decodes base64, skipping white space and (with a problem reported) characters outside the
+/// alphabet. A final group without padding is decoded as far as it goes; padding in the middle
+/// starts a new group (concatenated encodings). Returns the bytes and the first problem.
+pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option<Problem>) {
+    let mut out = Vec::with_capacity(size_hint.unwrap_or(input.len() / 4 * 3 + 3));
+    let mut problem: Option<Problem> = None;
+    let mut invalid = 0usize;
+    let mut acc: u32 = 0;
+    let mut n = 0u8;
+    let mut i = 0;
+    while i < input.len() {
+        // Fast path: four alphabet characters at a group boundary.
+        if n == 0 {
+            while i + 4 <= input.len() {
+                let (a, b, c, d) = (B64[input[i] as usize], B64[input[i + 1] as usize], B64[input[i + 2] as usize], B64[input[i + 3] as usize]);
+                if (a | b | c | d) >= 64 {
+                    break;
+                }
+                let w = (a as u32) << 18 | (b as u32) << 12 | (c as u32) << 6 | d as u32;
+                out.extend_from_slice(&[(w >> 16) as u8, (w >> 8) as u8, w as u8]);
+                i += 4;
+            }
+            if i >= input.len() {
+                break;
+            }
+        }
+        let v = B64[input[i] as usize];
+        match v {
+            0..=63 => {
+                acc = acc << 6 | v as u32;
+                n += 1;
+                if n == 4 {
+                    out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                    n = 0;
+                    acc = 0;
+                }
+            }
+            PAD => {
+                flush_b64(&mut out, acc, n);
+                n = 0;
+                acc = 0;
+            }
+            SPACE => {}
+            _ => {
+                invalid += 1;
+                if problem.is_none() {
+                    problem = Some((WarningKind::InvalidBase64, i, String::new()));
+                }
+            }
+        }
+        i += 1;
+    }
+    flush_b64(&mut out, acc, n);
+    if let Some(p) = &mut problem {
+        p.2 = format!("base64 had {invalid} invalid characters; they were skipped");
+    } else if n == 1 {
+        problem = Some((WarningKind::TruncatedBase64, input.len(), "base64 ended with a lone character; 6 bits were dropped".into()));
+    }
+    (out, problem)
+}
+
+fn flush_b64(out: &mut Vec<u8>, acc: u32, n: u8) {
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+}
+
+/// How many base64 alphabet characters `input` holds, modulo 4 (0: groups are complete).
+pub(crate) fn base64_tail(input: &[u8]) -> usize {
+    input.iter().filter(|&&b| B64[b as usize] < 64).count() % 4
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes quoted-printable. Soft line breaks go, trailing white space before a line break goes,
+/// malformed `=` escapes stay as they are (reported). Line breaks are kept as written.
+pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
+    let mut out = Vec::with_capacity(input.len());
+    let mut problem: Option<Problem> = None;
+    let mut bad = 0usize;
+    let mut i = 0;
+    while i < input.len() {
+        let Some(rel) = memchr::memchr3(b'=', b'\n', b'\r', &input[i..]) else {
+            out.extend_from_slice(&input[i..]);
+            break;
+        };
+        out.extend_from_slice(&input[i..i + rel]);
+        i += rel;
+        match input[i] {
+            b'=' => {
+                let rest = &input[i + 1..];
+                if let (Some(h), Some(l)) = (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b))) {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                // soft line break: '=' [spaces] CRLF|LF|end
+                let mut j = 0;
+                while j < rest.len() && (rest[j] == b' ' || rest[j] == b'\t') {
+                    j += 1;
+                }
+                match rest.get(j) {
+                    None => i = input.len(),
+                    Some(b'\n') => i += 1 + j + 1,
+                    Some(b'\r') if rest.get(j + 1) == Some(&b'\n') => i += 1 + j + 2,
+                    Some(b'\r') => i += 1 + j + 1,
+                    _ => {
+                        bad += 1;
+                        if problem.is_none() {
+                            problem = Some((WarningKind::InvalidQuotedPrintable, i, String::new()));
+                        }
+                        out.push(b'=');
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                // line break: drop trailing white space written before it
+                while matches!(out.last(), Some(b' ' | b'\t')) {
+                    out.pop();
+                }
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+    }
+    if let Some(p) = &mut problem {
+        p.2 = format!("quoted-printable had {bad} malformed '=' escapes; they were kept as written");
+    }
+    (out, problem)
+}
+
+/// A file found in uuencoded form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UuFile {
+    /// The name on the `begin` line.
+    pub name: String,
+    /// Byte offset of the `begin` line in the text that held it.
+    pub offset: usize,
+    /// Byte offset just past the block (after its `end` line, or the end of the text).
+    pub end: usize,
+    /// The decoded bytes.
+    pub data: Vec<u8>,
+}
+
+/// Whether `line` is a `begin MODE NAME` line; gives the name.
+fn begin_line(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"begin ")?;
+    let rest = rest.strip_prefix(b"-base64 ").map_or(rest, |_| rest);
+    let sp = rest.iter().position(|&b| b == b' ')?;
+    let mode = &rest[..sp];
+    if mode.is_empty() || mode.len() > 4 || !mode.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    let name = rest[sp + 1..].trim_ascii();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Decodes one uuencoded line's data (after its length character).
+fn uu_line(line: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some((&len_ch, data)) = line.split_first() else { return true };
+    let len = (len_ch.wrapping_sub(b' ') & 0x3f) as usize;
+    if len == 0 {
+        return true;
+    }
+    let need = len.div_ceil(3) * 4;
+    if data.len() + 2 < need || data.iter().take(need).any(|&b| !(b' '..=b'`').contains(&b)) {
+        return false;
+    }
+    let v = |k: usize| data.get(k).map_or(0u32, |&b| (b.wrapping_sub(b' ') & 0x3f) as u32);
+    let mut written = 0;
+    let mut k = 0;
+    while written < len {
+        let w = v(k) << 18 | v(k + 1) << 12 | v(k + 2) << 6 | v(k + 3);
+        for byte in [(w >> 16) as u8, (w >> 8) as u8, w as u8] {
+            if written < len {
+                out.push(byte);
+                written += 1;
+            }
+        }
+        k += 4;
+    }
+    true
+}
+
+/// Finds and decodes every uuencoded block (`begin 644 name` … `end`) in `text`. Returns the files
+/// and the first problem (a malformed line or a block without `end`).
+pub(crate) fn uuencoded_files(text: &[u8], max_files: usize) -> (Vec<UuFile>, Option<Problem>) {
+    let mut files = Vec::new();
+    let mut problem = None;
+    let mut pos = 0;
+    while files.len() < max_files {
+        let Some(found) = memchr::memmem::find(&text[pos..], b"begin ") else { break };
+        let start = pos + found;
+        pos = start + 6;
+        if start > 0 && text[start - 1] != b'\n' {
+            continue;
+        }
+        let line_end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |e| start + e);
+        let Some(name) = begin_line(text[start..line_end].trim_ascii_end()) else { continue };
+        let mut data = Vec::new();
+        let mut cur = line_end + 1;
+        let mut ended = false;
+        while cur < text.len() {
+            let e = memchr::memchr(b'\n', &text[cur..]).map_or(text.len(), |e| cur + e);
+            let line = text[cur..e].trim_ascii_end();
+            cur = e + 1;
+            if line == b"end" {
+                ended = true;
+                break;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if !uu_line(line, &mut data) && problem.is_none() {
+                problem = Some((WarningKind::InvalidUuencode, cur.saturating_sub(1), "uuencoded line was malformed; it was skipped".to_string()));
+            }
+        }
+        if !ended && problem.is_none() {
+            problem = Some((WarningKind::InvalidUuencode, start, "uuencoded block has no 'end' line; kept what was read".to_string()));
+        }
+        files.push(UuFile { name: String::from_utf8_lossy(name).into_owned(), offset: start, end: cur.min(text.len()), data });
+        pos = cur.min(text.len());
+    }
+    (files, problem)
+}
+
+/// Decodes a part whose body is entirely uuencoded (Content-Transfer-Encoding: x-uuencode).
+pub(crate) fn uudecode_body(body: &[u8]) -> (Vec<u8>, Option<Problem>) {
+    let (mut files, problem) = uuencoded_files(body, 1);
+    match files.pop() {
+        Some(f) => (f.data, problem),
+        None => (body.to_vec(), Some((WarningKind::InvalidUuencode, 0, "x-uuencode part has no 'begin' line; kept as is".into()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_lenient() {
+        assert_eq!(base64(b"aGVsbG8=", None).0, b"hello");
+        assert_eq!(base64(b"aGVs\r\nbG8", None), (b"hello".to_vec(), None));
+        assert_eq!(base64(b"aGVsbA", None).0, b"hell");
+        let (out, p) = base64(b"aGV!!sbG8=", None);
+        assert_eq!(out, b"hello");
+        let p = p.expect("problem");
+        assert_eq!((p.0, p.1), (WarningKind::InvalidBase64, 3));
+        assert_eq!(base64(b"aA==aGk=", None).0, b"hhi");
+        assert_eq!(base64(b"aGVsbG8=a", None).1.map(|p| p.0), Some(WarningKind::TruncatedBase64));
+        assert_eq!(base64_tail(b"aGVsbA\r\n"), 2);
+        assert_eq!(base64_tail(b"aGVsbA==\r\n"), 2);
+        assert_eq!(base64_tail(b"aGVs\r\nbG8h"), 0);
+    }
+
+    #[test]
+    fn quoted_printable_lenient() {
+        assert_eq!(quoted_printable(b"caf=C3=A9 =\r\nok  \r\nx").0, b"caf\xc3\xa9 ok\r\nx");
+        let (out, p) = quoted_printable(b"a=ZZb=");
+        assert_eq!(out, b"a=ZZb");
+        assert_eq!(p.map(|p| (p.0, p.1)), Some((WarningKind::InvalidQuotedPrintable, 1)));
+        assert_eq!(quoted_printable(b"x=\ny").0, b"xy");
+    }
+
+    #[test]
+    fn uuencode_blocks() {
+        let text = b"see file\nbegin 644 hi.txt\n&:&5L;&\\*\n`\nend\nbye\n";
+        let (files, p) = uuencoded_files(text, 10);
+        assert!(p.is_none());
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "hi.txt");
+        assert_eq!(files[0].data, b"hello\n");
+        assert_eq!(files[0].offset, 9);
+        let (files, p) = uuencoded_files(b"begin 644 x\n&:&5L;&\\*\n", 10);
+        assert_eq!(files[0].data, b"hello\n");
+        assert_eq!(p.map(|p| p.0), Some(WarningKind::InvalidUuencode));
+        assert!(uuencoded_files(b"we begin 644 here\n", 10).0.is_empty());
+    }
+}

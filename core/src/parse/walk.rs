@@ -1,0 +1,564 @@
+//! Turns mail-parser's tree into mailwright's parts: IMAP part paths, our own header decoding,
+//! transfer decoding where mail-parser's is lossy, limits, and damage as warnings.
+
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use mail_parser::{Encoding as MpEncoding, HeaderName, HeaderValue, MessageParser, MessagePart as MpPart, PartType};
+
+use super::data::Data;
+use super::decode;
+use super::header::{self, MimeValue};
+use super::part::{Part, PartKind, PartPath, RawHeader, TransferEncoding, decode_body, text_of};
+use super::{Address, Envelope, Message, UuAttachment};
+use crate::limits::Limits;
+use crate::warning::{Warning, WarningKind, Warnings};
+
+/// One message's parts as mail-parser gave them, taken out one by one.
+struct Arena<'a> {
+    parts: Vec<Option<MpPart<'a>>>,
+    buf: Data<'a>,
+    text_body: Vec<u32>,
+    html_body: Vec<u32>,
+    envelope: usize,
+    /// mail-parser part id → index in `Message::parts`.
+    map: Vec<usize>,
+}
+
+struct Work {
+    arena: usize,
+    id: usize,
+    path: PartPath,
+    depth: usize,
+    parent: Option<usize>,
+    digest: bool,
+}
+
+struct Walker<'a, 'l> {
+    limits: &'l Limits,
+    parts: Vec<Part<'a>>,
+    envelopes: Vec<Envelope>,
+    warnings: Warnings,
+    arenas: Vec<Arena<'a>>,
+    stack: Vec<Work>,
+}
+
+/// Drops a mail-parser part without recursion (nested messages can be thousands deep).
+fn dismantle(part: MpPart<'_>) {
+    let mut stack = vec![part];
+    while let Some(mut p) = stack.pop() {
+        if let PartType::Message(m) = std::mem::take(&mut p.body) {
+            stack.extend(m.parts);
+        }
+    }
+}
+
+pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
+    let top: Data<'a> = Data::Borrowed(input);
+    let mut w = Walker {
+        limits,
+        parts: Vec::new(),
+        envelopes: Vec::new(),
+        warnings: Warnings::new(limits.max_warnings.max(1)),
+        arenas: Vec::new(),
+        stack: Vec::new(),
+    };
+    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::new().parse(input)));
+    match parsed {
+        Ok(Some(m)) if !m.parts.is_empty() => {
+            w.envelopes.push(Envelope::default());
+            let root_multi = matches!(m.parts[0].body, PartType::Multipart(_));
+            w.arenas.push(Arena {
+                map: vec![usize::MAX; m.parts.len()],
+                parts: m.parts.into_iter().map(Some).collect(),
+                buf: top,
+                text_body: m.text_body,
+                html_body: m.html_body,
+                envelope: 0,
+            });
+            let path = if root_multi { PartPath::default() } else { PartPath(vec![1]) };
+            w.stack.push(Work { arena: 0, id: 0, path, depth: 0, parent: None, digest: false });
+            w.run();
+        }
+        Ok(_) => {
+            w.warnings.push(Warning::new(WarningKind::MalformedHeader, "no header section found; the whole input is read as a plain-text body").at_offset(0));
+            w.degraded(top);
+        }
+        Err(_) => {
+            w.warnings.push(Warning::new(WarningKind::ParserFailure, "the MIME parser failed on this input; the whole input is read as a plain-text body").at_offset(0));
+            w.degraded(top);
+        }
+    }
+    w.finish(input, owner)
+}
+
+impl<'a> Walker<'a, '_> {
+    /// A message mail-parser could not read: one text part holding everything.
+    fn degraded(&mut self, top: Data<'a>) {
+        self.envelopes.push(Envelope { header_part: 0, text_parts: vec![0], ..Default::default() });
+        self.parts.push(Part {
+            path: PartPath(vec![1]),
+            kind: PartKind::Leaf,
+            depth: 0,
+            envelope: 0,
+            headers: Vec::new(),
+            raw_header: top.slice(0..0),
+            raw_body: top.clone(),
+            offset: 0,
+            content_type: MimeValue { value: "text/plain".into(), params: Vec::new() },
+            disposition: None,
+            filename: None,
+            content_id: None,
+            encoding: TransferEncoding::Identity,
+            decoded: Some(top),
+            decoded_lazy: OnceLock::new(),
+            text: None,
+            text_lazy: OnceLock::new(),
+        });
+    }
+
+    fn run(&mut self) {
+        let mut depth_warned = false;
+        let mut parts_warned = false;
+        while let Some(work) = self.stack.pop() {
+            let Some(mp) = self.arenas[work.arena].parts.get_mut(work.id).and_then(Option::take) else {
+                continue;
+            };
+            if self.parts.len() >= self.limits.max_parts {
+                if !parts_warned {
+                    parts_warned = true;
+                    self.warnings.push(
+                        Warning::new(WarningKind::PartLimit, format!("more than {} parts; the rest were not read", self.limits.max_parts))
+                            .at_part(&work.path),
+                    );
+                }
+                dismantle(mp);
+                continue;
+            }
+            if work.depth > self.limits.max_depth {
+                if !depth_warned {
+                    depth_warned = true;
+                    self.warnings.push(
+                        Warning::new(WarningKind::DepthLimit, format!("parts nested deeper than {} were not read", self.limits.max_depth))
+                            .at_part(&work.path),
+                    );
+                }
+                dismantle(mp);
+                continue;
+            }
+            self.visit(work, mp);
+        }
+        for arena in self.arenas.iter_mut().rev() {
+            for p in arena.parts.drain(..).flatten() {
+                dismantle(p);
+            }
+        }
+    }
+
+    fn visit(&mut self, work: Work, mut mp: MpPart<'a>) {
+        let arena = &self.arenas[work.arena];
+        let buf = arena.buf.clone();
+        let env_idx = arena.envelope;
+        let idx = self.parts.len();
+        self.arenas[work.arena].map[work.id] = idx;
+
+        let hstart = mp.offset_header as usize;
+        let bstart = (mp.offset_body as usize).max(hstart);
+        let bend = (mp.offset_end as usize).max(bstart);
+        let raw_header = buf.slice(hstart..bstart);
+        let raw_body = buf.slice(bstart..bend);
+
+        let too_big = bstart - hstart > self.limits.max_header_bytes;
+        if too_big {
+            self.warnings.push(
+                Warning::new(
+                    WarningKind::HeaderLimit,
+                    format!("header section of {} bytes is over the limit of {}; its fields were not decoded", bstart - hstart, self.limits.max_header_bytes),
+                )
+                .at_part(&work.path)
+                .at_offset(hstart),
+            );
+        }
+        let headers: Vec<RawHeader<'a>> = if too_big {
+            Vec::new()
+        } else {
+            mp.headers
+                .iter()
+                .map(|h| {
+                    let f = h.offset_field as usize;
+                    let s = (h.offset_start as usize).max(f);
+                    let e = (h.offset_end as usize).max(s);
+                    let name = buf.slice(f..s);
+                    let nlen = name.iter().position(|&b| b == b':').unwrap_or(name.len());
+                    let nlen = name[..nlen].trim_ascii_end().len();
+                    RawHeader { name: name.slice(0..nlen), value: buf.slice(s..e) }
+                })
+                .collect()
+        };
+        if work.id == 0 {
+            self.fill_envelope(env_idx, idx, &mp, &headers);
+        }
+
+        let find = |n: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).map(|h| &*h.value);
+        let content_type = match find("content-type") {
+            Some(raw) => header::parse_mime_value(raw),
+            None => MimeValue { value: if work.digest { "message/rfc822" } else { "text/plain" }.into(), params: Vec::new() },
+        };
+        let content_type = if content_type.value.is_empty() || !content_type.value.contains('/') {
+            MimeValue { value: "text/plain".into(), params: content_type.params }
+        } else {
+            content_type
+        };
+        let disposition = find("content-disposition").map(header::parse_mime_value);
+        let filename = disposition
+            .as_ref()
+            .and_then(|d| d.param("filename"))
+            .filter(|f| !f.trim().is_empty())
+            .or_else(|| content_type.param("name").filter(|f| !f.trim().is_empty()))
+            .map(clean_filename);
+        let content_id = find("content-id").map(header::strip_id).filter(|s| !s.is_empty());
+        let encoding = TransferEncoding::from_header(find("content-transfer-encoding"));
+
+        let mut part = Part {
+            path: work.path.clone(),
+            kind: PartKind::Leaf,
+            depth: work.depth,
+            envelope: env_idx,
+            headers,
+            raw_header,
+            raw_body,
+            offset: hstart,
+            content_type,
+            disposition,
+            filename,
+            content_id,
+            encoding,
+            decoded: None,
+            decoded_lazy: OnceLock::new(),
+            text: None,
+            text_lazy: OnceLock::new(),
+        };
+        if let Some(parent) = work.parent
+            && let PartKind::Multipart(children) = &mut self.parts[parent].kind
+        {
+            children.push(idx);
+        }
+
+        match std::mem::take(&mut mp.body) {
+            PartType::Multipart(ids) => {
+                part.kind = PartKind::Multipart(Vec::with_capacity(ids.len()));
+                self.check_final_boundary(&part, &buf, bend);
+                let digest = part.content_type.value == "multipart/digest";
+                for (k, id) in ids.iter().enumerate().rev() {
+                    self.stack.push(Work {
+                        arena: work.arena,
+                        id: *id as usize,
+                        path: work.path.child(k as u32 + 1),
+                        depth: work.depth + 1,
+                        parent: Some(idx),
+                        digest,
+                    });
+                }
+            }
+            PartType::Message(nested) => {
+                let nested_buf = if mp.encoding == MpEncoding::None {
+                    buf.clone()
+                } else {
+                    match nested.raw_message {
+                        Cow::Owned(v) => Data::from(v),
+                        Cow::Borrowed(b) => Data::Borrowed(b),
+                    }
+                };
+                let decoded = if mp.encoding == MpEncoding::None { part.raw_body.clone() } else { nested_buf.clone() };
+                part.decoded = Some(decoded);
+                if nested.parts.is_empty() {
+                    part.kind = PartKind::Leaf;
+                } else {
+                    let env = self.envelopes.len();
+                    self.envelopes.push(Envelope::default());
+                    let arena = self.arenas.len();
+                    let root_multi = matches!(nested.parts[0].body, PartType::Multipart(_));
+                    self.arenas.push(Arena {
+                        map: vec![usize::MAX; nested.parts.len()],
+                        parts: nested.parts.into_iter().map(Some).collect(),
+                        buf: nested_buf,
+                        text_body: nested.text_body,
+                        html_body: nested.html_body,
+                        envelope: env,
+                    });
+                    let root = self.parts.len() + 1;
+                    part.kind = PartKind::Message { root, envelope: env };
+                    let path = if root_multi { work.path.clone() } else { work.path.child(1) };
+                    self.stack.push(Work { arena, id: 0, path, depth: work.depth + 1, parent: None, digest: false });
+                }
+            }
+            PartType::Text(t) | PartType::Html(t) => {
+                self.leaf_text(&mut part, mp.encoding, mp.is_encoding_problem, t);
+            }
+            PartType::Binary(b) | PartType::InlineBinary(b) => {
+                self.leaf_binary(&mut part, mp.encoding, mp.is_encoding_problem, b);
+            }
+        }
+        if part.content_type.value.starts_with("multipart/") && !part.is_multipart() {
+            self.warnings.push(
+                Warning::new(WarningKind::MalformedMultipart, "multipart with no usable boundary; its body was read as text").at_part(&part.path).at_offset(bstart),
+            );
+        }
+        if (part.content_type.value == "message/rfc822" || part.content_type.value == "message/global")
+            && !matches!(part.kind, PartKind::Message { .. })
+        {
+            self.warnings.push(
+                Warning::new(WarningKind::MalformedNestedMessage, "message/rfc822 part could not be read as a message; kept as bytes")
+                    .at_part(&part.path)
+                    .at_offset(bstart),
+            );
+        }
+        dismantle(mp);
+        self.parts.push(part);
+    }
+
+    fn check_final_boundary(&mut self, part: &Part<'a>, buf: &Data<'a>, end: usize) {
+        let Some(boundary) = part.content_type.param("boundary") else { return };
+        let mut needle = Vec::with_capacity(boundary.len() + 4);
+        needle.extend_from_slice(b"--");
+        needle.extend_from_slice(boundary.as_bytes());
+        needle.extend_from_slice(b"--");
+        let body = part.raw();
+        let window = &body[body.len().saturating_sub(64 * 1024)..];
+        if memchr::memmem::rfind(window, &needle).is_none() {
+            let _ = buf;
+            self.warnings.push(
+                Warning::new(WarningKind::MissingBoundary, format!("multipart has no closing boundary \"--{boundary}--\"; its last part runs to the end"))
+                    .at_part(&part.path)
+                    .at_offset(end),
+            );
+        }
+    }
+
+    fn problem(&mut self, path: &PartPath, base: usize, p: Option<decode::Problem>) {
+        if let Some((kind, rel, detail)) = p {
+            self.warnings.push(Warning::new(kind, detail).at_part(path).at_offset(base + rel));
+        }
+    }
+
+    /// Decodes the body ourselves, reporting damage.
+    fn own_decode(&mut self, part: &Part<'a>) -> Data<'a> {
+        if let TransferEncoding::Other(name) = &part.encoding {
+            self.warnings.push(
+                Warning::new(WarningKind::UnknownTransferEncoding, format!("unknown transfer encoding {name:?}; body taken as is"))
+                    .at_part(&part.path)
+                    .at_offset(part.offset + part.raw_header.len()),
+            );
+        }
+        let (data, p) = decode_body(&part.encoding, &part.raw_body);
+        self.problem(&part.path, part.offset + part.raw_header.len(), p);
+        data
+    }
+
+    fn trust(part: &Part<'a>, mp_enc: MpEncoding, problem: bool) -> bool {
+        !problem
+            && match (&part.encoding, mp_enc) {
+                (TransferEncoding::Identity, MpEncoding::None) | (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => true,
+                (TransferEncoding::Base64, MpEncoding::Base64) => decode::base64_tail(&part.raw_body) == 0,
+                _ => false,
+            }
+    }
+
+    fn leaf_binary(&mut self, part: &mut Part<'a>, mp_enc: MpEncoding, problem: bool, b: Cow<'a, [u8]>) {
+        let data = if Self::trust(part, mp_enc, problem) {
+            match b {
+                Cow::Borrowed(s) => Data::Borrowed(s),
+                Cow::Owned(v) => Data::from(v),
+            }
+        } else {
+            self.own_decode(part)
+        };
+        part.decoded = Some(data);
+    }
+
+    fn leaf_text(&mut self, part: &mut Part<'a>, mp_enc: MpEncoding, problem: bool, t: Cow<'a, str>) {
+        let charset = part.charset().map(str::to_string);
+        let known = charset.as_deref().is_none_or(charset_known);
+        if part.encoding == TransferEncoding::Identity {
+            part.decoded = Some(part.raw_body.clone());
+        }
+        if Self::trust(part, mp_enc, problem) && known && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none() {
+            part.text = Some(t);
+            return;
+        }
+        let data = if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
+        let (text, p) = text_of(&data, charset.as_deref());
+        if let Some((kind, detail)) = p {
+            self.warnings.push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
+        }
+        part.decoded = Some(data);
+        part.text = Some(text);
+    }
+
+    fn fill_envelope(&mut self, env: usize, idx: usize, mp: &MpPart<'a>, headers: &[RawHeader<'a>]) {
+        let e = &mut self.envelopes[env];
+        e.header_part = idx;
+        for (h, raw) in mp.headers.iter().zip(headers.iter()) {
+            let raw = &*raw.value;
+            match h.name {
+                HeaderName::Subject if e.subject.is_none() => {
+                    e.subject = Some(header::decode_words(&header::unfold(raw)).trim().to_string());
+                }
+                HeaderName::From => addresses(&h.value, raw, &mut e.from),
+                HeaderName::To => addresses(&h.value, raw, &mut e.to),
+                HeaderName::Cc => addresses(&h.value, raw, &mut e.cc),
+                HeaderName::Bcc => addresses(&h.value, raw, &mut e.bcc),
+                HeaderName::ReplyTo => addresses(&h.value, raw, &mut e.reply_to),
+                HeaderName::Sender => addresses(&h.value, raw, &mut e.sender),
+                HeaderName::Date if e.date.is_none() => {
+                    if let HeaderValue::DateTime(dt) = &h.value
+                        && dt.is_valid()
+                    {
+                        e.date = Some(dt.to_rfc3339());
+                        e.timestamp = Some(dt.to_timestamp());
+                    }
+                }
+                HeaderName::MessageId if e.message_id.is_none() => {
+                    e.message_id = Some(header::strip_id(raw)).filter(|s| !s.is_empty());
+                }
+                HeaderName::InReplyTo if e.in_reply_to.is_empty() => e.in_reply_to = header::id_list(raw),
+                HeaderName::References if e.references.is_empty() => e.references = header::id_list(raw),
+                _ => {}
+            }
+        }
+    }
+
+    fn finish(mut self, input: &'a [u8], owner: Option<Bytes>) -> Message<'a> {
+        // Bodies and attachments per message, from mail-parser's choice of bodies.
+        let mut chosen = vec![false; self.parts.len()];
+        let arenas = std::mem::take(&mut self.arenas);
+        for arena in &arenas {
+            let map = |ids: &[u32]| -> Vec<usize> {
+                ids.iter().filter_map(|&id| arena.map.get(id as usize).copied().filter(|&i| i != usize::MAX)).collect()
+            };
+            let text_ids = map(&arena.text_body);
+            let html_ids = map(&arena.html_body);
+            for &i in text_ids.iter().chain(html_ids.iter()) {
+                chosen[i] = true;
+            }
+            let e = &mut self.envelopes[arena.envelope];
+            e.text_parts = text_ids.into_iter().filter(|&i| self.parts[i].content_type.value != "text/html").collect();
+            e.html_parts = html_ids.into_iter().filter(|&i| self.parts[i].content_type.value == "text/html").collect();
+        }
+        if arenas.is_empty() {
+            // degraded: the single part is the text body
+            chosen.iter_mut().for_each(|c| *c = true);
+        }
+        for (i, p) in self.parts.iter().enumerate() {
+            if !chosen[i] && !p.is_multipart() {
+                self.envelopes[p.envelope].attachments.push(i);
+            }
+        }
+        let mut msg = Message { input, owner, parts: self.parts, envelopes: self.envelopes, warnings: Vec::new() };
+        let mut warnings = self.warnings;
+        for e in 0..msg.envelopes.len() {
+            let text_parts = msg.envelopes[e].text_parts.clone();
+            let mut uu = Vec::new();
+            let mut pieces: Vec<Cow<'_, str>> = Vec::with_capacity(text_parts.len());
+            for &i in &text_parts {
+                let t = msg.parts[i].text();
+                let found = t.starts_with("begin ") || memchr::memmem::find(t.as_bytes(), b"\nbegin ").is_some();
+                if !found {
+                    pieces.push(Cow::Borrowed(t));
+                    continue;
+                }
+                let (files, p) = decode::uuencoded_files(t.as_bytes(), self.limits.max_parts);
+                if let Some((kind, rel, detail)) = p {
+                    warnings.push(Warning::new(kind, detail).at_part(&msg.parts[i].path).at_offset(msg.parts[i].offset + msg.parts[i].raw_header.len() + rel));
+                }
+                if files.is_empty() {
+                    pieces.push(Cow::Borrowed(t));
+                    continue;
+                }
+                let mut kept = String::with_capacity(t.len());
+                let mut at = 0;
+                for f in &files {
+                    kept.push_str(&t[at..f.offset]);
+                    at = f.end;
+                }
+                kept.push_str(&t[at.min(t.len())..]);
+                pieces.push(Cow::Owned(kept));
+                uu.extend(files.into_iter().map(|f| UuAttachment { part: i, name: f.name, data: Bytes::from(f.data) }));
+            }
+            let text = if pieces.is_empty() {
+                None
+            } else {
+                let mut s = String::new();
+                for (k, piece) in pieces.iter().enumerate() {
+                    if k > 0 && !s.ends_with('\n') {
+                        s.push('\n');
+                    }
+                    s.push_str(piece);
+                }
+                Some(s)
+            };
+            let html_parts = msg.envelopes[e].html_parts.clone();
+            let html = msg.join_texts(&html_parts);
+            let env = &mut msg.envelopes[e];
+            env.text = text;
+            env.html = html;
+            env.uuencoded = uu;
+        }
+        msg.warnings = warnings.into_vec();
+        msg
+    }
+}
+
+fn charset_known(label: &str) -> bool {
+    let l = label.trim().trim_matches('"');
+    l.is_empty()
+        || l.eq_ignore_ascii_case("utf-8")
+        || l.eq_ignore_ascii_case("us-ascii")
+        || encoding_rs::Encoding::for_label(l.as_bytes()).is_some_and(|e| e != encoding_rs::REPLACEMENT)
+        || mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some()
+}
+
+/// A decoded file name as a mail client shows it: a Windows path gives its last component.
+fn clean_filename(name: &str) -> String {
+    let n = name.trim();
+    let b = n.as_bytes();
+    let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')) || n.starts_with("\\\\");
+    if windows_path {
+        return n.rsplit(['\\', '/']).next().unwrap_or(n).to_string();
+    }
+    n.to_string()
+}
+
+fn addresses(value: &HeaderValue<'_>, raw: &[u8], out: &mut Vec<Address>) {
+    let start = out.len();
+    push_addresses(value, out);
+    let damaged = out[start..].iter().any(|a| a.name.as_deref().is_some_and(|n| n.contains('\u{fffd}')));
+    if damaged && memchr::memmem::find(raw, b"=?").is_some() {
+        // A character split across encoded words: join the words, then parse again.
+        let mut merged = header::merge_words(raw);
+        merged.extend_from_slice(b"\r\n");
+        let value = mail_parser::parsers::MessageStream::new(&merged).parse_address();
+        let mut again = Vec::new();
+        push_addresses(&value, &mut again);
+        out.truncate(start);
+        out.extend(again);
+    }
+}
+
+fn push_addresses(value: &HeaderValue<'_>, out: &mut Vec<Address>) {
+    let conv = |a: &mail_parser::Addr<'_>| Address {
+        name: a.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        address: a.address.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+    };
+    match value {
+        HeaderValue::Address(mail_parser::Address::List(list)) => out.extend(list.iter().map(conv)),
+        HeaderValue::Address(mail_parser::Address::Group(groups)) => {
+            for g in groups {
+                out.extend(g.addresses.iter().map(conv));
+            }
+        }
+        _ => {}
+    }
+}
