@@ -1,1 +1,2 @@
-fn main(){}
+//! Dissect benchmarks (being written).
+fn main() {}

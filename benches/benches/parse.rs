@@ -1,1 +1,2 @@
-fn main(){}
+//! Parse benchmarks (being written).
+fn main() {}

@@ -30,7 +30,7 @@ pub mod warning;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-pub use dissect::{Dissection, DissectOptions, dissect};
+pub use dissect::{DissectOptions, Dissection, dissect};
 pub use error::{Error, Result};
 pub use limits::Limits;
 pub use parse::{Address, Envelope, Message, Part, PartPath, SharedMessage};

@@ -45,7 +45,10 @@ impl Rng {
 }
 
 fn pdf_escape(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).flat_map(|c| if matches!(c, '(' | ')' | '\\') { vec!['\\', c] } else { vec![c] }).collect()
+    s.chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .flat_map(|c| if matches!(c, '(' | ')' | '\\') { vec!['\\', c] } else { vec![c] })
+        .collect()
 }
 
 /// A valid one-page PDF showing `text`, padded with an embedded binary stream of `padding` random
@@ -74,7 +77,9 @@ pub fn pdf(text: &str, padding: usize, seed: u64) -> Vec<u8> {
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
     out
 }
 
@@ -93,8 +98,31 @@ pub fn message_with_pdf(name: &str, pdf_bytes: &[u8]) -> Vec<u8> {
 }
 
 const WORDS: &[&str] = &[
-    "report", "meeting", "budget", "Résumé", "schedule", "invoice", "naïve", "Grüße", "東京", "привет", "update", "draft", "the",
-    "and", "for", "with", "please", "review", "attached", "thanks", "café", "señor", "plan", "data", "😀",
+    "report",
+    "meeting",
+    "budget",
+    "Résumé",
+    "schedule",
+    "invoice",
+    "naïve",
+    "Grüße",
+    "東京",
+    "привет",
+    "update",
+    "draft",
+    "the",
+    "and",
+    "for",
+    "with",
+    "please",
+    "review",
+    "attached",
+    "thanks",
+    "café",
+    "señor",
+    "plan",
+    "data",
+    "😀",
 ];
 
 fn sentence(rng: &mut Rng, words: usize) -> String {
@@ -103,7 +131,8 @@ fn sentence(rng: &mut Rng, words: usize) -> String {
         if i > 0 {
             s.push(if i % 12 == 0 { '\n' } else { ' ' });
         }
-        s.push_str(*rng.pick(WORDS));
+        let w: &&str = rng.pick(WORDS);
+        s.push_str(w);
     }
     s
 }
@@ -119,10 +148,16 @@ pub fn typical_corpus(n: usize, seed: u64) -> Vec<Vec<u8>> {
             let with_attachment = rng.range(0, 2) == 1;
             let text_words = if with_attachment { words / 3 } else { words / 2 };
             let text = sentence(&mut rng, text_words);
-            let html = format!("<html><body><p>{}</p></body></html>", sentence(&mut rng, text_words).replace('\n', "</p>\n<p>"));
+            let html = format!(
+                "<html><body><p>{}</p></body></html>",
+                sentence(&mut rng, text_words).replace('\n', "</p>\n<p>")
+            );
             let mut b = MessageBuilder::new()
                 .from((sentence(&mut rng, 2), format!("sender{i}@example.org")))
-                .to(vec![("Bot".to_string(), "bot@example.org".to_string()), (sentence(&mut rng, 2), format!("r{i}@example.net"))])
+                .to(vec![
+                    ("Bot".to_string(), "bot@example.org".to_string()),
+                    (sentence(&mut rng, 2), format!("r{i}@example.net")),
+                ])
                 .subject(sentence(&mut rng, 6).replace('\n', " "))
                 .message_id(format!("m{i}.{seed}@example.org"))
                 .date(1_700_000_000i64 + i as i64)
@@ -131,7 +166,13 @@ pub fn typical_corpus(n: usize, seed: u64) -> Vec<Vec<u8>> {
             if with_attachment {
                 let size = target / 3;
                 match rng.range(0, 3) {
-                    0 => b = b.attachment("application/pdf", format!("{}.pdf", sentence(&mut rng, 2)), pdf("sample", size, i as u64)),
+                    0 => {
+                        b = b.attachment(
+                            "application/pdf",
+                            format!("{}.pdf", sentence(&mut rng, 2)),
+                            pdf("sample", size, i as u64),
+                        )
+                    }
                     1 => b = b.attachment("image/png", format!("image {i}.png"), rng.bytes(size)),
                     _ => b = b.attachment("text/csv", "data.csv", sentence(&mut rng, size / 7).replace(' ', ",")),
                 }
@@ -176,7 +217,12 @@ mod tests {
         assert!(p.starts_with(b"%PDF-1.4"));
         assert!(p.ends_with(b"%%EOF\n"));
         let text = String::from_utf8_lossy(&p);
-        let xref: usize = text.rsplit("startxref\n").next().and_then(|t| t.lines().next()).and_then(|n| n.parse().ok()).expect("startxref");
+        let xref: usize = text
+            .rsplit("startxref\n")
+            .next()
+            .and_then(|t| t.lines().next())
+            .and_then(|n| n.parse().ok())
+            .expect("startxref");
         assert!(p[xref..].starts_with(b"xref"));
         assert_eq!(pdf("x", 10, 7), pdf("x", 10, 7));
     }

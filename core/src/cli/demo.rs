@@ -70,26 +70,44 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let out_dir = dir.join("dissected");
     let d = crate::dissect(&msg, &DissectOptions::new(&out_dir)).map_err(|e| CliError::usage(e.to_string()))?;
     let Some(file) = d.manifest.attachments.iter().find(|f| f.content_type == "application/pdf") else {
-        return Err(CliError { code: exit::SOFTWARE, message: "the PDF was not found in the dissected message".into() });
+        return Err(CliError {
+            code: exit::SOFTWARE,
+            message: "the PDF was not found in the dissected message".into(),
+        });
     };
     let saved = out_dir.join(&file.saved_as);
     let got = sha256_hex(&std::fs::read(&saved).map_err(|e| io_err("read", &saved, e))?);
     if a.json {
         out(&(d.manifest.to_json() + "\n"))?;
     } else {
-        let print_cmd = ["lpr", "-P", &a.printer, &saved.to_string_lossy()].iter().map(|s| shell_quote(s)).collect::<Vec<_>>().join(" ");
+        let print_cmd = ["lpr", "-P", &a.printer, &saved.to_string_lossy()]
+            .iter()
+            .map(|s| shell_quote(s))
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut s = String::new();
-        s.push_str(&format!("built     message with {} ({} bytes), {} bytes in all\n", file.filename.as_deref().unwrap_or("?"), pdf.len(), raw.len()));
+        s.push_str(&format!(
+            "built     message with {} ({} bytes), {} bytes in all\n",
+            file.filename.as_deref().unwrap_or("?"),
+            pdf.len(),
+            raw.len()
+        ));
         s.push_str(&format!("delivered {}\n", delivered.display()));
         s.push_str(&format!("dissected into {}\n", out_dir.display()));
         s.push_str(&d.manifest.to_json());
         s.push('\n');
         s.push_str(&format!("print:    {print_cmd}\n"));
-        s.push_str(&format!("sha256:   sent {want}\n          got  {got}  {}\n", if got == want { "byte-exact" } else { "DIFFERENT" }));
+        s.push_str(&format!(
+            "sha256:   sent {want}\n          got  {got}  {}\n",
+            if got == want { "byte-exact" } else { "DIFFERENT" }
+        ));
         out(&s)?;
     }
     if got != want {
-        return Err(CliError { code: exit::SOFTWARE, message: format!("the dissected PDF differs from the one sent ({got} != {want})") });
+        return Err(CliError {
+            code: exit::SOFTWARE,
+            message: format!("the dissected PDF differs from the one sent ({got} != {want})"),
+        });
     }
     Ok(())
 }

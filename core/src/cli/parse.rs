@@ -122,7 +122,8 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         warnings: msg.warnings().iter().map(|w| w.to_string()).collect(),
     };
     if a.json {
-        let s = serde_json::to_string_pretty(&j).map_err(|e| CliError { code: super::exit::SOFTWARE, message: e.to_string() })?;
+        let s = serde_json::to_string_pretty(&j)
+            .map_err(|e| CliError { code: super::exit::SOFTWARE, message: e.to_string() })?;
         return out(&(s + "\n"));
     }
     let show = |v: &[ManifestAddress]| {

@@ -109,7 +109,8 @@ struct State<'o> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn dissect(msg: &Message<'_>, opts: &DissectOptions) -> Result<Dissection, DissectError> {
-    let root = Folder::open_root(&opts.out_dir).map_err(|source| DissectError::OutputFolder { path: opts.out_dir.clone(), source })?;
+    let root = Folder::open_root(&opts.out_dir)
+        .map_err(|source| DissectError::OutputFolder { path: opts.out_dir.clone(), source })?;
     let mut st = State { opts, files: 0, bytes: 0, warnings: Vec::new(), stopped_files: false, stopped_bytes: false };
     let mut manifest = one(msg, 0, &root, &mut st)?;
     // Parse warnings go to the manifest of the message whose part they name.
@@ -135,7 +136,11 @@ fn manifest_for<'m>(top: &'m mut Manifest, msg: &Message<'_>, env: usize) -> Opt
     let mut chain = Vec::new();
     let mut cur = env;
     while cur != 0 {
-        let (i, p) = msg.parts().iter().enumerate().find(|(_, p)| matches!(p.kind(), PartKind::Message { envelope, .. } if *envelope == cur))?;
+        let (i, p) = msg
+            .parts()
+            .iter()
+            .enumerate()
+            .find(|(_, p)| matches!(p.kind(), PartKind::Message { envelope, .. } if *envelope == cur))?;
         chain.push((p.envelope, i));
         cur = p.envelope;
     }
@@ -163,7 +168,9 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
         m.attachments.push(saved_file(part, saved_as.clone(), data));
         if let PartKind::Message { envelope, .. } = part.kind() {
             let dir_name = naming::fit(&format!("{final_name}.d"), "", naming::MAX_NAME_BYTES);
-            let (sub, _) = folder.create_folder(&dir_name).map_err(|source| DissectError::Write { path: folder.path().join(&dir_name), source })?;
+            let (sub, _) = folder
+                .create_folder(&dir_name)
+                .map_err(|source| DissectError::Write { path: folder.path().join(&dir_name), source })?;
             let nested = one(msg, *envelope, &sub, st)?;
             m.nested.push(nested);
         }
@@ -188,7 +195,9 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
     }
     if st.opts.bodies {
         let mut bodies = Vec::new();
-        for (body, name, ctype, parts) in [(&e.text, "body.txt", "text/plain", &e.text_parts), (&e.html, "body.html", "text/html", &e.html_parts)] {
+        for (body, name, ctype, parts) in
+            [(&e.text, "body.txt", "text/plain", &e.text_parts), (&e.html, "body.html", "text/html", &e.html_parts)]
+        {
             let Some(body) = body else { continue };
             let path = parts.first().map(|&i| msg.parts()[i].path().clone()).unwrap_or_default();
             if let Some((saved_as, _)) = write(folder, name, &path, body.as_bytes(), st)? {
@@ -233,7 +242,7 @@ fn saved_file(part: &Part<'_>, saved_as: String, data: &[u8]) -> SavedFile {
         filename: part.filename().map(str::to_string),
         saved_as,
         content_type: part.content_type().to_string(),
-        disposition: part.disposition().map(|d| if d == "attachment" || d == "inline" { d.to_string() } else { d.to_string() }),
+        disposition: part.disposition().filter(|d| *d == "attachment" || *d == "inline").map(str::to_string),
         content_id: part.content_id().map(str::to_string),
         size: data.len() as u64,
         sha256: sha256_hex(data),
@@ -241,12 +250,20 @@ fn saved_file(part: &Part<'_>, saved_as: String, data: &[u8]) -> SavedFile {
 }
 
 /// Writes one file within the limits; `None` when a limit stopped it.
-fn write(folder: &Folder, name: &str, path: &PartPath, data: &[u8], st: &mut State<'_>) -> Result<Option<(String, String)>, DissectError> {
+fn write(
+    folder: &Folder,
+    name: &str,
+    path: &PartPath,
+    data: &[u8],
+    st: &mut State<'_>,
+) -> Result<Option<(String, String)>, DissectError> {
     let limits = &st.opts.limits;
     if st.files >= limits.max_files {
         if !st.stopped_files {
             st.stopped_files = true;
-            st.warnings.push(Warning::new(WarningKind::FileLimit, format!("stopped after {} files", limits.max_files)).at_part(path));
+            st.warnings.push(
+                Warning::new(WarningKind::FileLimit, format!("stopped after {} files", limits.max_files)).at_part(path),
+            );
         }
         return Ok(None);
     }
@@ -254,12 +271,17 @@ fn write(folder: &Folder, name: &str, path: &PartPath, data: &[u8], st: &mut Sta
         if !st.stopped_bytes {
             st.stopped_bytes = true;
             st.warnings.push(
-                Warning::new(WarningKind::OutputLimit, format!("not written: it would pass the limit of {} bytes written", limits.max_output_bytes)).at_part(path),
+                Warning::new(
+                    WarningKind::OutputLimit,
+                    format!("not written: it would pass the limit of {} bytes written", limits.max_output_bytes),
+                )
+                .at_part(path),
             );
         }
         return Ok(None);
     }
-    let (mut file, final_name) = folder.create_file(name).map_err(|source| DissectError::Write { path: folder.path().join(name), source })?;
+    let (mut file, final_name) =
+        folder.create_file(name).map_err(|source| DissectError::Write { path: folder.path().join(name), source })?;
     file.write_all(data).map_err(|source| DissectError::Write { path: folder.path().join(&final_name), source })?;
     st.files += 1;
     st.bytes += data.len() as u64;

@@ -11,8 +11,8 @@ use crate::parse::PartPath;
 pub const MAX_NAME_BYTES: usize = 255;
 
 const RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4",
-    "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 fn dropped(c: char) -> bool {
@@ -34,7 +34,8 @@ pub fn sanitize(name: &str) -> String {
     }
     let stem_end = trimmed.find('.').unwrap_or(trimmed.len());
     let stem = trimmed[..stem_end].trim_end();
-    let mut out = if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) { format!("_{trimmed}") } else { trimmed.to_string() };
+    let mut out =
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) { format!("_{trimmed}") } else { trimmed.to_string() };
     if out.len() > MAX_NAME_BYTES {
         out = fit(&out, "", MAX_NAME_BYTES);
     }

@@ -92,7 +92,12 @@ impl Folder {
     fn try_folder(&self, name: &str) -> io::Result<Folder> {
         use rustix::fs::{Mode, OFlags};
         rustix::fs::mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755))?;
-        let fd = rustix::fs::openat(&self.fd, name, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         Ok(Folder { fd, path: self.path.join(name), rel: format!("{}{name}/", self.rel) })
     }
 

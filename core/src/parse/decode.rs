@@ -48,7 +48,12 @@ pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option
         // Fast path: four alphabet characters at a group boundary.
         if n == 0 {
             while i + 4 <= input.len() {
-                let (a, b, c, d) = (B64[input[i] as usize], B64[input[i + 1] as usize], B64[input[i + 2] as usize], B64[input[i + 3] as usize]);
+                let (a, b, c, d) = (
+                    B64[input[i] as usize],
+                    B64[input[i + 1] as usize],
+                    B64[input[i + 2] as usize],
+                    B64[input[i + 3] as usize],
+                );
                 if (a | b | c | d) >= 64 {
                     break;
                 }
@@ -90,7 +95,11 @@ pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option
     if let Some(p) = &mut problem {
         p.2 = format!("base64 had {invalid} invalid characters; they were skipped");
     } else if n == 1 {
-        problem = Some((WarningKind::TruncatedBase64, input.len(), "base64 ended with a lone character; 6 bits were dropped".into()));
+        problem = Some((
+            WarningKind::TruncatedBase64,
+            input.len(),
+            "base64 ended with a lone character; 6 bits were dropped".into(),
+        ));
     }
     (out, problem)
 }
@@ -134,7 +143,9 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
         match input[i] {
             b'=' => {
                 let rest = &input[i + 1..];
-                if let (Some(h), Some(l)) = (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b))) {
+                if let (Some(h), Some(l)) =
+                    (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
+                {
                     out.push(h << 4 | l);
                     i += 3;
                     continue;
@@ -258,13 +269,26 @@ pub(crate) fn uuencoded_files(text: &[u8], max_files: usize) -> (Vec<UuFile>, Op
                 continue;
             }
             if !uu_line(line, &mut data) && problem.is_none() {
-                problem = Some((WarningKind::InvalidUuencode, cur.saturating_sub(1), "uuencoded line was malformed; it was skipped".to_string()));
+                problem = Some((
+                    WarningKind::InvalidUuencode,
+                    cur.saturating_sub(1),
+                    "uuencoded line was malformed; it was skipped".to_string(),
+                ));
             }
         }
         if !ended && problem.is_none() {
-            problem = Some((WarningKind::InvalidUuencode, start, "uuencoded block has no 'end' line; kept what was read".to_string()));
+            problem = Some((
+                WarningKind::InvalidUuencode,
+                start,
+                "uuencoded block has no 'end' line; kept what was read".to_string(),
+            ));
         }
-        files.push(UuFile { name: String::from_utf8_lossy(name).into_owned(), offset: start, end: cur.min(text.len()), data });
+        files.push(UuFile {
+            name: String::from_utf8_lossy(name).into_owned(),
+            offset: start,
+            end: cur.min(text.len()),
+            data,
+        });
         pos = cur.min(text.len());
     }
     (files, problem)
@@ -275,7 +299,10 @@ pub(crate) fn uudecode_body(body: &[u8]) -> (Vec<u8>, Option<Problem>) {
     let (mut files, problem) = uuencoded_files(body, 1);
     match files.pop() {
         Some(f) => (f.data, problem),
-        None => (body.to_vec(), Some((WarningKind::InvalidUuencode, 0, "x-uuencode part has no 'begin' line; kept as is".into()))),
+        None => (
+            body.to_vec(),
+            Some((WarningKind::InvalidUuencode, 0, "x-uuencode part has no 'begin' line; kept as is".into())),
+        ),
     }
 }
 

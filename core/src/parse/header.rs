@@ -67,13 +67,15 @@ fn encoded_word(s: &[u8]) -> Option<EncodedWord<'_>> {
             while i < payload.len() {
                 match payload[i] {
                     b'_' => out.push(b' '),
-                    b'=' => match (payload.get(i + 1).and_then(|&b| hex(b)), payload.get(i + 2).and_then(|&b| hex(b))) {
-                        (Some(h), Some(l)) => {
-                            out.push(h << 4 | l);
-                            i += 2;
+                    b'=' => {
+                        match (payload.get(i + 1).and_then(|&b| hex(b)), payload.get(i + 2).and_then(|&b| hex(b))) {
+                            (Some(h), Some(l)) => {
+                                out.push(h << 4 | l);
+                                i += 2;
+                            }
+                            _ => out.push(b'='),
                         }
-                        _ => out.push(b'='),
-                    },
+                    }
                     b => out.push(b),
                 }
                 i += 1;
@@ -106,7 +108,8 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
         }
     }
     while i < raw.len() {
-        if raw[i] == b'=' && raw.get(i + 1) == Some(&b'?')
+        if raw[i] == b'='
+            && raw.get(i + 1) == Some(&b'?')
             && let Some(word) = encoded_word(&raw[i..])
         {
             let between = &raw[plain_start..i];
@@ -118,7 +121,7 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
                 _ => {
                     let had_run = run.is_some();
                     flush(&mut run, &mut out);
-                    if !(had_run && only_space) && !between.is_empty() {
+                    if !(between.is_empty() || had_run && only_space) {
                         out.push(Segment::Plain(between));
                     }
                     run = Some((word.charset, word.bytes));
@@ -231,7 +234,10 @@ pub fn parse_mime_value(raw: &[u8]) -> MimeValue {
             i += 1;
             while i < raw.len() && raw[i] != b'"' {
                 // A backslash escapes only a quote: real mailers put Windows paths in quotes.
-                if raw[i] == b'\\' && raw.get(i + 1) == Some(&b'"') && raw.get(i + 2).is_some_and(|&b| b != b';' && b != b'\r' && b != b'\n') {
+                if raw[i] == b'\\'
+                    && raw.get(i + 1) == Some(&b'"')
+                    && raw.get(i + 2).is_some_and(|&b| b != b';' && b != b'\r' && b != b'\n')
+                {
                     val.push(b'"');
                     i += 2;
                     continue;
@@ -302,7 +308,8 @@ fn join_params(raws: Vec<RawParam>) -> Vec<(String, String)> {
     }
     let mut out = Vec::with_capacity(order.len());
     for name in order {
-        let mut segs: Vec<&RawParam> = raws.iter().filter(|p| p.name == name && (p.section.is_some() || p.extended)).collect();
+        let mut segs: Vec<&RawParam> =
+            raws.iter().filter(|p| p.name == name && (p.section.is_some() || p.extended)).collect();
         if !segs.is_empty() {
             segs.sort_by_key(|p| p.section.unwrap_or(0));
             segs.dedup_by_key(|p| p.section.unwrap_or(0));
@@ -467,4 +474,3 @@ fn base64_encode(data: &[u8]) -> String {
     }
     out
 }
-

@@ -28,7 +28,9 @@ use crate::warning::Warning;
 #[non_exhaustive]
 pub enum ParseError {
     /// The input is larger than the parser can address or than the configured limit.
-    #[error("message is {size} bytes, more than the limit of {max} bytes; raise Limits::max_input_bytes (at most 4 GiB - 1, mail-parser keeps 32-bit offsets) or split the input")]
+    #[error(
+        "message is {size} bytes, more than the limit of {max} bytes; raise Limits::max_input_bytes (at most 4 GiB - 1, mail-parser keeps 32-bit offsets) or split the input"
+    )]
     TooLarge {
         /// Input size.
         size: usize,
@@ -241,7 +243,10 @@ impl<'a> Message<'a> {
 
     /// The part at `path` in the top message's numbering.
     pub fn part(&self, path: &PartPath) -> Option<&Part<'a>> {
-        self.parts.iter().find(|p| &p.path == path && !p.is_multipart()).or_else(|| self.parts.iter().find(|p| &p.path == path))
+        self.parts
+            .iter()
+            .find(|p| &p.path == path && !p.is_multipart())
+            .or_else(|| self.parts.iter().find(|p| &p.path == path))
     }
 
     /// The top message's attachments.

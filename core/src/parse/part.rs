@@ -302,7 +302,10 @@ pub(crate) fn decode_body<'a>(enc: &TransferEncoding, raw: &Data<'a>) -> (Data<'
 }
 
 /// Charset-decodes `data`, borrowing where the bytes are already UTF-8.
-pub(crate) fn text_of<'a>(data: &Data<'a>, charset: Option<&str>) -> (Cow<'a, str>, Option<(crate::WarningKind, String)>) {
+pub(crate) fn text_of<'a>(
+    data: &Data<'a>,
+    charset: Option<&str>,
+) -> (Cow<'a, str>, Option<(crate::WarningKind, String)>) {
     match data {
         Data::Borrowed(s) => {
             let d = charset::decode(s, charset);

@@ -56,6 +56,16 @@ fn dismantle(part: MpPart<'_>) {
 }
 
 pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
+    parse_using(input, owner, limits, |b| MessageParser::new().parse(b))
+}
+
+/// [`parse`] with the MIME parser passed in, so the panic guard can be tested.
+fn parse_using<'a>(
+    input: &'a [u8],
+    owner: Option<Bytes>,
+    limits: &Limits,
+    mime: impl FnOnce(&'a [u8]) -> Option<mail_parser::Message<'a>>,
+) -> Message<'a> {
     let top: Data<'a> = Data::Borrowed(input);
     let mut w = Walker {
         limits,
@@ -65,7 +75,7 @@ pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) 
         arenas: Vec::new(),
         stack: Vec::new(),
     };
-    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::new().parse(input)));
+    let parsed = catch_unwind(AssertUnwindSafe(|| mime(input)));
     match parsed {
         Ok(Some(m)) if !m.parts.is_empty() => {
             w.envelopes.push(Envelope::default());
@@ -83,11 +93,23 @@ pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) 
             w.run();
         }
         Ok(_) => {
-            w.warnings.push(Warning::new(WarningKind::MalformedHeader, "no header section found; the whole input is read as a plain-text body").at_offset(0));
+            w.warnings.push(
+                Warning::new(
+                    WarningKind::MalformedHeader,
+                    "no header section found; the whole input is read as a plain-text body",
+                )
+                .at_offset(0),
+            );
             w.degraded(top);
         }
         Err(_) => {
-            w.warnings.push(Warning::new(WarningKind::ParserFailure, "the MIME parser failed on this input; the whole input is read as a plain-text body").at_offset(0));
+            w.warnings.push(
+                Warning::new(
+                    WarningKind::ParserFailure,
+                    "the MIME parser failed on this input; the whole input is read as a plain-text body",
+                )
+                .at_offset(0),
+            );
             w.degraded(top);
         }
     }
@@ -130,8 +152,11 @@ impl<'a> Walker<'a, '_> {
                 if !parts_warned {
                     parts_warned = true;
                     self.warnings.push(
-                        Warning::new(WarningKind::PartLimit, format!("more than {} parts; the rest were not read", self.limits.max_parts))
-                            .at_part(&work.path),
+                        Warning::new(
+                            WarningKind::PartLimit,
+                            format!("more than {} parts; the rest were not read", self.limits.max_parts),
+                        )
+                        .at_part(&work.path),
                     );
                 }
                 dismantle(mp);
@@ -141,8 +166,11 @@ impl<'a> Walker<'a, '_> {
                 if !depth_warned {
                     depth_warned = true;
                     self.warnings.push(
-                        Warning::new(WarningKind::DepthLimit, format!("parts nested deeper than {} were not read", self.limits.max_depth))
-                            .at_part(&work.path),
+                        Warning::new(
+                            WarningKind::DepthLimit,
+                            format!("parts nested deeper than {} were not read", self.limits.max_depth),
+                        )
+                        .at_part(&work.path),
                     );
                 }
                 dismantle(mp);
@@ -175,7 +203,11 @@ impl<'a> Walker<'a, '_> {
             self.warnings.push(
                 Warning::new(
                     WarningKind::HeaderLimit,
-                    format!("header section of {} bytes is over the limit of {}; its fields were not decoded", bstart - hstart, self.limits.max_header_bytes),
+                    format!(
+                        "header section of {} bytes is over the limit of {}; its fields were not decoded",
+                        bstart - hstart,
+                        self.limits.max_header_bytes
+                    ),
                 )
                 .at_part(&work.path)
                 .at_offset(hstart),
@@ -204,7 +236,10 @@ impl<'a> Walker<'a, '_> {
         let find = |n: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).map(|h| &*h.value);
         let content_type = match find("content-type") {
             Some(raw) => header::parse_mime_value(raw),
-            None => MimeValue { value: if work.digest { "message/rfc822" } else { "text/plain" }.into(), params: Vec::new() },
+            None => MimeValue {
+                value: if work.digest { "message/rfc822" } else { "text/plain" }.into(),
+                params: Vec::new(),
+            },
         };
         let content_type = if content_type.value.is_empty() || !content_type.value.contains('/') {
             MimeValue { value: "text/plain".into(), params: content_type.params }
@@ -303,16 +338,24 @@ impl<'a> Walker<'a, '_> {
         }
         if part.content_type.value.starts_with("multipart/") && !part.is_multipart() {
             self.warnings.push(
-                Warning::new(WarningKind::MalformedMultipart, "multipart with no usable boundary; its body was read as text").at_part(&part.path).at_offset(bstart),
+                Warning::new(
+                    WarningKind::MalformedMultipart,
+                    "multipart with no usable boundary; its body was read as text",
+                )
+                .at_part(&part.path)
+                .at_offset(bstart),
             );
         }
         if (part.content_type.value == "message/rfc822" || part.content_type.value == "message/global")
             && !matches!(part.kind, PartKind::Message { .. })
         {
             self.warnings.push(
-                Warning::new(WarningKind::MalformedNestedMessage, "message/rfc822 part could not be read as a message; kept as bytes")
-                    .at_part(&part.path)
-                    .at_offset(bstart),
+                Warning::new(
+                    WarningKind::MalformedNestedMessage,
+                    "message/rfc822 part could not be read as a message; kept as bytes",
+                )
+                .at_part(&part.path)
+                .at_offset(bstart),
             );
         }
         dismantle(mp);
@@ -330,9 +373,12 @@ impl<'a> Walker<'a, '_> {
         if memchr::memmem::rfind(window, &needle).is_none() {
             let _ = buf;
             self.warnings.push(
-                Warning::new(WarningKind::MissingBoundary, format!("multipart has no closing boundary \"--{boundary}--\"; its last part runs to the end"))
-                    .at_part(&part.path)
-                    .at_offset(end),
+                Warning::new(
+                    WarningKind::MissingBoundary,
+                    format!("multipart has no closing boundary \"--{boundary}--\"; its last part runs to the end"),
+                )
+                .at_part(&part.path)
+                .at_offset(end),
             );
         }
     }
@@ -347,9 +393,12 @@ impl<'a> Walker<'a, '_> {
     fn own_decode(&mut self, part: &Part<'a>) -> Data<'a> {
         if let TransferEncoding::Other(name) = &part.encoding {
             self.warnings.push(
-                Warning::new(WarningKind::UnknownTransferEncoding, format!("unknown transfer encoding {name:?}; body taken as is"))
-                    .at_part(&part.path)
-                    .at_offset(part.offset + part.raw_header.len()),
+                Warning::new(
+                    WarningKind::UnknownTransferEncoding,
+                    format!("unknown transfer encoding {name:?}; body taken as is"),
+                )
+                .at_part(&part.path)
+                .at_offset(part.offset + part.raw_header.len()),
             );
         }
         let (data, p) = decode_body(&part.encoding, &part.raw_body);
@@ -360,7 +409,8 @@ impl<'a> Walker<'a, '_> {
     fn trust(part: &Part<'a>, mp_enc: MpEncoding, problem: bool) -> bool {
         !problem
             && match (&part.encoding, mp_enc) {
-                (TransferEncoding::Identity, MpEncoding::None) | (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => true,
+                (TransferEncoding::Identity, MpEncoding::None)
+                | (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => true,
                 (TransferEncoding::Base64, MpEncoding::Base64) => decode::base64_tail(&part.raw_body) == 0,
                 _ => false,
             }
@@ -384,14 +434,19 @@ impl<'a> Walker<'a, '_> {
         if part.encoding == TransferEncoding::Identity {
             part.decoded = Some(part.raw_body.clone());
         }
-        if Self::trust(part, mp_enc, problem) && known && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none() {
+        if Self::trust(part, mp_enc, problem)
+            && known
+            && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none()
+        {
             part.text = Some(t);
             return;
         }
-        let data = if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
+        let data =
+            if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
         let (text, p) = text_of(&data, charset.as_deref());
         if let Some((kind, detail)) = p {
-            self.warnings.push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
+            self.warnings
+                .push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
         }
         part.decoded = Some(data);
         part.text = Some(text);
@@ -438,8 +493,11 @@ impl<'a> Walker<'a, '_> {
             let map = |ids: &[u32]| -> Vec<usize> {
                 ids.iter().filter_map(|&id| arena.map.get(id as usize).copied().filter(|&i| i != usize::MAX)).collect()
             };
-            let text_ids = map(&arena.text_body);
-            let html_ids = map(&arena.html_body);
+            // mail-parser lists inline images among the bodies; a mail client shows them, but
+            // lists them as attachments too, so only text parts count as bodies here.
+            let is_text = |i: &usize| self.parts[*i].content_type.value.starts_with("text/");
+            let text_ids: Vec<usize> = map(&arena.text_body).into_iter().filter(is_text).collect();
+            let html_ids: Vec<usize> = map(&arena.html_body).into_iter().filter(is_text).collect();
             for &i in text_ids.iter().chain(html_ids.iter()) {
                 chosen[i] = true;
             }
@@ -471,7 +529,11 @@ impl<'a> Walker<'a, '_> {
                 }
                 let (files, p) = decode::uuencoded_files(t.as_bytes(), self.limits.max_parts);
                 if let Some((kind, rel, detail)) = p {
-                    warnings.push(Warning::new(kind, detail).at_part(&msg.parts[i].path).at_offset(msg.parts[i].offset + msg.parts[i].raw_header.len() + rel));
+                    warnings.push(
+                        Warning::new(kind, detail)
+                            .at_part(&msg.parts[i].path)
+                            .at_offset(msg.parts[i].offset + msg.parts[i].raw_header.len() + rel),
+                    );
                 }
                 if files.is_empty() {
                     pieces.push(Cow::Borrowed(t));
@@ -524,7 +586,8 @@ fn charset_known(label: &str) -> bool {
 fn clean_filename(name: &str) -> String {
     let n = name.trim();
     let b = n.as_bytes();
-    let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')) || n.starts_with("\\\\");
+    let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+        || n.starts_with("\\\\");
     if windows_path {
         return n.rsplit(['\\', '/']).next().unwrap_or(n).to_string();
     }
@@ -560,5 +623,20 @@ fn push_addresses(value: &HeaderValue<'_>, out: &mut Vec<Address>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parser_panic_becomes_a_warning() {
+        let input = b"Subject: x\r\n\r\nbody";
+        let msg = parse_using(input, None, &Limits::default(), |_| panic!("crafted input"));
+        assert_eq!(msg.warnings().len(), 1);
+        assert_eq!(msg.warnings()[0].kind, WarningKind::ParserFailure);
+        assert_eq!(msg.parts().len(), 1);
+        assert_eq!(msg.parts()[0].decoded(), input);
     }
 }
