@@ -407,6 +407,19 @@ pub fn id_list(raw: &[u8]) -> Vec<String> {
     out
 }
 
+fn base64_encode(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let w = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(A[(w >> 18) as usize & 63] as char);
+        out.push(A[(w >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { A[(w >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { A[w as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,17 +473,4 @@ mod tests {
         assert_eq!(strip_id(b" <abc@example.org>\r\n"), "abc@example.org");
         assert_eq!(id_list(b"<a@x>\r\n <b@y> <c@z>"), vec!["a@x", "b@y", "c@z"]);
     }
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let w = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        out.push(A[(w >> 18) as usize & 63] as char);
-        out.push(A[(w >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { A[(w >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { A[w as usize & 63] as char } else { '=' });
-    }
-    out
 }
