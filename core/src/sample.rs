@@ -39,8 +39,8 @@ impl Rng {
     }
 
     /// Picks one item.
-    pub fn pick<'t, T>(&mut self, items: &'t [T]) -> &'t T {
-        &items[self.range(0, items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.range(0, items.len())]
     }
 }
 
@@ -131,7 +131,7 @@ fn sentence(rng: &mut Rng, words: usize) -> String {
         if i > 0 {
             s.push(if i % 12 == 0 { '\n' } else { ' ' });
         }
-        let w: &&str = rng.pick(WORDS);
+        let w = rng.pick(WORDS);
         s.push_str(w);
     }
     s

@@ -186,6 +186,22 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
     (out, problem)
 }
 
+/// Whether every `=` in quoted-printable `input` starts a hex escape or a soft line break.
+pub(crate) fn quoted_printable_valid(input: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', input).all(|i| {
+        let rest = &input[i + 1..];
+        match rest.first() {
+            None | Some(b'\r' | b'\n') => true,
+            Some(&h) if hexval(h).is_some() => rest.get(1).is_some_and(|&l| hexval(l).is_some()),
+            Some(b' ' | b'\t') => {
+                let t = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+                matches!(rest.get(t), None | Some(b'\r' | b'\n'))
+            }
+            _ => false,
+        }
+    })
+}
+
 /// A file found in uuencoded form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UuFile {

@@ -311,6 +311,16 @@ impl<'a> Walker<'a, '_> {
                 if nested.parts.is_empty() {
                     part.kind = PartKind::Leaf;
                 } else {
+                    if nested.parts[0].headers.is_empty() {
+                        self.warnings.push(
+                            Warning::new(
+                                WarningKind::MalformedNestedMessage,
+                                "message/rfc822 part has no header section",
+                            )
+                            .at_part(&work.path)
+                            .at_offset(bstart),
+                        );
+                    }
                     let env = self.envelopes.len();
                     self.envelopes.push(Envelope::default());
                     let arena = self.arenas.len();
@@ -409,8 +419,10 @@ impl<'a> Walker<'a, '_> {
     fn trust(part: &Part<'a>, mp_enc: MpEncoding, problem: bool) -> bool {
         !problem
             && match (&part.encoding, mp_enc) {
-                (TransferEncoding::Identity, MpEncoding::None)
-                | (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => true,
+                (TransferEncoding::Identity, MpEncoding::None) => true,
+                (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => {
+                    decode::quoted_printable_valid(&part.raw_body)
+                }
                 (TransferEncoding::Base64, MpEncoding::Base64) => decode::base64_tail(&part.raw_body) == 0,
                 _ => false,
             }
