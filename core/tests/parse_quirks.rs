@@ -321,3 +321,20 @@ fn views_not_copies() {
     fn is_send_sync<T: Send + Sync + 'static>(_: &T) {}
     is_send_sync(&owned);
 }
+
+#[test]
+fn named_inline_text_parts_are_files() {
+    // Apple Mail style: a text file sent inline, named only in Content-Disposition.
+    let part = "Content-Type: text/plain; charset=us-ascii\nContent-Disposition: inline; filename=notes.txt\nContent-Transfer-Encoding: 7bit\n\nline one\nline two";
+    for (form, raw) in forms(&mixed(&[text_part(), part.to_string()])) {
+        let (name, data) = only_attachment(&raw);
+        assert_eq!(name, "notes.txt", "{form}");
+        assert_eq!(lf(&data), b"line one\nline two", "{form}");
+        let msg = Message::parse(&raw).expect("parse");
+        assert_eq!(msg.text().map(str::trim_end), Some("See attached."), "{form}");
+    }
+}
+
+fn lf(b: &[u8]) -> Vec<u8> {
+    common::lf(b)
+}

@@ -133,6 +133,8 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
     let mut problem: Option<Problem> = None;
     let mut bad = 0usize;
     let mut i = 0;
+    // Output before this length is decoded escapes or kept text: never trimmed as trailing space.
+    let mut keep = 0;
     while i < input.len() {
         let Some(rel) = memchr::memchr3(b'=', b'\n', b'\r', &input[i..]) else {
             out.extend_from_slice(&input[i..]);
@@ -147,6 +149,7 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
                     (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
                 {
                     out.push(h << 4 | l);
+                    keep = out.len();
                     i += 3;
                     continue;
                 }
@@ -169,14 +172,16 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
                         i += 1;
                     }
                 }
+                keep = out.len();
             }
             _ => {
-                // line break: drop trailing white space written before it
-                while matches!(out.last(), Some(b' ' | b'\t')) {
+                // line break: drop trailing white space written before it (not decoded escapes)
+                while out.len() > keep && matches!(out.last(), Some(b' ' | b'\t')) {
                     out.pop();
                 }
                 out.push(input[i]);
                 i += 1;
+                keep = out.len();
             }
         }
     }
@@ -235,8 +240,9 @@ fn uu_line(line: &[u8], out: &mut Vec<u8>) -> bool {
     if len == 0 {
         return true;
     }
+    // Trailing spaces (zero values) are often stripped in transit: missing characters count as zero.
     let need = len.div_ceil(3) * 4;
-    if data.len() + 2 < need || data.iter().take(need).any(|&b| !(b' '..=b'`').contains(&b)) {
+    if data.iter().take(need).any(|&b| !(b' '..=b'`').contains(&b)) {
         return false;
     }
     let v = |k: usize| data.get(k).map_or(0u32, |&b| (b.wrapping_sub(b' ') & 0x3f) as u32);
@@ -275,9 +281,9 @@ pub(crate) fn uuencoded_files(text: &[u8], max_files: usize) -> (Vec<UuFile>, Op
         let mut ended = false;
         while cur < text.len() {
             let e = memchr::memchr(b'\n', &text[cur..]).map_or(text.len(), |e| cur + e);
-            let line = text[cur..e].trim_ascii_end();
+            let line = text[cur..e].strip_suffix(b"\r").unwrap_or(&text[cur..e]);
             cur = e + 1;
-            if line == b"end" {
+            if line.trim_ascii_end() == b"end" {
                 ended = true;
                 break;
             }
@@ -349,6 +355,7 @@ mod tests {
         assert_eq!(out, b"a=ZZb");
         assert_eq!(p.map(|p| (p.0, p.1)), Some((WarningKind::InvalidQuotedPrintable, 1)));
         assert_eq!(quoted_printable(b"x=\ny").0, b"xy");
+        assert_eq!(quoted_printable(b"end.=20\r\nnext =\r\nx").0, b"end. \r\nnext x");
     }
 
     #[test]

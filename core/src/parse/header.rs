@@ -101,10 +101,10 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut plain_start = 0;
     let mut i = 0;
-    let mut run: Option<(&str, Vec<u8>)> = None;
-    fn flush<'a>(run: &mut Option<(&str, Vec<u8>)>, out: &mut Vec<Segment<'a>>) {
-        if let Some((cs, bytes)) = run.take() {
-            out.push(Segment::Words(charset::decode(&bytes, Some(cs)).text.into_owned()));
+    let mut run: Option<(&str, Vec<Vec<u8>>)> = None;
+    fn flush<'a>(run: &mut Option<(&str, Vec<Vec<u8>>)>, out: &mut Vec<Segment<'a>>) {
+        if let Some((cs, words)) = run.take() {
+            out.push(Segment::Words(decode_run(cs, &words)));
         }
     }
     while i < raw.len() {
@@ -115,8 +115,8 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
             let between = &raw[plain_start..i];
             let only_space = between.iter().all(|b| b.is_ascii_whitespace());
             match &mut run {
-                Some((cs, bytes)) if only_space && cs.eq_ignore_ascii_case(word.charset) => {
-                    bytes.extend_from_slice(&word.bytes);
+                Some((cs, words)) if only_space && cs.eq_ignore_ascii_case(word.charset) => {
+                    words.push(word.bytes);
                 }
                 _ => {
                     let had_run = run.is_some();
@@ -124,7 +124,7 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
                     if !(between.is_empty() || had_run && only_space) {
                         out.push(Segment::Plain(between));
                     }
-                    run = Some((word.charset, word.bytes));
+                    run = Some((word.charset, vec![word.bytes]));
                 }
             }
             i += word.len;
@@ -138,6 +138,19 @@ fn segments(raw: &[u8]) -> Vec<Segment<'_>> {
         out.push(Segment::Plain(&raw[plain_start..]));
     }
     out
+}
+
+/// Decodes a run of adjacent encoded words of one charset: joined (so a character split across
+/// words survives) unless decoding them one by one replaces fewer characters (stateful charsets
+/// such as ISO-2022-JP end each word with an escape, and joining would put two escapes together).
+fn decode_run(charset_name: &str, words: &[Vec<u8>]) -> String {
+    let joined = charset::decode(&words.concat(), Some(charset_name)).text.into_owned();
+    if words.len() == 1 || !joined.contains('\u{fffd}') {
+        return joined;
+    }
+    let separate: String = words.iter().map(|w| charset::decode(w, Some(charset_name)).text).collect();
+    let bad = |s: &str| s.matches('\u{fffd}').count();
+    if bad(&separate) < bad(&joined) { separate } else { joined }
 }
 
 /// Decodes RFC 2047 encoded words anywhere in `raw` (also inside quotes, as real mailers write
@@ -435,6 +448,8 @@ mod tests {
         assert_eq!(decode_words(b"=?utf-8?q?hello_world?="), "hello world");
         assert_eq!(decode_words(b"=?bogus"), "=?bogus");
         assert_eq!(decode_words(b"=?utf-8*en?q?x?="), "x");
+        let jis = b"=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\n  =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=";
+        assert_eq!(decode_words(jis), "テストテスト");
     }
 
     #[test]

@@ -506,8 +506,13 @@ impl<'a> Walker<'a, '_> {
                 ids.iter().filter_map(|&id| arena.map.get(id as usize).copied().filter(|&i| i != usize::MAX)).collect()
             };
             // mail-parser lists inline images among the bodies; a mail client shows them, but
-            // lists them as attachments too, so only text parts count as bodies here.
-            let is_text = |i: &usize| self.parts[*i].content_type.value.starts_with("text/");
+            // lists them as attachments too, so only text parts count as bodies here. A named
+            // text part in a message with other parts is a file someone attached.
+            let leaves = self.parts.iter().filter(|p| p.envelope == arena.envelope && !p.is_multipart()).count();
+            let is_text = |i: &usize| {
+                let p = &self.parts[*i];
+                p.content_type.value.starts_with("text/") && (p.filename.is_none() || leaves == 1)
+            };
             let text_ids: Vec<usize> = map(&arena.text_body).into_iter().filter(is_text).collect();
             let html_ids: Vec<usize> = map(&arena.html_body).into_iter().filter(is_text).collect();
             for &i in text_ids.iter().chain(html_ids.iter()) {
