@@ -229,6 +229,20 @@ impl<'a> Walker<'a, '_> {
                 })
                 .collect()
         };
+        // An mbox "From " separator line at the top is not damage.
+        let from_line = |k: usize, h: &RawHeader<'_>| k == 0 && h.name.starts_with(b"From ");
+        let bad_name = |h: &RawHeader<'_>| h.name.is_empty() || h.name.iter().any(|&b| !(33..=126).contains(&b));
+        if let Some((_, bad)) = headers.iter().enumerate().find(|(k, h)| !from_line(*k, h) && bad_name(h)) {
+            let at = bad.name.as_ptr() as usize - buf.as_ptr() as usize;
+            self.warnings.push(
+                Warning::new(
+                    WarningKind::MalformedHeader,
+                    "a header line has no valid field name; it was kept as written",
+                )
+                .at_part(&work.path)
+                .at_offset(at),
+            );
+        }
         if work.id == 0 {
             self.fill_envelope(env_idx, idx, &mp, &headers);
         }
