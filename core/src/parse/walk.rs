@@ -43,6 +43,8 @@ struct Walker<'a, 'l> {
     warnings: Warnings,
     arenas: Vec<Arena<'a>>,
     stack: Vec<Work>,
+    /// The input was cut short (see `structure_cut`): missing closing boundaries are expected.
+    cut: bool,
 }
 
 /// Drops a mail-parser part without recursion (nested messages can be thousands deep).
@@ -57,6 +59,28 @@ fn dismantle(part: MpPart<'_>) {
 
 pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
     parse_using(input, owner, limits, |b| MessageParser::new().parse(b))
+}
+
+/// Where to cut the input so that mail-parser, which keeps a structure of about 1 KB for every
+/// part and 2.7 KB for every nested message however small, never sees more boundary lines than
+/// twice [`Limits::max_parts`] or more message/rfc822 headers than a tenth of it. Parts past the cut
+/// would be dropped by the part limit anyway. `None` when the input is within bounds.
+fn structure_cut(input: &[u8], limits: &Limits) -> Option<usize> {
+    let max_boundaries = limits.max_parts.saturating_mul(2).saturating_add(1);
+    if let Some(pos) = memchr::memmem::find_iter(input, b"\n--").nth(max_boundaries) {
+        return Some(pos + 1);
+    }
+    let max_messages = (limits.max_parts / 10).max(limits.max_depth).saturating_add(1);
+    let mut found: Vec<usize> = Vec::new();
+    for needle in [&b"/rfc822"[..], b"/RFC822", b"/global", b"/GLOBAL"] {
+        found.extend(memchr::memmem::find_iter(input, needle).take(max_messages + 1));
+    }
+    if found.len() > max_messages {
+        found.sort_unstable();
+        let at = found[max_messages];
+        return Some(memchr::memrchr(b'\n', &input[..at]).map_or(0, |p| p + 1));
+    }
+    None
 }
 
 /// [`parse`] with the MIME parser passed in, so the panic guard can be tested.
@@ -74,8 +98,23 @@ fn parse_using<'a>(
         warnings: Warnings::new(limits.max_warnings.max(1)),
         arenas: Vec::new(),
         stack: Vec::new(),
+        cut: false,
     };
-    let parsed = catch_unwind(AssertUnwindSafe(|| mime(input)));
+    let seen = match structure_cut(input, limits) {
+        Some(cut) => {
+            w.cut = true;
+            w.warnings.push(
+                Warning::new(
+                    WarningKind::PartLimit,
+                    format!("more than {} parts; the input past this point was not read", limits.max_parts),
+                )
+                .at_offset(cut),
+            );
+            &input[..cut]
+        }
+        None => input,
+    };
+    let parsed = catch_unwind(AssertUnwindSafe(|| mime(seen)));
     match parsed {
         Ok(Some(m)) if !m.parts.is_empty() => {
             w.envelopes.push(Envelope::default());
@@ -388,6 +427,9 @@ impl<'a> Walker<'a, '_> {
 
     fn check_final_boundary(&mut self, part: &Part<'a>, buf: &Data<'a>, end: usize) {
         let Some(boundary) = part.content_type.param("boundary") else { return };
+        if self.cut {
+            return;
+        }
         let mut needle = Vec::with_capacity(boundary.len() + 4);
         needle.extend_from_slice(b"--");
         needle.extend_from_slice(boundary.as_bytes());
