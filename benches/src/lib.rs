@@ -37,13 +37,16 @@ pub fn bare_parse(raw: &[u8]) -> usize {
     n
 }
 
-/// Parse with mailwright and take every part's decoded bytes (and text of text bodies); returns
-/// bytes seen.
+/// Parse with mailwright and take every part's content, text parts as text (the bodies a client
+/// shows included); returns bytes seen.
 pub fn mailwright_parse(raw: &[u8]) -> usize {
     let Ok(msg) = mailwright::Message::parse(raw) else { return 0 };
     let mut n = msg.text().map_or(0, str::len) + msg.html().map_or(0, str::len);
     for part in msg.parts() {
-        if !part.is_multipart() {
+        // As mail-parser gives it: text parts as text, the rest as decoded bytes.
+        if part.is_text() {
+            n += part.text().len();
+        } else if !part.is_multipart() {
             n += part.decoded().len();
         }
     }

@@ -11,6 +11,11 @@ use super::charset;
 
 /// Removes folding: every CRLF or LF followed by a space or tab goes; a trailing line break too.
 pub fn unfold(raw: &[u8]) -> Cow<'_, [u8]> {
+    let mut end = raw.len();
+    while end > 0 && matches!(raw[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    let raw = &raw[..end];
     if memchr::memchr2(b'\r', b'\n', raw).is_none() {
         return Cow::Borrowed(raw);
     }
@@ -313,6 +318,17 @@ fn percent_decode(v: &[u8]) -> Vec<u8> {
 /// Joins RFC 2231 segments (raw bytes first, then one charset decode) and decodes RFC 2047 words in
 /// plain values. An RFC 2231 value wins over a plain one of the same name.
 fn join_params(raws: Vec<RawParam>) -> Vec<(String, String)> {
+    if raws.iter().all(|p| p.section.is_none() && !p.extended) {
+        // The common case: plain parameters, first of each name wins.
+        let mut out: Vec<(String, String)> = Vec::with_capacity(raws.len());
+        for p in raws {
+            if !out.iter().any(|(n, _)| *n == p.name) {
+                let value = decode_words(&p.value);
+                out.push((p.name, value));
+            }
+        }
+        return out;
+    }
     let mut order: Vec<String> = Vec::new();
     for p in &raws {
         if !order.contains(&p.name) {

@@ -62,23 +62,33 @@ pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) 
 }
 
 /// Where to cut the input so that mail-parser, which keeps a structure of about 1 KB for every
-/// part and 2.7 KB for every nested message however small, never sees more boundary lines than
-/// twice [`Limits::max_parts`] or more message/rfc822 headers than a tenth of it. Parts past the cut
-/// would be dropped by the part limit anyway. `None` when the input is within bounds.
+/// part and 2.7 KB for every nested message however small, never sees more than twice
+/// [`Limits::max_parts`] boundary lines or half of it Content-Type fields. Parts past the cut would
+/// be dropped by the part limit anyway. `None` when the input is within bounds.
+///
+/// Every part and every nested message needs a boundary line or a Content-Type field, and both
+/// hold a `-`, which base64 never does: one `memchr` pass over the dashes finds both, at memory
+/// speed over large attachments.
 fn structure_cut(input: &[u8], limits: &Limits) -> Option<usize> {
-    let max_boundaries = limits.max_parts.saturating_mul(2).saturating_add(1);
-    if let Some(pos) = memchr::memmem::find_iter(input, b"\n--").nth(max_boundaries) {
-        return Some(pos + 1);
+    let max_boundaries = limits.max_parts.saturating_mul(2);
+    let max_types = (limits.max_parts / 2).max(limits.max_depth);
+    if input.len() < max_boundaries.min(max_types) * 3 {
+        return None;
     }
-    let max_messages = (limits.max_parts / 10).max(limits.max_depth).saturating_add(1);
-    let mut found: Vec<usize> = Vec::new();
-    for needle in [&b"/rfc822"[..], b"/RFC822", b"/global", b"/GLOBAL"] {
-        found.extend(memchr::memmem::find_iter(input, needle).take(max_messages + 1));
-    }
-    if found.len() > max_messages {
-        found.sort_unstable();
-        let at = found[max_messages];
-        return Some(memchr::memrchr(b'\n', &input[..at]).map_or(0, |p| p + 1));
+    let (mut boundaries, mut types) = (0usize, 0usize);
+    for i in memchr::memchr_iter(b'-', input) {
+        let rest = &input[i + 1..];
+        if rest.first() == Some(&b'-') && (i == 0 || input[i - 1] == b'\n') {
+            boundaries += 1;
+            if boundaries > max_boundaries {
+                return Some(i);
+            }
+        } else if rest.len() >= 5 && rest[..4].eq_ignore_ascii_case(b"type") && matches!(rest[4], b':' | b' ' | b'\t') {
+            types += 1;
+            if types > max_types {
+                return Some(memchr::memrchr(b'\n', &input[..i]).map_or(0, |p| p + 1));
+            }
+        }
     }
     None
 }
@@ -472,20 +482,25 @@ impl<'a> Walker<'a, '_> {
         data
     }
 
-    fn trust(part: &Part<'a>, mp_enc: MpEncoding, problem: bool) -> bool {
+    /// Whether mail-parser's decoding of this part can be used as is. `decoded_len` is the length
+    /// of its decoded bytes, when known.
+    fn trust(part: &Part<'a>, mp_enc: MpEncoding, problem: bool, decoded_len: Option<usize>) -> bool {
         !problem
             && match (&part.encoding, mp_enc) {
                 (TransferEncoding::Identity, MpEncoding::None) => true,
                 (TransferEncoding::QuotedPrintable, MpEncoding::QuotedPrintable) => {
                     decode::quoted_printable_valid(&part.raw_body)
                 }
-                (TransferEncoding::Base64, MpEncoding::Base64) => decode::base64_tail(&part.raw_body) == 0,
+                (TransferEncoding::Base64, MpEncoding::Base64) => match decoded_len {
+                    Some(len) => decode::base64_complete(&part.raw_body, len),
+                    None => decode::base64_tail(&part.raw_body) == 0,
+                },
                 _ => false,
             }
     }
 
     fn leaf_binary(&mut self, part: &mut Part<'a>, mp_enc: MpEncoding, problem: bool, b: Cow<'a, [u8]>) {
-        let data = if Self::trust(part, mp_enc, problem) {
+        let data = if Self::trust(part, mp_enc, problem, Some(b.len())) {
             match b {
                 Cow::Borrowed(s) => Data::Borrowed(s),
                 Cow::Owned(v) => Data::from(v),
@@ -502,7 +517,12 @@ impl<'a> Walker<'a, '_> {
         if part.encoding == TransferEncoding::Identity {
             part.decoded = Some(part.raw_body.clone());
         }
-        if Self::trust(part, mp_enc, problem)
+        // The text's length is its decoded length only when no charset conversion happened.
+        let utf8 = charset.as_deref().is_none_or(|c| {
+            let c = c.trim().trim_matches('"');
+            c.eq_ignore_ascii_case("utf-8") || c.eq_ignore_ascii_case("us-ascii")
+        });
+        if Self::trust(part, mp_enc, problem, utf8.then_some(t.len()))
             && known
             && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none()
         {
