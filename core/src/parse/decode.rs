@@ -121,7 +121,7 @@ pub(crate) fn base64_complete(raw: &[u8], decoded_len: usize) -> bool {
     if body.last() == Some(&b'=') {
         return true;
     }
-    if decoded_len % 3 == 0 {
+    if decoded_len.is_multiple_of(3) {
         let significant = decoded_len / 3 * 4;
         let expected = match memchr::memchr(b'\n', body) {
             None => Some(significant),
