@@ -242,7 +242,7 @@ fn nested_messages_and_part_paths() {
             assert_eq!(msg.text().map(str::trim_end), Some("outer text"));
             assert_eq!(msg.html().map(str::trim_end), Some("<p>outer</p>"));
             assert_eq!(msg.envelopes()[1].subject.as_deref(), Some("report"));
-            assert_eq!(msg.envelopes()[1].text().map(str::trim_end), Some("inner text"));
+            assert_eq!(msg.text_of(&msg.envelopes()[1]).map(str::trim_end), Some("inner text"));
             assert!(msg.warnings().is_empty(), "{:?}", msg.warnings());
 
             let (dir, d) = dissect(&raw);

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::parse::{Address, Envelope};
+use crate::parse::{Address, Envelope, Message};
 
 /// A mailbox as the manifest shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,7 +71,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub(crate) fn from_envelope(e: &Envelope) -> Self {
+    pub(crate) fn from_envelope(msg: &Message<'_>, e: &Envelope) -> Self {
         let conv = |v: &[Address]| v.iter().map(ManifestAddress::from).collect();
         Manifest {
             subject: e.subject.clone(),
@@ -80,8 +80,8 @@ impl Manifest {
             cc: conv(&e.cc),
             date: e.date.clone(),
             message_id: e.message_id.clone(),
-            text: e.text.clone(),
-            html: e.html.clone(),
+            text: msg.text_of(e).map(str::to_string),
+            html: msg.html_of(e).map(str::to_string),
             ..Default::default()
         }
     }

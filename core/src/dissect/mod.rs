@@ -158,7 +158,7 @@ fn manifest_for<'m>(top: &'m mut Manifest, msg: &Message<'_>, env: usize) -> Opt
 
 fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Result<Manifest, DissectError> {
     let e = &msg.envelopes()[env];
-    let mut m = Manifest::from_envelope(e);
+    let mut m = Manifest::from_envelope(msg, e);
     for &i in &e.attachments {
         let part = &msg.parts()[i];
         let name = file_name(msg, part);
@@ -195,9 +195,10 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
     }
     if st.opts.bodies {
         let mut bodies = Vec::new();
-        for (body, name, ctype, parts) in
-            [(&e.text, "body.txt", "text/plain", &e.text_parts), (&e.html, "body.html", "text/html", &e.html_parts)]
-        {
+        for (body, name, ctype, parts) in [
+            (msg.text_of(e), "body.txt", "text/plain", &e.text_parts),
+            (msg.html_of(e), "body.html", "text/html", &e.html_parts),
+        ] {
             let Some(body) = body else { continue };
             let path = parts.first().map(|&i| msg.parts()[i].path().clone()).unwrap_or_default();
             if let Some((saved_as, _)) = write(folder, name, &path, body.as_bytes(), st)? {

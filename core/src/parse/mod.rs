@@ -87,20 +87,11 @@ pub struct Envelope {
     pub attachments: Vec<usize>,
     /// Files found uuencoded inside this message's text bodies.
     pub uuencoded: Vec<UuAttachment>,
+    /// The shown text when it had to be built: several parts joined, or uuencoded blocks taken
+    /// out. With one plain part it is that part's text, borrowed (see [`Message::text_of`]).
     pub(crate) text: Option<String>,
+    /// The shown HTML when several parts were joined.
     pub(crate) html: Option<String>,
-}
-
-impl Envelope {
-    /// The plain-text body a mail client shows (text parts joined), without uuencoded blocks.
-    pub fn text(&self) -> Option<&str> {
-        self.text.as_deref()
-    }
-
-    /// The HTML body a mail client shows (HTML parts joined).
-    pub fn html(&self) -> Option<&str> {
-        self.html.as_deref()
-    }
 }
 
 /// A file found uuencoded inside a text body.
@@ -211,14 +202,32 @@ impl<'a> Message<'a> {
         &self.envelope().references
     }
 
-    /// The plain-text body a mail client shows.
+    /// The plain-text body a mail client shows (text parts joined), without uuencoded blocks.
     pub fn text(&self) -> Option<&str> {
-        self.envelope().text()
+        self.text_of(self.envelope())
     }
 
-    /// The HTML body a mail client shows.
+    /// The HTML body a mail client shows (HTML parts joined).
     pub fn html(&self) -> Option<&str> {
-        self.envelope().html()
+        self.html_of(self.envelope())
+    }
+
+    /// The plain-text body of `envelope` (this message's or a nested one's).
+    pub fn text_of<'m>(&'m self, envelope: &'m Envelope) -> Option<&'m str> {
+        match (&envelope.text, envelope.text_parts.as_slice()) {
+            (Some(t), _) => Some(t),
+            (None, [one]) => Some(self.parts[*one].text()),
+            _ => None,
+        }
+    }
+
+    /// The HTML body of `envelope`.
+    pub fn html_of<'m>(&'m self, envelope: &'m Envelope) -> Option<&'m str> {
+        match (&envelope.html, envelope.html_parts.as_slice()) {
+            (Some(t), _) => Some(t),
+            (None, [one]) => Some(self.parts[*one].text()),
+            _ => None,
+        }
     }
 
     /// The top message's header fields.
@@ -268,21 +277,6 @@ impl<'a> Message<'a> {
     /// [`Bytes`] and `data` borrows it; a copy otherwise.
     pub fn bytes_of(&self, data: &Data<'a>) -> Bytes {
         data.to_bytes(self.owner.as_ref())
-    }
-
-    /// The display text of a body list: text parts joined.
-    pub(crate) fn join_texts(&self, idx: &[usize]) -> Option<String> {
-        if idx.is_empty() {
-            return None;
-        }
-        let mut s = String::new();
-        for (k, &i) in idx.iter().enumerate() {
-            if k > 0 && !s.ends_with('\n') {
-                s.push('\n');
-            }
-            s.push_str(self.parts[i].text());
-        }
-        Some(s)
     }
 }
 

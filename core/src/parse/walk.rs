@@ -610,9 +610,10 @@ impl<'a> Walker<'a, '_> {
         let mut msg = Message { input, owner, parts: self.parts, envelopes: self.envelopes, warnings: Vec::new() };
         let mut warnings = self.warnings;
         for e in 0..msg.envelopes.len() {
-            let text_parts = msg.envelopes[e].text_parts.clone();
+            let text_parts = std::mem::take(&mut msg.envelopes[e].text_parts);
             let mut uu = Vec::new();
             let mut pieces: Vec<Cow<'_, str>> = Vec::with_capacity(text_parts.len());
+            let mut stripped = false;
             for &i in &text_parts {
                 let t = msg.parts[i].text();
                 let found = t.starts_with("begin ") || memchr::memmem::find(t.as_bytes(), b"\nbegin ").is_some();
@@ -622,10 +623,11 @@ impl<'a> Walker<'a, '_> {
                 }
                 let (files, p) = decode::uuencoded_files(t.as_bytes(), self.limits.max_parts);
                 if let Some((kind, rel, detail)) = p {
+                    let part = &msg.parts[i];
                     warnings.push(
                         Warning::new(kind, detail)
-                            .at_part(&msg.parts[i].path)
-                            .at_offset(msg.parts[i].offset + msg.parts[i].raw_header.len() + rel),
+                            .at_part(&part.path)
+                            .at_offset(part.offset + part.raw_header.len() + rel),
                     );
                 }
                 if files.is_empty() {
@@ -640,23 +642,16 @@ impl<'a> Walker<'a, '_> {
                 }
                 kept.push_str(&t[at.min(t.len())..]);
                 pieces.push(Cow::Owned(kept));
+                stripped = true;
                 uu.extend(files.into_iter().map(|f| UuAttachment { part: i, name: f.name, data: Bytes::from(f.data) }));
             }
-            let text = if pieces.is_empty() {
-                None
-            } else {
-                let mut s = String::new();
-                for (k, piece) in pieces.iter().enumerate() {
-                    if k > 0 && !s.ends_with('\n') {
-                        s.push('\n');
-                    }
-                    s.push_str(piece);
-                }
-                Some(s)
-            };
-            let html_parts = msg.envelopes[e].html_parts.clone();
-            let html = msg.join_texts(&html_parts);
+            // One plain part is shown borrowed (Message::text_of); only joins and strips are built.
+            let text = (pieces.len() > 1 || stripped).then(|| join(&pieces));
+            let html_parts = &msg.envelopes[e].html_parts;
+            let html = (html_parts.len() > 1)
+                .then(|| join(&html_parts.iter().map(|&i| Cow::Borrowed(msg.parts[i].text())).collect::<Vec<_>>()));
             let env = &mut msg.envelopes[e];
+            env.text_parts = text_parts;
             env.text = text;
             env.html = html;
             env.uuencoded = uu;
@@ -664,6 +659,18 @@ impl<'a> Walker<'a, '_> {
         msg.warnings = warnings.into_vec();
         msg
     }
+}
+
+/// Body texts joined as a mail client shows them, one after the other on new lines.
+fn join(pieces: &[Cow<'_, str>]) -> String {
+    let mut s = String::with_capacity(pieces.iter().map(|p| p.len() + 1).sum());
+    for (k, piece) in pieces.iter().enumerate() {
+        if k > 0 && !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str(piece);
+    }
+    s
 }
 
 fn charset_known(label: &str) -> bool {
