@@ -12,8 +12,6 @@ pub mod header;
 mod part;
 mod walk;
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
 
 pub use data::Data;
@@ -316,6 +314,3 @@ impl SharedMessage {
         self.0.borrow_owner()
     }
 }
-
-/// `Cow` of text from a part, for callers that want owned strings.
-pub type Text<'a> = Cow<'a, str>;
