@@ -6,7 +6,7 @@
 //! | module | step |
 //! |---|---|
 //! | [`parse`] | read a message: headers, addresses, bodies, the part tree (zero-copy, never panics) |
-//! | [`dissect`] | write a message's attachments into a folder, safely, with a manifest |
+//! | [`dissect`](mod@dissect) | write a message's attachments into a folder, safely, with a manifest |
 //! | [`warning`] | recoverable damage, reported instead of failing |
 //! | [`limits`] | bounds on the work done for one message |
 //! | [`sample`] | sample PDFs, messages and corpora made by code, for demos, tests and benches |

@@ -3,7 +3,7 @@
 //! [`dissect`] writes every attachment (and, on request, the bodies) of a [`Message`] into one
 //! folder and returns a [`Dissection`] whose [`Manifest`] follows DESIGN §5: nested messages are
 //! saved as `.eml` and dissected into a subfolder, uuencoded files inside text bodies are written
-//! too, names come from [`naming::sanitize`], and only [`sandbox`] creates files — never outside the
+//! too, names come from [`naming::sanitize`], and only the `sandbox` module creates files — never outside the
 //! folder, never over an existing file, never through a symbolic link. Limits stop work with a
 //! warning.
 

@@ -159,7 +159,7 @@ fn decode_run(charset_name: &str, words: &[Vec<u8>]) -> String {
 }
 
 /// Decodes RFC 2047 encoded words anywhere in `raw` (also inside quotes, as real mailers write
-/// them); see [`segments`]. Text outside encoded words is UTF-8, or Windows-1252 where not valid
+/// them): adjacent words of one charset are joined before charset decoding. Text outside encoded words is UTF-8, or Windows-1252 where not valid
 /// UTF-8.
 pub fn decode_words(raw: &[u8]) -> String {
     if memchr::memmem::find(raw, b"=?").is_none() {
