@@ -5,6 +5,7 @@
 //!
 //! | module | step |
 //! |---|---|
+//! | [`build`] | compose a message: addresses, bodies, attachments, replies and forwards; headers checked |
 //! | [`parse`] | read a message: headers, addresses, bodies, the part tree (zero-copy, never panics) |
 //! | [`dissect`](mod@dissect) | write a message's attachments into a folder, safely, with a manifest |
 //! | [`warning`] | recoverable damage, reported instead of failing |
@@ -20,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod dissect;
 pub mod error;
 pub mod limits;

@@ -251,14 +251,18 @@ pub fn parse_mime_value(raw: &[u8]) -> MimeValue {
         if raw.get(i) == Some(&b'"') {
             i += 1;
             while i < raw.len() && raw[i] != b'"' {
-                // A backslash escapes only a quote: real mailers put Windows paths in quotes.
-                if raw[i] == b'\\'
-                    && raw.get(i + 1) == Some(&b'"')
-                    && raw.get(i + 2).is_some_and(|&b| b != b';' && b != b'\r' && b != b'\n')
-                {
-                    val.push(b'"');
-                    i += 2;
-                    continue;
+                // A backslash escapes only a quote or a backslash: real mailers put Windows paths
+                // in quotes unescaped (`"C:\Users\x.pdf"`), and a quote that ends the value stays
+                // the end.
+                if raw[i] == b'\\' {
+                    let next = raw.get(i + 1).copied();
+                    let closes =
+                        next == Some(b'"') && raw.get(i + 2).is_none_or(|&b| matches!(b, b';' | b'\r' | b'\n'));
+                    if (next == Some(b'"') && !closes) || next == Some(b'\\') {
+                        val.push(next.unwrap_or(b'\\'));
+                        i += 2;
+                        continue;
+                    }
                 }
                 val.push(raw[i]);
                 i += 1;

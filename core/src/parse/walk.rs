@@ -687,7 +687,7 @@ fn clean_filename(name: &str) -> String {
     let n = name.trim();
     let b = n.as_bytes();
     let windows_path = (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
-        || n.starts_with("\\\\");
+        || n.starts_with('\\');
     if windows_path {
         return n.rsplit(['\\', '/']).next().unwrap_or(n).to_string();
     }
