@@ -1,6 +1,8 @@
 //! The top-level error: one variant per module, each saying what failed and what to do.
 
+use crate::build::BuildError;
 use crate::dissect::DissectError;
+use crate::inject::InjectError;
 use crate::parse::ParseError;
 
 /// Any mailwright error.
@@ -13,6 +15,12 @@ pub enum Error {
     /// A dissection could not write its output.
     #[error(transparent)]
     Dissect(#[from] DissectError),
+    /// A message could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A message could not be handed over.
+    #[error(transparent)]
+    Inject(#[from] InjectError),
 }
 
 /// `Result` with mailwright's [`Error`].

@@ -8,6 +8,8 @@
 //! | [`build`] | compose a message: addresses, bodies, attachments, replies and forwards; headers checked |
 //! | [`parse`] | read a message: headers, addresses, bodies, the part tree (zero-copy, never panics) |
 //! | [`dissect`](mod@dissect) | write a message's attachments into a folder, safely, with a manifest |
+//! | [`inject`] | hand a message over: Maildir, mbox, sendmail; a receipt per recipient |
+//! | [`mailbox`] | local stores: Maildir and mbox, written safely |
 //! | [`warning`] | recoverable damage, reported instead of failing |
 //! | [`limits`] | bounds on the work done for one message |
 //! | [`sample`] | sample PDFs, messages and corpora made by code, for demos, tests and benches |
@@ -24,7 +26,9 @@
 pub mod build;
 pub mod dissect;
 pub mod error;
+pub mod inject;
 pub mod limits;
+pub mod mailbox;
 pub mod parse;
 pub mod sample;
 pub mod warning;

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{CliError, exit, out};
+use crate::build::MessageBuilder;
 use crate::dissect::sha256_hex;
+use crate::inject::{Envelope, MaildirTransport, Transport};
 use crate::{DissectOptions, Message, sample};
 
 /// Arguments of `mailwright demo`.
@@ -33,21 +35,6 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Delivers `raw` into `maildir` the Maildir way: write in tmp/, then rename into new/.
-fn deliver(maildir: &Path, raw: &[u8]) -> Result<PathBuf, CliError> {
-    for sub in ["tmp", "new", "cur"] {
-        let p = maildir.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| io_err("create", &p, e))?;
-    }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let name = format!("{}.M{}P{}.mailwright", now.as_secs(), now.subsec_micros(), std::process::id());
-    let tmp = maildir.join("tmp").join(&name);
-    let new = maildir.join("new").join(&name);
-    std::fs::write(&tmp, raw).map_err(|e| io_err("write", &tmp, e))?;
-    std::fs::rename(&tmp, &new).map_err(|e| io_err("deliver", &new, e))?;
-    Ok(new)
-}
-
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let dir = match a.dir {
         Some(d) => d,
@@ -59,10 +46,19 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     // build
     let pdf = sample::pdf("Quarterly report - printed by the mailwright mailbot", 48_000, 2016);
     let want = sha256_hex(&pdf);
-    let raw = sample::message_with_pdf("Quarterly report.pdf", &pdf);
+    let builder = MessageBuilder::new()
+        .from("Jane Doe <jane@example.org>")
+        .to("Mail Bot <bot@example.org>")
+        .subject("Quarterly report")
+        .text("Please print the attached report.\r\n")
+        .attach_bytes("Quarterly report.pdf", pdf.clone());
+    let envelope = Envelope::try_from(builder.envelope()).map_err(|e| CliError::usage(e.to_string()))?;
+    let raw = builder.build().map_err(|e| CliError::usage(e.to_string()))?;
     // inject into the local Maildir
     let maildir = dir.join("Maildir");
-    let delivered = deliver(&maildir, &raw)?;
+    let receipt =
+        MaildirTransport::new(&maildir).send_raw(&envelope, &raw).map_err(|e| CliError::usage(e.to_string()))?;
+    let delivered = PathBuf::from(&receipt.destination);
     // retrieve
     let back = std::fs::read(&delivered).map_err(|e| io_err("read", &delivered, e))?;
     // dissect

@@ -1,10 +1,13 @@
 //! The `mailwright` command line: one subcommand per step of the loop, `--json` for scripts,
 //! errors as one line on stderr, and the exit codes of DESIGN §4.
 
+mod build;
+mod compose;
 mod demo;
 mod dissect;
 mod input;
 mod parse;
+mod send;
 
 use std::process::ExitCode;
 
@@ -58,6 +61,10 @@ enum Command {
     Parse(parse::Args),
     /// Write a message's attachments into a folder and print the manifest.
     Dissect(dissect::Args),
+    /// Compose a message and write it to standard output or a file.
+    Build(build::Args),
+    /// Compose (or read) a message and deliver it: Maildir, mbox or sendmail.
+    Send(send::Args),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
     Demo(demo::Args),
@@ -95,6 +102,8 @@ where
     let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Parse(a) => parse::run(a),
         Command::Dissect(a) => dissect::run(a),
+        Command::Build(a) => build::run(a),
+        Command::Send(a) => send::run(a),
         Command::Demo(a) => demo::run(a),
     });
     match outcome {
@@ -117,9 +126,14 @@ pub fn main() -> ExitCode {
 
 /// Writes `s` to stdout; a closed pipe is not an error.
 pub(crate) fn out(s: &str) -> Result<(), CliError> {
+    out_bytes(s.as_bytes())
+}
+
+/// Writes bytes to stdout; a closed pipe is not an error.
+pub(crate) fn out_bytes(b: &[u8]) -> Result<(), CliError> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+    match stdout.write_all(b).and_then(|_| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError { code: exit::SOFTWARE, message: format!("cannot write output: {e}") }),

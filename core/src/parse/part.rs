@@ -125,6 +125,22 @@ impl RawHeader<'_> {
         &self.value
     }
 
+    /// Byte offset of the field's first byte in `raw`, when the field lies in it.
+    pub(crate) fn name_offset_in(&self, raw: &[u8]) -> Option<usize> {
+        offset_in(raw, &self.name)
+    }
+
+    /// Byte offset just past the field's line break in `raw`, when the field lies in it.
+    pub(crate) fn value_end_in(&self, raw: &[u8]) -> Option<usize> {
+        let mut end = offset_in(raw, &self.value)? + self.value.len();
+        if raw[end..].starts_with(b"\r\n") {
+            end += 2;
+        } else if raw[end..].starts_with(b"\n") {
+            end += 1;
+        }
+        Some(end)
+    }
+
     /// The value unfolded, with RFC 2047 encoded words decoded and outer white space trimmed.
     pub fn text(&self) -> String {
         let v = header::unfold(&self.value);
@@ -280,6 +296,12 @@ impl<'a> Part<'a> {
     pub fn is_text(&self) -> bool {
         self.content_type.value.starts_with("text/")
     }
+}
+
+/// Where `part` starts in `whole`, when it is a sub-slice of it.
+fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    (p >= w && p + part.len() <= w + whole.len()).then(|| p - w)
 }
 
 /// Undoes a transfer encoding; gives the bytes and the first problem.

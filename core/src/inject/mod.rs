@@ -1,0 +1,229 @@
+//! Handing a message to a mail system.
+//!
+//! Every transport has one required method, [`Transport::send_raw`]: an [`Envelope`] (sender and
+//! recipients, apart from the headers) and the message bytes. [`Transport::send`] derives the
+//! envelope from the headers (From; To, Cc and Bcc) and takes the Bcc header out of the bytes, so
+//! Bcc never appears in what is delivered. Every send returns a [`Receipt`] with a result per
+//! recipient.
+//!
+//! | transport | delivers to | result per recipient |
+//! |---|---|---|
+//! | [`MaildirTransport`] | a local Maildir (`tmp/` → `new/`, fsync) | all accepted, or the error |
+//! | [`MboxTransport`] | a local mbox file (locked append) | all accepted, or the error |
+//! | [`SendmailTransport`] | `sendmail -i -f FROM -- RCPT…` | all accepted, or transient (exit 75) / permanent |
+
+mod local;
+mod sendmail;
+
+use std::borrow::Cow;
+
+pub use local::{MaildirTransport, MboxTransport};
+pub use sendmail::SendmailTransport;
+
+use crate::parse::Message;
+
+/// Why a message could not be handed over.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InjectError {
+    /// No recipient in the envelope (or none in To, Cc, Bcc).
+    #[error("the message has no recipients: give at least one To, Cc or Bcc address")]
+    NoRecipients,
+    /// A local store could not be written.
+    #[error("cannot deliver into {path}: {source}")]
+    Local {
+        /// The Maildir or mbox.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The sendmail program could not be run.
+    #[error("cannot run {program}: {source}; install a sendmail (Postfix provides one) or choose another transport")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The sendmail program refused the message.
+    #[error("{program} exited with {code:?}: {stderr}")]
+    Sendmail {
+        /// The program.
+        program: String,
+        /// Its exit code.
+        code: Option<i32>,
+        /// What it printed on stderr (first line).
+        stderr: String,
+    },
+    /// A recipient or sender that would change the command line or protocol.
+    #[error("{0:?} is not a usable envelope address")]
+    BadAddress(String),
+}
+
+impl InjectError {
+    /// Whether trying again later may work (a full disk, a busy lock, sendmail's EX_TEMPFAIL).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            InjectError::Local { source, .. } => {
+                !matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound)
+            }
+            InjectError::Sendmail { code, .. } => *code == Some(75),
+            InjectError::Spawn { .. } | InjectError::NoRecipients | InjectError::BadAddress(_) => false,
+        }
+    }
+
+    /// Whether trying again cannot work without a change.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+}
+
+/// Sender and recipients, apart from the headers. Never without a recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    from: String,
+    to: Vec<String>,
+}
+
+impl Envelope {
+    /// An envelope; an error without recipients or with an address that holds white space,
+    /// control characters or angle brackets.
+    pub fn new(from: impl Into<String>, to: impl IntoIterator<Item = impl Into<String>>) -> Result<Self, InjectError> {
+        let from = from.into();
+        let to: Vec<String> = to.into_iter().map(Into::into).collect();
+        if to.is_empty() {
+            return Err(InjectError::NoRecipients);
+        }
+        for a in std::iter::once(&from).chain(&to) {
+            if a.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') || a.starts_with('-') {
+                return Err(InjectError::BadAddress(a.clone()));
+            }
+        }
+        Ok(Envelope { from, to })
+    }
+
+    /// The envelope of a parsed message: the first From address; every To, Cc and Bcc address.
+    pub fn from_message(msg: &Message<'_>) -> Result<Self, InjectError> {
+        let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
+        let to: Vec<String> =
+            msg.to().iter().chain(msg.cc()).chain(msg.bcc()).filter_map(|a| a.address.clone()).collect();
+        Envelope::new(from, to)
+    }
+
+    /// The reverse path (may be empty: the null sender).
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+
+    /// The recipients.
+    pub fn to(&self) -> &[String] {
+        &self.to
+    }
+}
+
+impl TryFrom<crate::build::Envelope> for Envelope {
+    type Error = InjectError;
+    fn try_from(e: crate::build::Envelope) -> Result<Self, InjectError> {
+        Envelope::new(e.from, e.to)
+    }
+}
+
+/// What happened to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientStatus {
+    /// Accepted for delivery.
+    Accepted,
+    /// Refused for now; trying later may work.
+    Transient,
+    /// Refused.
+    Permanent,
+}
+
+/// One recipient's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientResult {
+    /// The address.
+    pub address: String,
+    /// Accepted or refused.
+    pub status: RecipientStatus,
+    /// The server's reply code, for network transports.
+    pub code: Option<u16>,
+    /// The enhanced status code (RFC 3463), when given.
+    pub enhanced_code: Option<String>,
+    /// The server's or the program's text.
+    pub text: String,
+}
+
+/// What a send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Which transport (`maildir`, `mbox`, `sendmail`, `smtp`).
+    pub transport: &'static str,
+    /// Where it went: a path, a program, or host and address.
+    pub destination: String,
+    /// The identifier the destination gave the message (a Maildir file name, an mbox offset,
+    /// an SMTP queue id).
+    pub queue_id: Option<String>,
+    /// Per recipient.
+    pub recipients: Vec<RecipientResult>,
+}
+
+impl Receipt {
+    fn all_accepted(transport: &'static str, destination: String, queue_id: Option<String>, env: &Envelope) -> Self {
+        let recipients = env
+            .to
+            .iter()
+            .map(|a| RecipientResult {
+                address: a.clone(),
+                status: RecipientStatus::Accepted,
+                code: None,
+                enhanced_code: None,
+                text: String::new(),
+            })
+            .collect();
+        Receipt { transport, destination, queue_id, recipients }
+    }
+}
+
+/// A way to hand over a message. See the [module docs](self).
+pub trait Transport {
+    /// Delivers `raw` to the envelope's recipients.
+    fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError>;
+
+    /// Delivers a ready message: the envelope comes from its From, To, Cc and Bcc headers, and
+    /// the Bcc header is taken out of the bytes delivered.
+    fn send(&mut self, raw: &[u8]) -> Result<Receipt, InjectError> {
+        let msg = Message::parse(raw).map_err(|e| InjectError::Local {
+            path: Default::default(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let envelope = Envelope::from_message(&msg)?;
+        let bytes = without_bcc(&msg);
+        self.send_raw(&envelope, &bytes)
+    }
+}
+
+/// The message without its Bcc header fields (top level only).
+pub fn without_bcc<'m>(msg: &Message<'m>) -> Cow<'m, [u8]> {
+    let raw = msg.raw();
+    let Some(root) = msg.parts().first() else { return Cow::Borrowed(raw) };
+    let bcc: Vec<&crate::parse::RawHeader<'_>> =
+        root.headers().iter().filter(|h| h.name().eq_ignore_ascii_case("bcc")).collect();
+    if bcc.is_empty() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    for h in bcc {
+        let start = h.name_offset_in(raw);
+        let end = h.value_end_in(raw);
+        if let (Some(start), Some(end)) = (start, end)
+            && start >= at
+        {
+            out.extend_from_slice(&raw[at..start]);
+            at = end;
+        }
+    }
+    out.extend_from_slice(&raw[at..]);
+    Cow::Owned(out)
+}
