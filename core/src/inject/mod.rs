@@ -14,11 +14,15 @@
 
 mod local;
 mod sendmail;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 use std::borrow::Cow;
 
 pub use local::{MaildirTransport, MboxTransport};
 pub use sendmail::SendmailTransport;
+#[cfg(feature = "smtp")]
+pub use smtp::{SmtpConfig, SmtpError, SmtpTransport};
 
 use crate::parse::Message;
 
@@ -58,6 +62,10 @@ pub enum InjectError {
     /// A recipient or sender that would change the command line or protocol.
     #[error("{0:?} is not a usable envelope address")]
     BadAddress(String),
+    /// SMTP submission failed.
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Smtp(#[from] SmtpError),
 }
 
 impl InjectError {
@@ -69,6 +77,8 @@ impl InjectError {
             }
             InjectError::Sendmail { code, .. } => *code == Some(75),
             InjectError::Spawn { .. } | InjectError::NoRecipients | InjectError::BadAddress(_) => false,
+            #[cfg(feature = "smtp")]
+            InjectError::Smtp(e) => e.is_transient(),
         }
     }
 
@@ -154,6 +164,15 @@ pub struct RecipientResult {
     pub text: String,
 }
 
+/// The TLS a network send used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub version: String,
+    /// Whether the server's certificate was verified (false only with the insecure option).
+    pub verified: bool,
+}
+
 /// What a send did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
@@ -166,6 +185,10 @@ pub struct Receipt {
     pub queue_id: Option<String>,
     /// Per recipient.
     pub recipients: Vec<RecipientResult>,
+    /// The address that answered, for network transports.
+    pub peer: Option<String>,
+    /// The TLS used, for network transports; `None` for plaintext or local delivery.
+    pub tls: Option<TlsInfo>,
 }
 
 impl Receipt {
@@ -181,7 +204,7 @@ impl Receipt {
                 text: String::new(),
             })
             .collect();
-        Receipt { transport, destination, queue_id, recipients }
+        Receipt { transport, destination, queue_id, recipients, peer: None, tls: None }
     }
 }
 

@@ -440,7 +440,8 @@ pub fn id_list(raw: &[u8]) -> Vec<String> {
     out
 }
 
-fn base64_encode(data: &[u8]) -> String {
+/// Base64 with padding, on one line.
+pub(crate) fn base64_encode(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {

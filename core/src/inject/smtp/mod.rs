@@ -1,0 +1,327 @@
+//! SMTP submission (RFC 6409): STARTTLS (required by default) or implicit TLS, certificate
+//! verification by rustls, AUTH PLAIN or LOGIN only over TLS unless allowed, PIPELINING when
+//! offered, SIZE/8BITMIME/SMTPUTF8 honoured, DATA normalised and dot-stuffed and sent with its
+//! end marker in one write on a TCP_NODELAY socket, one connection reused for many messages, and
+//! a result per recipient.
+//!
+//! [`SmtpTransport`] is the blocking face (it owns a small tokio runtime; do not call it from
+//! inside another tokio runtime). Errors are [`SmtpError`]s: [`SmtpError::is_transient`] tells a
+//! bot to retry later, [`SmtpError::is_permanent`] to bounce.
+
+mod data;
+pub mod reply;
+mod session;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use reply::Reply;
+
+pub use super::TlsInfo;
+use super::{Envelope, InjectError, Receipt, Transport};
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// STARTTLS after EHLO (submission, port 587); refused if the server does not offer it.
+    StartTls,
+    /// TLS from the first byte (submissions, port 465).
+    Implicit,
+    /// STARTTLS when offered, plaintext otherwise: only with `allow_plaintext`.
+    Opportunistic,
+}
+
+/// Where and how to submit.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Server host name or IP address (also the name checked in its certificate).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// TLS mode.
+    pub security: Security,
+    /// User name and password for AUTH.
+    pub credentials: Option<(String, String)>,
+    /// Permit a connection without TLS (and credentials over it).
+    pub allow_plaintext: bool,
+    /// An extra CA certificate file (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification (reported in every receipt).
+    pub insecure: bool,
+    /// The name sent in EHLO.
+    pub helo_name: String,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Time allowed for each reply (the final reply after DATA gets ten times this).
+    pub reply_timeout: Duration,
+}
+
+impl SmtpConfig {
+    /// From `smtp://HOST[:PORT]` (STARTTLS, 587) or `smtps://HOST[:PORT]` (implicit TLS, 465).
+    pub fn from_url(url: &str) -> Result<Self, SmtpError> {
+        let bad = || SmtpError::Config(format!("{url:?} is not smtp://HOST[:PORT] or smtps://HOST[:PORT]"));
+        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+        let (security, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "smtp" => (Security::StartTls, 587),
+            "smtps" => (Security::Implicit, 465),
+            _ => return Err(bad()),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = if let Some(h) = rest.strip_prefix('[') {
+            let (h, after) = h.split_once(']').ok_or_else(bad)?;
+            (h.to_string(), after.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| bad())?)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?)),
+                None => (rest.to_string(), None),
+            }
+        };
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
+            return Err(bad());
+        }
+        Ok(SmtpConfig {
+            host,
+            port: port.unwrap_or(default_port),
+            security,
+            credentials: None,
+            allow_plaintext: false,
+            ca_file: None,
+            insecure: false,
+            helo_name: "localhost".into(),
+            connect_timeout: Duration::from_secs(15),
+            reply_timeout: Duration::from_secs(60),
+        })
+    }
+}
+
+/// What went wrong talking to an SMTP server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmtpError {
+    /// The configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// No connection could be made.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// Host and port.
+        addr: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The server took too long.
+    #[error("timed out waiting for the server ({stage}); it may be overloaded: retry later")]
+    Timeout {
+        /// What we were waiting for.
+        stage: &'static str,
+    },
+    /// The connection broke.
+    #[error("connection lost ({stage}): {source}")]
+    Io {
+        /// What we were doing.
+        stage: &'static str,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// TLS could not be set up or the certificate did not verify.
+    #[error("TLS with {host} failed: {detail}; trust its CA with --ca-file, or (only for tests) --insecure")]
+    Tls {
+        /// The server.
+        host: String,
+        /// What rustls said.
+        detail: String,
+    },
+    /// The server does not offer STARTTLS and plaintext was not allowed.
+    #[error(
+        "{host} does not offer STARTTLS; refusing to send in plaintext (allow it explicitly with --allow-plaintext)"
+    )]
+    NoStartTls {
+        /// The server.
+        host: String,
+    },
+    /// Credentials would go over an unencrypted connection.
+    #[error("refusing to send credentials over an unencrypted connection (use TLS, or --allow-plaintext)")]
+    PlaintextCredentials,
+    /// The server offers no AUTH mechanism we speak.
+    #[error("the server offers no AUTH mechanism mailwright speaks (PLAIN, LOGIN): it offered {offered:?}")]
+    NoAuthMechanism {
+        /// What it offered.
+        offered: Vec<String>,
+    },
+    /// Authentication was refused.
+    #[error("authentication failed: {} {}", reply.code, reply.text())]
+    Auth {
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// The server refused a command.
+    #[error("{stage} refused: {} {}", reply.code, reply.text())]
+    Rejected {
+        /// The command.
+        stage: &'static str,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// Every recipient was refused.
+    #[error("every recipient was refused")]
+    AllRecipientsRefused {
+        /// The per-recipient results.
+        recipients: Vec<super::RecipientResult>,
+    },
+    /// The message needs an extension the server lacks.
+    #[error("the server lacks {extension}, which this message needs ({why})")]
+    MissingExtension {
+        /// The extension.
+        extension: &'static str,
+        /// Why it is needed.
+        why: &'static str,
+    },
+    /// The message is bigger than the server's SIZE.
+    #[error("message of {size} bytes is over the server's limit of {max} bytes")]
+    TooBig {
+        /// Message size.
+        size: usize,
+        /// The server's SIZE.
+        max: u64,
+    },
+    /// The server broke the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl SmtpError {
+    /// Retrying later may work: connection trouble, timeouts, 4xx replies.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SmtpError::Connect { .. } | SmtpError::Timeout { .. } | SmtpError::Io { .. } => true,
+            SmtpError::Auth { reply } | SmtpError::Rejected { reply, .. } => reply.is_transient(),
+            SmtpError::AllRecipientsRefused { recipients } => {
+                recipients.iter().all(|r| r.status == super::RecipientStatus::Transient)
+            }
+            _ => false,
+        }
+    }
+
+    /// Retrying cannot work without a change.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+
+    /// The server's reply code, when the error is a reply.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            SmtpError::Auth { reply } | SmtpError::Rejected { reply, .. } => Some(reply.code),
+            _ => None,
+        }
+    }
+
+    /// The enhanced status code, when the server gave one.
+    pub fn enhanced_code(&self) -> Option<&str> {
+        match self {
+            SmtpError::Auth { reply } | SmtpError::Rejected { reply, .. } => reply.enhanced.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// SMTP submission as a blocking [`Transport`]; the connection is kept for the next message.
+pub struct SmtpTransport {
+    config: SmtpConfig,
+    runtime: tokio::runtime::Runtime,
+    session: Option<session::Session>,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTransport").field("host", &self.config.host).field("port", &self.config.port).finish()
+    }
+}
+
+impl SmtpTransport {
+    /// A transport for `config` (no connection is made until the first send).
+    pub fn new(config: SmtpConfig) -> Result<Self, SmtpError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| SmtpError::Config(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(SmtpTransport { config, runtime, session: None })
+    }
+
+    /// `smtp://…` or `smtps://…` with default settings; see [`SmtpConfig::from_url`].
+    pub fn submission(url: &str) -> Result<Self, SmtpError> {
+        Self::new(SmtpConfig::from_url(url)?)
+    }
+
+    /// The configuration, to change before the first send.
+    pub fn config_mut(&mut self) -> &mut SmtpConfig {
+        &mut self.config
+    }
+
+    /// Sends, reconnecting once if a kept connection turned out to be closed.
+    pub fn send_smtp(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        let reused = self.session.is_some();
+        match self.try_send(envelope, raw) {
+            Err(SmtpError::Io { .. } | SmtpError::Protocol(_)) if reused => {
+                self.session = None;
+                self.try_send(envelope, raw)
+            }
+            other => other,
+        }
+    }
+
+    fn try_send(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        let config = &self.config;
+        let session = &mut self.session;
+        let result = self.runtime.block_on(async {
+            if session.is_none() {
+                *session = Some(session::Session::connect(config).await?);
+            }
+            match session.as_mut() {
+                Some(s) => s.send(envelope, raw).await,
+                None => Err(SmtpError::Protocol("no session".into())),
+            }
+        });
+        if matches!(result, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_))) {
+            self.session = None;
+        }
+        result
+    }
+
+    /// Says QUIT and closes the connection, if one is open.
+    pub fn close(&mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = self.runtime.block_on(s.quit());
+        }
+    }
+}
+
+impl Drop for SmtpTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Transport for SmtpTransport {
+    fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
+        self.send_smtp(envelope, raw).map_err(InjectError::Smtp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let c = SmtpConfig::from_url("smtp://mail.example.org").expect("url");
+        assert_eq!((c.host.as_str(), c.port, c.security), ("mail.example.org", 587, Security::StartTls));
+        let c = SmtpConfig::from_url("smtps://127.0.0.1:10465").expect("url");
+        assert_eq!((c.host.as_str(), c.port, c.security), ("127.0.0.1", 10465, Security::Implicit));
+        let c = SmtpConfig::from_url("smtp://[::1]:2525").expect("url");
+        assert_eq!((c.host.as_str(), c.port), ("::1", 2525));
+        for bad in ["http://x", "smtp://", "smtp://u@x", "smtp://x:notaport", "x"] {
+            assert!(SmtpConfig::from_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! One SMTP connection: greeting, EHLO, STARTTLS, AUTH, and transactions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::reply::{self, Reply};
+use super::{Security, SmtpConfig, SmtpError, TlsInfo, data};
+use crate::inject::{Envelope, Receipt, RecipientResult, RecipientStatus};
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// What EHLO told us.
+#[derive(Debug, Default)]
+struct Extensions {
+    pipelining: bool,
+    starttls: bool,
+    eightbitmime: bool,
+    smtputf8: bool,
+    size: Option<u64>,
+    auth: Vec<String>,
+}
+
+impl Extensions {
+    fn from_ehlo(r: &Reply) -> Self {
+        let mut e = Extensions::default();
+        for line in r.lines.iter().skip(1) {
+            let mut words = line.split_whitespace();
+            let Some(kw) = words.next() else { continue };
+            match kw.to_ascii_uppercase().as_str() {
+                "PIPELINING" => e.pipelining = true,
+                "STARTTLS" => e.starttls = true,
+                "8BITMIME" => e.eightbitmime = true,
+                "SMTPUTF8" => e.smtputf8 = true,
+                "SIZE" => e.size = words.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0),
+                "AUTH" => e.auth = words.map(|w| w.to_ascii_uppercase()).collect(),
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+/// An open, greeted, possibly encrypted and authenticated connection.
+pub(super) struct Session {
+    io: Box<dyn Io>,
+    buf: Vec<u8>,
+    ext: Extensions,
+    tls: Option<TlsInfo>,
+    peer: String,
+    destination: String,
+    reply_timeout: Duration,
+}
+
+impl Session {
+    pub(super) async fn connect(c: &SmtpConfig) -> Result<Session, SmtpError> {
+        let addr = format!("{}:{}", c.host, c.port);
+        let tcp = tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
+            .await
+            .map_err(|_| SmtpError::Timeout { stage: "connect" })?
+            .map_err(|source| SmtpError::Connect { addr: addr.clone(), source })?;
+        let _ = tcp.set_nodelay(true);
+        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+        let mut s = Session {
+            io: Box::new(tcp),
+            buf: Vec::with_capacity(4096),
+            ext: Extensions::default(),
+            tls: None,
+            peer,
+            destination: addr,
+            reply_timeout: c.reply_timeout,
+        };
+        if c.security == Security::Implicit {
+            s.start_tls(c).await?;
+        }
+        let greeting = s.read_reply("greeting").await?;
+        if greeting.code != 220 {
+            return Err(SmtpError::Rejected { stage: "greeting", reply: greeting });
+        }
+        s.ehlo(c).await?;
+        if s.tls.is_none() {
+            if s.ext.starttls {
+                let r = s.command(b"STARTTLS\r\n", "STARTTLS").await?;
+                if r.code != 220 {
+                    return Err(SmtpError::Rejected { stage: "STARTTLS", reply: r });
+                }
+                s.start_tls(c).await?;
+                s.ehlo(c).await?;
+            } else if !(c.allow_plaintext && matches!(c.security, Security::StartTls | Security::Opportunistic)) {
+                return Err(SmtpError::NoStartTls { host: c.host.clone() });
+            }
+        }
+        if let Some((user, pass)) = &c.credentials {
+            if s.tls.is_none() && !c.allow_plaintext {
+                return Err(SmtpError::PlaintextCredentials);
+            }
+            s.auth(user, pass).await?;
+        }
+        Ok(s)
+    }
+
+    async fn ehlo(&mut self, c: &SmtpConfig) -> Result<(), SmtpError> {
+        let r = self.command(format!("EHLO {}\r\n", c.helo_name).as_bytes(), "EHLO").await?;
+        if r.code != 250 {
+            return Err(SmtpError::Rejected { stage: "EHLO", reply: r });
+        }
+        self.ext = Extensions::from_ehlo(&r);
+        Ok(())
+    }
+
+    async fn start_tls(&mut self, c: &SmtpConfig) -> Result<(), SmtpError> {
+        let tls_err = |detail: String| SmtpError::Tls { host: c.host.clone(), detail };
+        let config = tls_config(c).map_err(tls_err)?;
+        let name = ServerName::try_from(c.host.clone()).map_err(|e| tls_err(e.to_string()))?;
+        let io = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
+        let stream =
+            tokio::time::timeout(self.reply_timeout, tokio_rustls::TlsConnector::from(config).connect(name, io))
+                .await
+                .map_err(|_| SmtpError::Timeout { stage: "TLS handshake" })?
+                .map_err(|e| tls_err(e.to_string()))?;
+        let version = match stream.get_ref().1.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            _ => "TLS",
+        };
+        self.tls = Some(TlsInfo { version: version.into(), verified: !c.insecure });
+        self.io = Box::new(stream);
+        self.buf.clear();
+        Ok(())
+    }
+
+    async fn auth(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
+        use crate::parse::header::base64_encode;
+        if self.ext.auth.iter().any(|m| m == "PLAIN") {
+            let token = base64_encode(format!("\0{user}\0{pass}").as_bytes());
+            let r = self.command(format!("AUTH PLAIN {token}\r\n").as_bytes(), "AUTH").await?;
+            return if r.code == 235 { Ok(()) } else { Err(SmtpError::Auth { reply: r }) };
+        }
+        if self.ext.auth.iter().any(|m| m == "LOGIN") {
+            let r = self.command(b"AUTH LOGIN\r\n", "AUTH").await?;
+            if r.code != 334 {
+                return Err(SmtpError::Auth { reply: r });
+            }
+            let r = self.command(format!("{}\r\n", base64_encode(user.as_bytes())).as_bytes(), "AUTH").await?;
+            if r.code != 334 {
+                return Err(SmtpError::Auth { reply: r });
+            }
+            let r = self.command(format!("{}\r\n", base64_encode(pass.as_bytes())).as_bytes(), "AUTH").await?;
+            return if r.code == 235 { Ok(()) } else { Err(SmtpError::Auth { reply: r }) };
+        }
+        Err(SmtpError::NoAuthMechanism { offered: self.ext.auth.clone() })
+    }
+
+    /// One transaction; after a refusal the transaction is reset so the connection stays usable.
+    pub(super) async fn send(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        let result = self.transaction(env, raw).await;
+        if let Err(SmtpError::Rejected { .. } | SmtpError::AllRecipientsRefused { .. }) = &result {
+            let _ = self.command(b"RSET\r\n", "RSET").await;
+        }
+        result
+    }
+
+    /// MAIL, RCPT for each recipient, DATA, the message.
+    async fn transaction(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        if let Some(max) = self.ext.size
+            && raw.len() as u64 > max
+        {
+            return Err(SmtpError::TooBig { size: raw.len(), max });
+        }
+        let utf8 = !env.from().is_ascii() || env.to().iter().any(|a| !a.is_ascii());
+        if utf8 && !self.ext.smtputf8 {
+            return Err(SmtpError::MissingExtension { extension: "SMTPUTF8", why: "an address is not ASCII" });
+        }
+        let eight_bit = !raw.is_ascii();
+        if eight_bit && !self.ext.eightbitmime {
+            return Err(SmtpError::MissingExtension { extension: "8BITMIME", why: "the message has 8-bit bytes" });
+        }
+        let mut mail = format!("MAIL FROM:<{}>", env.from());
+        if self.ext.size.is_some() {
+            mail.push_str(&format!(" SIZE={}", raw.len()));
+        }
+        if eight_bit {
+            mail.push_str(" BODY=8BITMIME");
+        }
+        if utf8 {
+            mail.push_str(" SMTPUTF8");
+        }
+        mail.push_str("\r\n");
+        let rcpts: Vec<String> = env.to().iter().map(|a| format!("RCPT TO:<{a}>\r\n")).collect();
+
+        let mut results = Vec::with_capacity(rcpts.len());
+        let data_reply;
+        if self.ext.pipelining {
+            let mut batch = mail.into_bytes();
+            for r in &rcpts {
+                batch.extend_from_slice(r.as_bytes());
+            }
+            batch.extend_from_slice(b"DATA\r\n");
+            self.write(&batch, "MAIL").await?;
+            let m = self.read_reply("MAIL").await?;
+            for a in env.to() {
+                let r = self.read_reply("RCPT").await?;
+                results.push(result_for(a, &r));
+            }
+            data_reply = self.read_reply("DATA").await?;
+            if m.code != 250 {
+                if data_reply.code == 354 {
+                    self.write(b".\r\n", "DATA").await?;
+                    let _ = self.read_reply("DATA").await?;
+                }
+                return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
+            }
+        } else {
+            let m = self.command(mail.as_bytes(), "MAIL").await?;
+            if m.code != 250 {
+                return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
+            }
+            for (a, cmd) in env.to().iter().zip(&rcpts) {
+                let r = self.command(cmd.as_bytes(), "RCPT").await?;
+                results.push(result_for(a, &r));
+            }
+            if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
+                return Err(SmtpError::AllRecipientsRefused { recipients: results });
+            }
+            data_reply = self.command(b"DATA\r\n", "DATA").await?;
+        }
+        let any_accepted = results.iter().any(|r| r.status == RecipientStatus::Accepted);
+        if data_reply.code != 354 {
+            if !any_accepted {
+                return Err(SmtpError::AllRecipientsRefused { recipients: results });
+            }
+            return Err(SmtpError::Rejected { stage: "DATA", reply: data_reply });
+        }
+        if !any_accepted {
+            // The server took DATA although it refused everyone: end it empty and reset.
+            self.write(b".\r\n", "DATA").await?;
+            let _ = self.read_reply("DATA").await;
+            return Err(SmtpError::AllRecipientsRefused { recipients: results });
+        }
+        let payload = data::payload(raw);
+        self.write(&payload, "DATA").await?;
+        let saved = self.reply_timeout;
+        self.reply_timeout = saved * 10;
+        let done = self.read_reply("end of data").await;
+        self.reply_timeout = saved;
+        let done = done?;
+        if done.code != 250 {
+            return Err(SmtpError::Rejected { stage: "end of data", reply: done });
+        }
+        Ok(Receipt {
+            transport: "smtp",
+            destination: self.destination.clone(),
+            queue_id: queue_id(&done),
+            recipients: results,
+            peer: Some(self.peer.clone()),
+            tls: self.tls.clone(),
+        })
+    }
+
+    pub(super) async fn quit(&mut self) -> Result<(), SmtpError> {
+        let _ = self.command(b"QUIT\r\n", "QUIT").await?;
+        let _ = self.io.shutdown().await;
+        Ok(())
+    }
+
+    async fn command(&mut self, line: &[u8], stage: &'static str) -> Result<Reply, SmtpError> {
+        self.write(line, stage).await?;
+        self.read_reply(stage).await
+    }
+
+    async fn write(&mut self, bytes: &[u8], stage: &'static str) -> Result<(), SmtpError> {
+        let io = &mut self.io;
+        tokio::time::timeout(self.reply_timeout, async {
+            io.write_all(bytes).await?;
+            io.flush().await
+        })
+        .await
+        .map_err(|_| SmtpError::Timeout { stage })?
+        .map_err(|source| SmtpError::Io { stage, source })
+    }
+
+    async fn read_reply(&mut self, stage: &'static str) -> Result<Reply, SmtpError> {
+        let deadline = tokio::time::Instant::now() + self.reply_timeout;
+        loop {
+            if let Some((r, used)) = reply::parse(&self.buf).map_err(SmtpError::Protocol)? {
+                self.buf.drain(..used);
+                return Ok(r);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, self.io.read(&mut chunk))
+                .await
+                .map_err(|_| SmtpError::Timeout { stage })?
+                .map_err(|source| SmtpError::Io { stage, source })?;
+            if n == 0 {
+                return Err(SmtpError::Io {
+                    stage,
+                    source: std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed the connection"),
+                });
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn result_for(address: &str, r: &Reply) -> RecipientResult {
+    let status = match r.code {
+        250 | 251 => RecipientStatus::Accepted,
+        400..=499 => RecipientStatus::Transient,
+        _ => RecipientStatus::Permanent,
+    };
+    RecipientResult {
+        address: address.to_string(),
+        status,
+        code: Some(r.code),
+        enhanced_code: r.enhanced.clone(),
+        text: r.text(),
+    }
+}
+
+/// The queue id in a final reply: Postfix says "queued as ID"; others put it last.
+fn queue_id(r: &Reply) -> Option<String> {
+    let t = r.text();
+    if let Some(rest) = t.split("queued as ").nth(1) {
+        return rest.split_whitespace().next().map(|s| s.trim_end_matches(['.', ')']).to_string());
+    }
+    t.split_whitespace().last().map(str::to_string)
+}
+
+fn tls_config(c: &SmtpConfig) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    if c.insecure {
+        return Ok(Arc::new(
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth(),
+        ));
+    }
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = &c.ca_file {
+        let mut n = 0;
+        for cert in
+            CertificateDer::pem_file_iter(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
+        {
+            let cert = cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| format!("unusable CA certificate in {}: {e}", path.display()))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!("no certificate found in {}", path.display()));
+        }
+    }
+    Ok(Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
+}
+
+/// Accepts any certificate (the insecure option): signatures are still checked.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
