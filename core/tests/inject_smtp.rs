@@ -224,3 +224,83 @@ fn nothing_listening_is_transient() {
     let e = SmtpTransport::new(c).expect("t").send_smtp(&env, b"x").expect_err("refused");
     assert!(matches!(e, SmtpError::Connect { .. } | SmtpError::Timeout { .. }) && e.is_transient(), "{e}");
 }
+
+#[test]
+fn cli_send_over_smtp_and_its_exit_codes() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "alicepw\n").expect("write");
+    let run = |extra: &[&str], env_pw: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailwright"));
+        cmd.args([
+            "send",
+            "--smtp",
+            "smtp://127.0.0.1:587",
+            "--ca-file",
+            CA,
+            "--from",
+            "alice@example.test",
+            "--text",
+            "x",
+        ])
+        .args(extra);
+        cmd.env_remove("MAILWRIGHT_PASSWORD");
+        if let Some(p) = env_pw {
+            cmd.env("MAILWRIGHT_PASSWORD", p);
+        }
+        cmd.output().expect("run")
+    };
+    let subject = unique_subject("cli");
+    let o = run(
+        &["--user", "alice@example.test", "--to", "bob@example.test", "--subject", &subject, "--json"],
+        Some("alicepw"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["tls"]["verified"], true);
+    delivered("bob", &subject);
+    let o = run(
+        &["--user", "alice@example.test", "--password-file", pw.to_str().expect("utf8"), "--to", "bob@example.test"],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (extra, pwd, code) in [
+        (vec!["--user", "alice@example.test", "--to", "bob@example.test"], Some("wrong"), 69),
+        (vec!["--user", "alice@example.test", "--to", "tempfail@example.test"], Some("alicepw"), 75),
+        (vec!["--user", "alice@example.test", "--to", "reject@example.test"], Some("alicepw"), 69),
+        (
+            vec!["--user", "alice@example.test", "--to", "bob@example.test", "--to", "tempfail@example.test"],
+            Some("alicepw"),
+            75,
+        ),
+        (vec!["--user", "alice@example.test", "--to", "bob@example.test"], None, 1),
+    ] {
+        let o = run(&extra, pwd);
+        assert_eq!(o.status.code(), Some(code), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!e.contains("alicepw") && !e.contains("wrong"), "no password in errors: {e}");
+    }
+    // No STARTTLS on the sink: permanent unless plaintext is allowed.
+    let sink = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailwright"))
+            .args([
+                "send",
+                "--smtp",
+                "smtp://127.0.0.4:2525",
+                "--from",
+                "a@example.test",
+                "--to",
+                "b@example.test",
+                "--text",
+                "x",
+            ])
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    assert_eq!(sink(&[]).status.code(), Some(69));
+    assert_eq!(sink(&["--allow-plaintext"]).status.code(), Some(0));
+}
