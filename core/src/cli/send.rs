@@ -123,7 +123,9 @@ fn smtp_transport(a: &Args, url: &str) -> Result<SmtpTransport, CliError> {
                 .to_string(),
             (None, Ok(p)) => p,
             (None, Err(_)) => {
-                return Err(CliError::usage("--user needs a password: set MAILWRIGHT_PASSWORD or give --password-file"));
+                return Err(CliError::usage(
+                    "--user needs a password: set MAILWRIGHT_PASSWORD or give --password-file",
+                ));
             }
         };
         c.credentials = Some((user.clone(), password));

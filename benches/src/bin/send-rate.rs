@@ -1,0 +1,38 @@
+//! Messages per second over SMTP to a sink: `send-rate HOST:PORT COUNT SIZE [reuse|new]`.
+//! Plaintext (the sink offers no TLS), 20 KB messages by default, one connection for all messages
+//! (`reuse`) or a new one per message (`new`). Prints `messages seconds rate`.
+
+use std::time::Instant;
+
+use mailwright::build::MessageBuilder;
+use mailwright::inject::{Envelope, SmtpConfig, SmtpTransport};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.4:2525".into());
+    let count: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let size: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let reuse = args.get(4).is_none_or(|m| m != "new");
+    let body: String = "The quick brown fox jumps over the lazy dog. ".repeat(size / 45 + 1)[..size].to_string();
+    let raw = MessageBuilder::new()
+        .from("a@example.test")
+        .to("b@example.test")
+        .subject("bench")
+        .text(body)
+        .build()
+        .expect("build");
+    let env = Envelope::new("a@example.test", ["b@example.test"]).expect("envelope");
+    let mut config = SmtpConfig::from_url(&format!("smtp://{addr}")).expect("url");
+    config.allow_plaintext = true;
+    let start = Instant::now();
+    let mut t = SmtpTransport::new(config.clone()).expect("transport");
+    for _ in 0..count {
+        if !reuse {
+            t = SmtpTransport::new(config.clone()).expect("transport");
+        }
+        t.send_smtp(&env, &raw).expect("send");
+    }
+    t.close();
+    let secs = start.elapsed().as_secs_f64();
+    println!("{count} {secs:.3} {:.0}", count as f64 / secs);
+}
