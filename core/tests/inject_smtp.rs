@@ -304,3 +304,39 @@ fn cli_send_over_smtp_and_its_exit_codes() {
     assert_eq!(sink(&[]).status.code(), Some(69));
     assert_eq!(sink(&["--allow-plaintext"]).status.code(), Some(0));
 }
+
+#[test]
+fn batches_pipeline_across_messages_and_keep_results_in_order() {
+    if !servers_up() {
+        return;
+    }
+    use mailwright::inject::smtp::Security;
+    let subject = unique_subject("batch");
+    let ok = Envelope::new("alice@example.test", ["bob@example.test"]).expect("envelope");
+    let refused = Envelope::new("alice@example.test", ["reject@example.test"]).expect("envelope");
+    let raws: Vec<Vec<u8>> = (0..12)
+        .map(|i| {
+            MessageBuilder::new()
+                .from("alice@example.test")
+                .to("bob@example.test")
+                .subject(format!("{subject} #{i}"))
+                .text(".\r\nline\r\n")
+                .build()
+                .expect("build")
+        })
+        .collect();
+    let items: Vec<(Envelope, &[u8])> =
+        raws.iter().enumerate().map(|(i, r)| (if i == 5 { refused.clone() } else { ok.clone() }, &r[..])).collect();
+    let mut t = submission(587, Security::StartTls, "alicepw");
+    let results = t.send_batch(&items);
+    assert_eq!(results.len(), 12);
+    for (i, r) in results.iter().enumerate() {
+        if i == 5 {
+            assert!(matches!(r, Err(SmtpError::AllRecipientsRefused { .. })), "{i}: {r:?}");
+        } else {
+            assert!(r.as_ref().is_ok_and(|x| x.queue_id.is_some()), "{i}: {r:?}");
+        }
+    }
+    delivered("bob", &format!("{subject} #11"));
+    delivered("bob", &format!("{subject} #0"));
+}

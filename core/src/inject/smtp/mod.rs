@@ -288,6 +288,43 @@ impl SmtpTransport {
         result
     }
 
+    /// Sends several messages on one connection, pipelined across messages when the server
+    /// offers PIPELINING (one round trip per message); one result per message, in order.
+    pub fn send_batch(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, SmtpError>> {
+        let config = &self.config;
+        let session = &mut self.session;
+        let results = self.runtime.block_on(async {
+            if session.is_none() {
+                match session::Session::connect(config).await {
+                    Ok(s) => *session = Some(s),
+                    Err(e) => return Err(e),
+                }
+            }
+            match session.as_mut() {
+                Some(s) => Ok(s.send_batch(items).await),
+                None => Err(SmtpError::Protocol("no session".into())),
+            }
+        });
+        match results {
+            Ok(r) => {
+                if r.iter().any(|x| {
+                    matches!(x, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_)))
+                }) {
+                    self.session = None;
+                }
+                r
+            }
+            Err(e) => {
+                let mut v = vec![Err(e)];
+                while v.len() < items.len() {
+                    v.push(Err(SmtpError::Io { stage: "connect", source: std::io::Error::other("no connection") }));
+                }
+                v.truncate(items.len());
+                v
+            }
+        }
+    }
+
     /// Says QUIT and closes the connection, if one is open.
     pub fn close(&mut self) {
         if let Some(mut s) = self.session.take() {

@@ -166,8 +166,8 @@ impl Session {
         result
     }
 
-    /// MAIL, RCPT for each recipient, DATA, the message.
-    async fn transaction(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+    /// Checks what the message needs from the server; gives the MAIL FROM line.
+    fn mail_command(&self, env: &Envelope, raw: &[u8]) -> Result<String, SmtpError> {
         if let Some(max) = self.ext.size
             && raw.len() as u64 > max
         {
@@ -192,59 +192,54 @@ impl Session {
             mail.push_str(" SMTPUTF8");
         }
         mail.push_str("\r\n");
-        let rcpts: Vec<String> = env.to().iter().map(|a| format!("RCPT TO:<{a}>\r\n")).collect();
+        Ok(mail)
+    }
 
-        let mut results = Vec::with_capacity(rcpts.len());
-        let data_reply;
-        if self.ext.pipelining {
-            let mut batch = mail.into_bytes();
-            for r in &rcpts {
-                batch.extend_from_slice(r.as_bytes());
-            }
-            batch.extend_from_slice(b"DATA\r\n");
-            self.write(&batch, "MAIL").await?;
-            let m = self.read_reply("MAIL").await?;
-            for a in env.to() {
-                let r = self.read_reply("RCPT").await?;
-                results.push(result_for(a, &r));
-            }
-            data_reply = self.read_reply("DATA").await?;
-            if m.code != 250 {
-                if data_reply.code == 354 {
-                    self.write(b".\r\n", "DATA").await?;
-                    let _ = self.read_reply("DATA").await?;
-                }
-                return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
-            }
-        } else {
-            let m = self.command(mail.as_bytes(), "MAIL").await?;
-            if m.code != 250 {
-                return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
-            }
-            for (a, cmd) in env.to().iter().zip(&rcpts) {
-                let r = self.command(cmd.as_bytes(), "RCPT").await?;
-                results.push(result_for(a, &r));
-            }
-            if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
-                return Err(SmtpError::AllRecipientsRefused { recipients: results });
-            }
-            data_reply = self.command(b"DATA\r\n", "DATA").await?;
+    /// MAIL, every RCPT and DATA as one pipelined group.
+    fn group(mail: String, env: &Envelope) -> Vec<u8> {
+        let mut batch = mail.into_bytes();
+        for a in env.to() {
+            batch.extend_from_slice(format!("RCPT TO:<{a}>\r\n").as_bytes());
         }
+        batch.extend_from_slice(b"DATA\r\n");
+        batch
+    }
+
+    /// Reads the replies to a pipelined group: MAIL's, each RCPT's, DATA's.
+    async fn group_replies(&mut self, env: &Envelope) -> Result<(Reply, Vec<RecipientResult>, Reply), SmtpError> {
+        let m = self.read_reply("MAIL").await?;
+        let mut results = Vec::with_capacity(env.to().len());
+        for a in env.to() {
+            let r = self.read_reply("RCPT").await?;
+            results.push(result_for(a, &r));
+        }
+        let d = self.read_reply("DATA").await?;
+        Ok((m, results, d))
+    }
+
+    /// After the group's replies: `Ok` when the message may follow (354 and someone accepted),
+    /// else the error, with the transaction already ended (an empty message sent if DATA was
+    /// accepted anyway).
+    async fn after_group(&mut self, m: Reply, results: &[RecipientResult], d: &Reply) -> Result<(), SmtpError> {
         let any_accepted = results.iter().any(|r| r.status == RecipientStatus::Accepted);
-        if data_reply.code != 354 {
-            if !any_accepted {
-                return Err(SmtpError::AllRecipientsRefused { recipients: results });
-            }
-            return Err(SmtpError::Rejected { stage: "DATA", reply: data_reply });
+        if d.code == 354 && (m.code != 250 || !any_accepted) {
+            self.write(b".\r\n", "DATA").await?;
+            let _ = self.read_reply("DATA").await?;
+        }
+        if m.code != 250 {
+            return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
         }
         if !any_accepted {
-            // The server took DATA although it refused everyone: end it empty and reset.
-            self.write(b".\r\n", "DATA").await?;
-            let _ = self.read_reply("DATA").await;
-            return Err(SmtpError::AllRecipientsRefused { recipients: results });
+            return Err(SmtpError::AllRecipientsRefused { recipients: results.to_vec() });
         }
-        let payload = data::payload(raw);
-        self.write(&payload, "DATA").await?;
+        if d.code != 354 {
+            return Err(SmtpError::Rejected { stage: "DATA", reply: d.clone() });
+        }
+        Ok(())
+    }
+
+    /// Reads the reply to the end of data and makes the receipt.
+    async fn finish(&mut self, results: Vec<RecipientResult>) -> Result<Receipt, SmtpError> {
         let saved = self.reply_timeout;
         self.reply_timeout = saved * 10;
         let done = self.read_reply("end of data").await;
@@ -261,6 +256,88 @@ impl Session {
             peer: Some(self.peer.clone()),
             tls: self.tls.clone(),
         })
+    }
+
+    /// MAIL, RCPT for each recipient, DATA, the message.
+    async fn transaction(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        let mail = self.mail_command(env, raw)?;
+        let results = if self.ext.pipelining {
+            self.write(&Self::group(mail, env), "MAIL").await?;
+            let (m, results, d) = self.group_replies(env).await?;
+            self.after_group(m, &results, &d).await?;
+            results
+        } else {
+            let m = self.command(mail.as_bytes(), "MAIL").await?;
+            if m.code != 250 {
+                return Err(SmtpError::Rejected { stage: "MAIL FROM", reply: m });
+            }
+            let mut results = Vec::with_capacity(env.to().len());
+            for a in env.to() {
+                let r = self.command(format!("RCPT TO:<{a}>\r\n").as_bytes(), "RCPT").await?;
+                results.push(result_for(a, &r));
+            }
+            if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
+                return Err(SmtpError::AllRecipientsRefused { recipients: results });
+            }
+            let d = self.command(b"DATA\r\n", "DATA").await?;
+            if d.code != 354 {
+                return Err(SmtpError::Rejected { stage: "DATA", reply: d });
+            }
+            results
+        };
+        self.write(&data::payload(raw), "DATA").await?;
+        self.finish(results).await
+    }
+
+    /// Several messages on this connection. With PIPELINING, each message's data goes out in one
+    /// write together with the next message's MAIL, RCPT and DATA (RFC 2920 §3.1 allows message
+    /// content first in a group), so a message costs one round trip. A broken connection ends
+    /// the batch: that message and the rest get the error.
+    pub(super) async fn send_batch(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, SmtpError>> {
+        let mut out: Vec<Result<Receipt, SmtpError>> = Vec::with_capacity(items.len());
+        if !self.ext.pipelining {
+            for (env, raw) in items {
+                out.push(self.send(env, raw).await);
+            }
+            return out;
+        }
+        let mut sent_group = false;
+        for (i, (env, raw)) in items.iter().enumerate() {
+            let step: Result<Receipt, SmtpError> = async {
+                if !sent_group {
+                    let mail = self.mail_command(env, raw)?;
+                    self.write(&Self::group(mail, env), "MAIL").await?;
+                }
+                sent_group = false;
+                let (m, results, d) = self.group_replies(env).await?;
+                if let Err(e) = self.after_group(m, &results, &d).await {
+                    let _ = self.command(b"RSET\r\n", "RSET").await?;
+                    return Err(e);
+                }
+                let mut chunk = data::payload(raw);
+                if let Some((next_env, next_raw)) = items.get(i + 1)
+                    && let Ok(mail) = self.mail_command(next_env, next_raw)
+                {
+                    chunk.extend_from_slice(&Self::group(mail, next_env));
+                    sent_group = true;
+                }
+                self.write(&chunk, "DATA").await?;
+                self.finish(results).await
+            }
+            .await;
+            let broken = matches!(step, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_)));
+            out.push(step);
+            if broken {
+                while out.len() < items.len() {
+                    out.push(Err(SmtpError::Io {
+                        stage: "batch",
+                        source: std::io::Error::other("the connection broke earlier in the batch"),
+                    }));
+                }
+                break;
+            }
+        }
+        out
     }
 
     pub(super) async fn quit(&mut self) -> Result<(), SmtpError> {
