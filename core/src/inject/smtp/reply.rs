@@ -102,7 +102,7 @@ mod tests {
         let (r, n) = parse(b"250-mx.example.org Hello\r\n250-PIPELINING\r\n250 SIZE 1000\r\nextra")
             .expect("ok")
             .expect("complete");
-        assert_eq!((r.code, n), (250, 49));
+        assert_eq!((r.code, n), (250, 57));
         assert_eq!(r.lines, ["mx.example.org Hello", "PIPELINING", "SIZE 1000"]);
         let (r, _) = parse(b"550 5.1.1 <x@y>: Recipient address rejected\r\n").expect("ok").expect("complete");
         assert_eq!(
