@@ -252,13 +252,12 @@ pub fn parse_mime_value(raw: &[u8]) -> MimeValue {
             i += 1;
             while i < raw.len() && raw[i] != b'"' {
                 // A backslash escapes only a quote or a backslash: real mailers put Windows paths
-                // in quotes unescaped (`"C:\Users\x.pdf"`), and a quote that ends the value stays
-                // the end.
+                // in quotes unescaped (`"C:\Users\x.pdf"`). An escaped quote with no quote after
+                // it is taken as the closing quote of a path ending in a backslash.
                 if raw[i] == b'\\' {
                     let next = raw.get(i + 1).copied();
-                    let closes =
-                        next == Some(b'"') && raw.get(i + 2).is_none_or(|&b| matches!(b, b';' | b'\r' | b'\n'));
-                    if (next == Some(b'"') && !closes) || next == Some(b'\\') {
+                    let quote_follows = next == Some(b'"') && raw[i + 2..].contains(&b'"');
+                    if quote_follows || next == Some(b'\\') {
                         val.push(next.unwrap_or(b'\\'));
                         i += 2;
                         continue;
@@ -494,6 +493,8 @@ mod tests {
         assert_eq!(v.param("filename"), Some("C:\\Users\\x\\report.pdf"));
         let v = parse_mime_value(b"attachment; filename=\"say \\\"hi\\\".txt\"");
         assert_eq!(v.param("filename"), Some("say \"hi\".txt"));
+        let v = parse_mime_value(b"attachment; filename=\"\\\";\"");
+        assert_eq!(v.param("filename"), Some("\";"));
         let v = parse_mime_value(b"attachment; filename=\"=?utf-8?b?w6k=?=.pdf\"");
         assert_eq!(v.param("filename"), Some("é.pdf"));
         let v = parse_mime_value(b"Text/Plain (comment); CHARSET=us-ascii; name=plain name.txt");
