@@ -244,3 +244,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn long_lines_and_bare_line_ends_are_encoded() {
+    let long = "word ".repeat(2000);
+    let text = format!("{long}\nbare LF\rbare CR\r\nend");
+    let raw = MessageBuilder::new()
+        .from("a@example.org")
+        .to("b@example.org")
+        .subject("x".repeat(2000))
+        .text(text.clone())
+        .html(long.clone())
+        .build()
+        .expect("build");
+    check_wire_format(&raw);
+    let msg = Message::parse(&raw).expect("parse");
+    assert_eq!(msg.subject(), Some("x".repeat(2000).as_str()));
+    assert!(msg.text().is_some_and(|t| t.starts_with(&long[..100]) && t.contains("bare LF")));
+}
