@@ -262,3 +262,21 @@ fn long_lines_and_bare_line_ends_are_encoded() {
     assert_eq!(msg.subject(), Some("x".repeat(2000).as_str()));
     assert!(msg.text().is_some_and(|t| t.starts_with(&long[..100]) && t.contains("bare LF")));
 }
+
+#[test]
+fn eight_bit_bodies_when_asked() {
+    let text = "Grüße aus Köln — 日本語\nzweite Zeile\n";
+    let raw = MessageBuilder::new()
+        .from("a@example.org")
+        .to("b@example.org")
+        .text(text)
+        .eight_bit(true)
+        .build()
+        .expect("build");
+    let s = String::from_utf8(raw.clone()).expect("utf-8 message");
+    assert!(s.contains("Content-Transfer-Encoding: 8bit") && s.contains("Grüße aus Köln"), "{s}");
+    let msg = Message::parse(&raw).expect("parse");
+    assert_eq!(msg.text().map(|t| t.replace("\r\n", "\n")), Some(text.to_string()));
+    let seven = MessageBuilder::new().from("a@example.org").to("b@example.org").text(text).build().expect("build");
+    assert!(seven.is_ascii(), "7-bit clean unless asked");
+}

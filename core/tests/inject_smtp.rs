@@ -340,3 +340,25 @@ fn batches_pipeline_across_messages_and_keep_results_in_order() {
     delivered("bob", &format!("{subject} #11"));
     delivered("bob", &format!("{subject} #0"));
 }
+
+#[test]
+fn eight_bit_message_goes_with_body_8bitmime() {
+    if !servers_up() {
+        return;
+    }
+    use mailwright::inject::smtp::Security;
+    let subject = unique_subject("8bit");
+    let b = MessageBuilder::new()
+        .from("alice@example.test")
+        .to("bob@example.test")
+        .subject(subject.clone())
+        .text("Grüße — 日本語\n")
+        .eight_bit(true);
+    let env = Envelope::try_from(b.envelope()).expect("envelope");
+    let raw = b.build().expect("build");
+    assert!(!raw.is_ascii());
+    submission(587, Security::StartTls, "alicepw").send_smtp(&env, &raw).expect("send");
+    let got = delivered("bob", &subject);
+    let msg = Message::parse(&got).expect("parse");
+    assert_eq!(msg.text().map(|t| t.replace("\r\n", "\n")).as_deref(), Some("Grüße — 日本語\n"));
+}

@@ -153,6 +153,7 @@ pub struct MessageBuilder {
     date: Option<i64>,
     in_reply_to: Option<String>,
     references: Vec<String>,
+    eight_bit: bool,
     /// Attachment files that could not be read: reported by `validate`.
     unreadable: Vec<(PathBuf, std::io::ErrorKind, String)>,
 }
@@ -285,6 +286,14 @@ impl MessageBuilder {
     /// Sets the Date as seconds since the Unix epoch; now when not set.
     pub fn date(mut self, timestamp: i64) -> Self {
         self.date = Some(timestamp);
+        self
+    }
+
+    /// Writes non-ASCII text and HTML bodies as 8bit instead of quoted-printable or base64, for
+    /// servers that offer 8BITMIME (the SMTP transport then says `BODY=8BITMIME`). Bodies with
+    /// lines over 998 octets are still encoded.
+    pub fn eight_bit(mut self, yes: bool) -> Self {
+        self.eight_bit = yes;
         self
     }
 
@@ -454,7 +463,7 @@ impl MessageBuilder {
         for (name, value) in self.headers {
             b = b.header(name, Raw::new(value));
         }
-        b = b.body(body(self.text, self.html, self.inline, self.attachments, self.messages));
+        b = b.body(body(self.text, self.html, self.inline, self.attachments, self.messages, self.eight_bit));
         b.write_to(out)?;
         Ok(())
     }
@@ -468,9 +477,20 @@ fn body(
     inline: Vec<Attachment>,
     attachments: Vec<Attachment>,
     messages: Vec<(String, Vec<u8>)>,
+    eight_bit: bool,
 ) -> MimePart<'static> {
+    let text_part = |ctype: &'static str, t: String| -> MimePart<'static> {
+        if eight_bit && !t.is_ascii() {
+            let crlf = to_crlf(t.as_bytes());
+            if crlf.split(|&b| b == b'\n').all(|l| l.len() <= 999) && !crlf.contains(&0) {
+                let s = String::from_utf8(crlf).unwrap_or_default();
+                return MimePart::new(ctype, s).transfer_encoding("8bit");
+            }
+        }
+        MimePart::new(ctype, t)
+    };
     let html_part = html.map(|h| {
-        let h = MimePart::new("text/html", h);
+        let h = text_part("text/html", h);
         if inline.is_empty() {
             h
         } else {
@@ -485,7 +505,7 @@ fn body(
             MimePart::new("multipart/related", parts)
         }
     });
-    let content = match (text.map(|t| MimePart::new("text/plain", t)), html_part) {
+    let content = match (text.map(|t| text_part("text/plain", t)), html_part) {
         (Some(t), Some(h)) => Some(MimePart::new("multipart/alternative", vec![t, h])),
         (Some(t), None) => Some(t),
         (None, Some(h)) => Some(h),
@@ -504,18 +524,24 @@ fn body(
     }
 }
 
-/// A message to embed as message/rfc822: CRLF line ends (a CRLF message goes in byte for byte), and the transfer encoding that says
-/// what it holds (message/rfc822 may not be base64-encoded, RFC 2046 §5.2.1).
-fn as_rfc822(raw: Vec<u8>) -> (Vec<u8>, &'static str) {
+/// Bare LF made CRLF.
+fn to_crlf(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 40);
     let mut prev = 0u8;
-    for &b in &raw {
+    for &b in raw {
         if b == b'\n' && prev != b'\r' {
             out.push(b'\r');
         }
         out.push(b);
         prev = b;
     }
+    out
+}
+
+/// A message to embed as message/rfc822: CRLF line ends (a CRLF message goes in byte for byte), and the transfer encoding that says
+/// what it holds (message/rfc822 may not be base64-encoded, RFC 2046 §5.2.1).
+fn as_rfc822(raw: Vec<u8>) -> (Vec<u8>, &'static str) {
+    let out = to_crlf(&raw);
     let long_line = out.split(|&b| b == b'\n').any(|l| l.len() > 999);
     let cte = if long_line || out.contains(&0) {
         "binary"
