@@ -41,6 +41,9 @@ pub(crate) struct Compose {
     /// Extra header "Name: value" (repeatable).
     #[arg(long)]
     header: Vec<String>,
+    /// Write non-ASCII bodies as 8bit (for servers with 8BITMIME) instead of quoted-printable.
+    #[arg(long = "8bit")]
+    eight_bit: bool,
 }
 
 impl Compose {
@@ -99,6 +102,7 @@ impl Compose {
                 .ok_or_else(|| CliError::usage(format!("--header {h:?}: expected \"Name: value\"")))?;
             b = b.header(name.trim(), value.trim_start());
         }
+        b = b.eight_bit(self.eight_bit);
         b.validate().map_err(|e| CliError::usage(e.to_string()))?;
         Ok(b)
     }
