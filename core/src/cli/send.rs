@@ -135,7 +135,7 @@ fn smtp_transport(a: &Args, url: &str) -> Result<SmtpTransport, CliError> {
 
 fn inject_err(e: InjectError) -> CliError {
     let code = match &e {
-        InjectError::NoRecipients | InjectError::BadAddress(_) => exit::USAGE,
+        InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => exit::USAGE,
         e if e.is_transient() => exit::TEMPFAIL,
         _ => exit::UNAVAILABLE,
     };

@@ -59,6 +59,9 @@ pub enum InjectError {
         /// What it printed on stderr (first line).
         stderr: String,
     },
+    /// The message to send could not be read.
+    #[error(transparent)]
+    Parse(#[from] crate::parse::ParseError),
     /// A recipient or sender that would change the command line or protocol.
     #[error("{0:?} is not a usable envelope address")]
     BadAddress(String),
@@ -76,7 +79,10 @@ impl InjectError {
                 !matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound)
             }
             InjectError::Sendmail { code, .. } => *code == Some(75),
-            InjectError::Spawn { .. } | InjectError::NoRecipients | InjectError::BadAddress(_) => false,
+            InjectError::Spawn { .. }
+            | InjectError::NoRecipients
+            | InjectError::BadAddress(_)
+            | InjectError::Parse(_) => false,
             #[cfg(feature = "smtp")]
             InjectError::Smtp(e) => e.is_transient(),
         }
@@ -216,10 +222,7 @@ pub trait Transport {
     /// Delivers a ready message: the envelope comes from its From, To, Cc and Bcc headers, and
     /// the Bcc header is taken out of the bytes delivered.
     fn send(&mut self, raw: &[u8]) -> Result<Receipt, InjectError> {
-        let msg = Message::parse(raw).map_err(|e| InjectError::Local {
-            path: Default::default(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let msg = Message::parse(raw)?;
         let envelope = Envelope::from_message(&msg)?;
         let bytes = without_bcc(&msg);
         self.send_raw(&envelope, &bytes)

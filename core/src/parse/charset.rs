@@ -12,7 +12,8 @@ pub(crate) struct Decoded<'a> {
     pub(crate) problem: Option<(WarningKind, String)>,
 }
 
-fn is_utf8_label(label: &str) -> bool {
+/// Whether `label` names UTF-8 or its subset US-ASCII.
+pub(crate) fn is_utf8_label(label: &str) -> bool {
     let l = label.trim().trim_matches('"');
     l.eq_ignore_ascii_case("utf-8")
         || l.eq_ignore_ascii_case("utf8")

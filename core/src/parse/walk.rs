@@ -347,7 +347,7 @@ impl<'a> Walker<'a, '_> {
         match std::mem::take(&mut mp.body) {
             PartType::Multipart(ids) => {
                 part.kind = PartKind::Multipart(Vec::with_capacity(ids.len()));
-                self.check_final_boundary(&part, &buf, bend);
+                self.check_final_boundary(&part, bend);
                 let digest = part.content_type.value == "multipart/digest";
                 for (k, id) in ids.iter().enumerate().rev() {
                     self.stack.push(Work {
@@ -435,7 +435,7 @@ impl<'a> Walker<'a, '_> {
         self.parts.push(part);
     }
 
-    fn check_final_boundary(&mut self, part: &Part<'a>, buf: &Data<'a>, end: usize) {
+    fn check_final_boundary(&mut self, part: &Part<'a>, end: usize) {
         let Some(boundary) = part.content_type.param("boundary") else { return };
         if self.cut {
             return;
@@ -447,7 +447,6 @@ impl<'a> Walker<'a, '_> {
         let body = part.raw();
         let window = &body[body.len().saturating_sub(64 * 1024)..];
         if memchr::memmem::rfind(window, &needle).is_none() {
-            let _ = buf;
             self.warnings.push(
                 Warning::new(
                     WarningKind::MissingBoundary,
@@ -518,10 +517,7 @@ impl<'a> Walker<'a, '_> {
             part.decoded = Some(part.raw_body.clone());
         }
         // The text's length is its decoded length only when no charset conversion happened.
-        let utf8 = charset.as_deref().is_none_or(|c| {
-            let c = c.trim().trim_matches('"');
-            c.eq_ignore_ascii_case("utf-8") || c.eq_ignore_ascii_case("us-ascii")
-        });
+        let utf8 = charset.as_deref().is_none_or(super::charset::is_utf8_label);
         if Self::trust(part, mp_enc, problem, utf8.then_some(t.len()))
             && known
             && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none()
