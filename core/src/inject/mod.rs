@@ -10,9 +10,13 @@
 //! |---|---|---|
 //! | [`MaildirTransport`] | a local Maildir (`tmp/` → `new/`, fsync) | all accepted, or the error |
 //! | [`MboxTransport`] | a local mbox file (locked append) | all accepted, or the error |
+//! | [`SmtpTransport`] | a submission server (STARTTLS/TLS, AUTH) | the server's reply per RCPT |
+//! | [`MxTransport`] | each recipient domain's MX hosts, with failover | the answering host's reply |
 //! | [`SendmailTransport`] | `sendmail -i -f FROM -- RCPT…` | all accepted, or transient (exit 75) / permanent |
 
 mod local;
+#[cfg(feature = "smtp")]
+pub mod mx;
 mod sendmail;
 #[cfg(feature = "smtp")]
 pub mod smtp;
@@ -20,6 +24,8 @@ pub mod smtp;
 use std::borrow::Cow;
 
 pub use local::{MaildirTransport, MboxTransport};
+#[cfg(feature = "smtp")]
+pub use mx::{MxConfig, MxError, MxTls, MxTransport};
 pub use sendmail::SendmailTransport;
 #[cfg(feature = "smtp")]
 pub use smtp::{SmtpConfig, SmtpError, SmtpTransport};
@@ -69,6 +75,10 @@ pub enum InjectError {
     #[cfg(feature = "smtp")]
     #[error(transparent)]
     Smtp(#[from] SmtpError),
+    /// Direct delivery to MX hosts failed.
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Mx(#[from] MxError),
 }
 
 impl InjectError {
@@ -85,6 +95,8 @@ impl InjectError {
             | InjectError::Parse(_) => false,
             #[cfg(feature = "smtp")]
             InjectError::Smtp(e) => e.is_transient(),
+            #[cfg(feature = "smtp")]
+            InjectError::Mx(e) => e.is_transient(),
         }
     }
 
@@ -168,6 +180,8 @@ pub struct RecipientResult {
     pub enhanced_code: Option<String>,
     /// The server's or the program's text.
     pub text: String,
+    /// The server that gave this result (`address:port`), for network transports.
+    pub host: Option<String>,
 }
 
 /// The TLS a network send used.
@@ -208,6 +222,7 @@ impl Receipt {
                 code: None,
                 enhanced_code: None,
                 text: String::new(),
+                host: None,
             })
             .collect();
         Receipt { transport, destination, queue_id, recipients, peer: None, tls: None }

@@ -10,7 +10,7 @@
 
 mod data;
 pub mod reply;
-mod session;
+pub(crate) mod session;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -48,7 +48,7 @@ impl Extensions {
 }
 
 /// An open, greeted, possibly encrypted and authenticated connection.
-pub(super) struct Session {
+pub(crate) struct Session {
     io: Box<dyn Io>,
     buf: Vec<u8>,
     ext: Extensions,
@@ -60,13 +60,31 @@ pub(super) struct Session {
 
 impl Session {
     pub(super) async fn connect(c: &SmtpConfig) -> Result<Session, SmtpError> {
-        let addr = format!("{}:{}", c.host, c.port);
-        let tcp = tokio::time::timeout(c.connect_timeout, TcpStream::connect((c.host.as_str(), c.port)))
+        Self::connect_to(c, None).await
+    }
+
+    /// Connects to `at` when given (an address already resolved, e.g. an MX host's), else to
+    /// `c.host`; `c.host` is the name TLS verifies either way.
+    pub(crate) async fn connect_to(c: &SmtpConfig, at: Option<std::net::SocketAddr>) -> Result<Session, SmtpError> {
+        let addr = match at {
+            Some(a) => a.to_string(),
+            None => format!("{}:{}", c.host, c.port),
+        };
+        let connecting = async {
+            match at {
+                Some(a) => TcpStream::connect(a).await,
+                None => TcpStream::connect((c.host.as_str(), c.port)).await,
+            }
+        };
+        let tcp = tokio::time::timeout(c.connect_timeout, connecting)
             .await
             .map_err(|_| SmtpError::Timeout { stage: "connect" })?
             .map_err(|source| SmtpError::Connect { addr: addr.clone(), source })?;
         let _ = tcp.set_nodelay(true);
-        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+        let peer = match at {
+            Some(a) => format!("{}[{}]:{}", c.host, a.ip(), a.port()),
+            None => tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone()),
+        };
         let mut s = Session {
             io: Box::new(tcp),
             buf: Vec::with_capacity(4096),
@@ -158,7 +176,7 @@ impl Session {
     }
 
     /// One transaction; after a refusal the transaction is reset so the connection stays usable.
-    pub(super) async fn send(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+    pub(crate) async fn send(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
         let result = self.transaction(env, raw).await;
         if let Err(SmtpError::Rejected { .. } | SmtpError::AllRecipientsRefused { .. }) = &result {
             let _ = self.command(b"RSET\r\n", "RSET").await;
@@ -260,6 +278,18 @@ impl Session {
 
     /// MAIL, RCPT for each recipient, DATA, the message.
     async fn transaction(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
+        let mut result = self.transaction_inner(env, raw).await;
+        let peer = &self.peer;
+        let stamp = |rs: &mut Vec<RecipientResult>| rs.iter_mut().for_each(|r| r.host = Some(peer.clone()));
+        match &mut result {
+            Ok(receipt) => stamp(&mut receipt.recipients),
+            Err(SmtpError::AllRecipientsRefused { recipients }) => stamp(recipients),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn transaction_inner(&mut self, env: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
         let mail = self.mail_command(env, raw)?;
         let results = if self.ext.pipelining {
             self.write(&Self::group(mail, env), "MAIL").await?;
@@ -340,7 +370,7 @@ impl Session {
         out
     }
 
-    pub(super) async fn quit(&mut self) -> Result<(), SmtpError> {
+    pub(crate) async fn quit(&mut self) -> Result<(), SmtpError> {
         let _ = self.command(b"QUIT\r\n", "QUIT").await?;
         let _ = self.io.shutdown().await;
         Ok(())
@@ -397,6 +427,7 @@ fn result_for(address: &str, r: &Reply) -> RecipientResult {
         code: Some(r.code),
         enhanced_code: r.enhanced.clone(),
         text: r.text(),
+        host: None,
     }
 }
 

@@ -1,0 +1,497 @@
+//! Direct delivery to the recipients' mail exchangers (RFC 5321 §5).
+//!
+//! For each recipient domain: MX records ordered by preference, equal preferences shuffled so
+//! they share the load; the domain's own address records when it has no MX (the implicit MX);
+//! a null MX (RFC 7505) or a domain that does not exist is a permanent failure. Each host's
+//! addresses are tried in turn; a refused connection, a timeout, a TLS failure, a 4xx reply or a
+//! connection lost in the middle of DATA moves on to the next address and host. Recipients are
+//! grouped per domain, one transaction per host, and every recipient's result names the host
+//! that gave it.
+//!
+//! Name servers can be chosen (`IP[:PORT]`, several); a dead one is skipped within
+//! [`MxConfig::dns_timeout`], because queries go to two servers at once and the resolver keeps
+//! asking the ones that answer.
+//!
+//! TLS: [`MxTls::Opportunistic`] (the default, as RFC 7435 and every MTA do it) uses STARTTLS
+//! when offered without checking the certificate, and plaintext otherwise; [`MxTls::Required`]
+//! insists on STARTTLS and a certificate valid for the MX host's name.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use super::smtp::session::Session;
+use super::smtp::{Security, SmtpConfig, SmtpError};
+use super::{Envelope, InjectError, Receipt, RecipientResult, RecipientStatus, TlsInfo, Transport};
+
+/// TLS towards MX hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MxTls {
+    /// STARTTLS when the host offers it, certificate not checked; plaintext otherwise.
+    #[default]
+    Opportunistic,
+    /// STARTTLS required and the certificate must be valid for the MX host name (system roots
+    /// plus [`MxConfig::ca_file`]); a host that fails this is skipped like a dead one.
+    Required,
+}
+
+/// How to reach the recipients' MX hosts.
+#[derive(Debug, Clone)]
+pub struct MxConfig {
+    /// Name servers (`IP:PORT`); empty means the system's (`/etc/resolv.conf`).
+    pub resolvers: Vec<SocketAddr>,
+    /// The SMTP port on MX hosts (25).
+    pub port: u16,
+    /// TLS policy.
+    pub tls: MxTls,
+    /// An extra CA (PEM) trusted with [`MxTls::Required`].
+    pub ca_file: Option<PathBuf>,
+    /// The name sent in EHLO (default: this machine's host name).
+    pub helo_name: String,
+    /// Time allowed to connect to one address.
+    pub connect_timeout: Duration,
+    /// Time allowed for each reply (the greeting included; the reply after the data gets ten
+    /// times this).
+    pub reply_timeout: Duration,
+    /// Time one name server gets to answer one query before the next is asked.
+    pub dns_timeout: Duration,
+}
+
+impl Default for MxConfig {
+    fn default() -> Self {
+        MxConfig {
+            resolvers: Vec::new(),
+            port: 25,
+            tls: MxTls::Opportunistic,
+            ca_file: None,
+            helo_name: host_name(),
+            connect_timeout: Duration::from_secs(30),
+            reply_timeout: Duration::from_secs(120),
+            dns_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// This machine's host name, or `localhost`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Reads a name server given as `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address; the
+/// port defaults to 53.
+pub fn parse_resolver(s: &str) -> Result<SocketAddr, MxError> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let ip = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
+    ip.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| MxError::Config(format!("{s:?} is not a name server address (IP or IP:PORT)")))
+}
+
+/// What went wrong before or instead of an SMTP conversation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MxError {
+    /// The configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The domain publishes a null MX: it accepts no mail.
+    #[error("{domain} accepts no mail (null MX, RFC 7505)")]
+    NullMx {
+        /// The domain.
+        domain: String,
+    },
+    /// The domain does not exist.
+    #[error("{domain} does not exist (NXDOMAIN)")]
+    NoSuchDomain {
+        /// The domain.
+        domain: String,
+    },
+    /// The name servers did not answer or failed; trying later may work.
+    #[error("cannot look up {domain}: {detail}; check the resolvers, or retry later")]
+    Dns {
+        /// The domain.
+        domain: String,
+        /// What the resolver said.
+        detail: String,
+    },
+    /// No recipient was accepted; each has its own result.
+    #[error("no recipient accepted: {}", summary(.recipients))]
+    Undelivered {
+        /// The per-recipient results.
+        recipients: Vec<RecipientResult>,
+    },
+}
+
+fn summary(rs: &[RecipientResult]) -> String {
+    rs.iter()
+        .map(|r| {
+            let code = r.code.map(|c| format!("{c} ")).unwrap_or_default();
+            let host = r.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+            format!("{}: {code}{}{host}", r.address, r.text)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl MxError {
+    /// Whether trying later may work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MxError::Dns { .. } => true,
+            MxError::Undelivered { recipients } => recipients.iter().any(|r| r.status == RecipientStatus::Transient),
+            MxError::Config(_) | MxError::NullMx { .. } | MxError::NoSuchDomain { .. } => false,
+        }
+    }
+}
+
+/// One mail exchanger of a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MxHost {
+    /// Its name (the domain itself for an implicit MX).
+    pub name: String,
+    /// Its preference (lower first).
+    pub preference: u16,
+}
+
+/// Direct-to-MX delivery as a blocking [`Transport`].
+pub struct MxTransport {
+    config: MxConfig,
+    runtime: tokio::runtime::Runtime,
+    resolver: TokioResolver,
+}
+
+impl std::fmt::Debug for MxTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MxTransport").field("config", &self.config).finish()
+    }
+}
+
+impl MxTransport {
+    /// A transport for `config`; fails when the system's resolver configuration is needed and
+    /// unreadable.
+    pub fn new(config: MxConfig) -> Result<Self, MxError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| MxError::Config(format!("cannot start the I/O runtime: {e}")))?;
+        let resolver = {
+            let _guard = runtime.enter();
+            build_resolver(&config)?
+        };
+        Ok(MxTransport { config, runtime, resolver })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MxConfig {
+        &self.config
+    }
+
+    /// The mail exchangers of `domain`, in the order they will be tried (equal preferences in a
+    /// fresh random order each call).
+    pub fn route(&self, domain: &str) -> Result<Vec<MxHost>, MxError> {
+        self.runtime.block_on(route(&self.resolver, domain))
+    }
+
+    /// Delivers to every recipient's MX hosts; one result per recipient, in envelope order.
+    /// `Err` only when no recipient was accepted.
+    pub fn send_mx(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, MxError> {
+        let mut by_domain: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut results: Vec<RecipientResult> = Vec::new();
+        for rcpt in envelope.to() {
+            match rcpt.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()) {
+                Some(d) if valid_domain(&d) => by_domain.entry(d).or_default().push(rcpt.clone()),
+                _ => results.push(failed(rcpt, RecipientStatus::Permanent, "no usable domain in the address", None)),
+            }
+        }
+        let domains: Vec<String> = by_domain.keys().cloned().collect();
+        let mut tls = None;
+        for (domain, rcpts) in by_domain {
+            let (r, t) = self.runtime.block_on(deliver_domain(
+                &self.config,
+                &self.resolver,
+                &domain,
+                envelope.from(),
+                rcpts,
+                raw,
+            ));
+            results.extend(r);
+            tls = t.or(tls);
+        }
+        // Envelope order, so callers can zip.
+        results.sort_by_key(|r| envelope.to().iter().position(|a| *a == r.address).unwrap_or(usize::MAX));
+        if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
+            return Err(MxError::Undelivered { recipients: results });
+        }
+        let peer = results.iter().rev().find(|r| r.status == RecipientStatus::Accepted).and_then(|r| r.host.clone());
+        Ok(Receipt { transport: "mx", destination: domains.join(","), queue_id: None, recipients: results, peer, tls })
+    }
+}
+
+impl Transport for MxTransport {
+    fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
+        self.send_mx(envelope, raw).map_err(InjectError::Mx)
+    }
+}
+
+fn valid_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+        })
+}
+
+fn failed(address: &str, status: RecipientStatus, text: &str, host: Option<String>) -> RecipientResult {
+    RecipientResult { address: address.to_string(), status, code: None, enhanced_code: None, text: text.into(), host }
+}
+
+fn build_resolver(c: &MxConfig) -> Result<TokioResolver, MxError> {
+    let mut opts = ResolverOpts::default();
+    opts.timeout = c.dns_timeout;
+    opts.attempts = 2;
+    opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    opts.ndots = 0;
+    let mut builder = if c.resolvers.is_empty() {
+        TokioResolver::builder_tokio()
+            .map_err(|e| MxError::Config(format!("cannot read the system's resolver configuration: {e}")))?
+    } else {
+        opts.use_hosts_file = ResolveHosts::Never;
+        let servers = c
+            .resolvers
+            .iter()
+            .map(|a| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = a.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = a.port();
+                NameServerConfig::new(a.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), TokioRuntimeProvider::default())
+    };
+    *builder.options_mut() = opts;
+    builder.build().map_err(|e| MxError::Config(format!("cannot set up the resolver: {e}")))
+}
+
+/// A random number per call (std's per-process random keys, mixed with a counter).
+fn random() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, MxError> {
+    let fqdn = format!("{}.", domain.trim_end_matches('.'));
+    let lookup = match resolver.lookup(fqdn.as_str(), RecordType::MX).await {
+        Ok(l) => l,
+        Err(e) if e.is_nx_domain() => return Err(MxError::NoSuchDomain { domain: domain.into() }),
+        // No MX: the domain itself is the implicit MX (RFC 5321 §5.1).
+        Err(e) if e.is_no_records_found() => return Ok(vec![MxHost { name: domain.into(), preference: 0 }]),
+        Err(e) => return Err(MxError::Dns { domain: domain.into(), detail: e.to_string() }),
+    };
+    let mut hosts: Vec<MxHost> = lookup
+        .answers()
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::MX(mx) => Some(MxHost {
+                name: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
+                preference: mx.preference,
+            }),
+            _ => None,
+        })
+        .collect();
+    if hosts.iter().any(|h| h.name.is_empty()) {
+        // A root exchange is the null MX; RFC 7505 says it must stand alone, and a domain that
+        // publishes one does not want mail even if it also lists hosts.
+        return Err(MxError::NullMx { domain: domain.into() });
+    }
+    if hosts.is_empty() {
+        return Ok(vec![MxHost { name: domain.into(), preference: 0 }]);
+    }
+    // Sort by preference with a random key inside each preference.
+    let mut keyed: Vec<(u16, u64, MxHost)> = hosts.drain(..).map(|h| (h.preference, random(), h)).collect();
+    keyed.sort_by_key(|(p, k, _)| (*p, *k));
+    hosts.extend(keyed.into_iter().map(|(_, _, h)| h));
+    hosts.dedup_by(|a, b| a.name.eq_ignore_ascii_case(&b.name));
+    Ok(hosts)
+}
+
+async fn addresses(resolver: &TokioResolver, host: &str) -> Result<Vec<IpAddr>, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let fqdn = format!("{}.", host.trim_end_matches('.'));
+    match resolver.lookup_ip(fqdn.as_str()).await {
+        Ok(l) => Ok(l.iter().collect()),
+        Err(e) => Err(format!("cannot find the address of {host}: {e}")),
+    }
+}
+
+/// The recipients of one domain, tried host after host until each has a final answer.
+async fn deliver_domain(
+    c: &MxConfig,
+    resolver: &TokioResolver,
+    domain: &str,
+    from: &str,
+    rcpts: Vec<String>,
+    raw: &[u8],
+) -> (Vec<RecipientResult>, Option<TlsInfo>) {
+    let hosts = match route(resolver, domain).await {
+        Ok(h) => h,
+        Err(e) => {
+            let status = if e.is_transient() { RecipientStatus::Transient } else { RecipientStatus::Permanent };
+            return (rcpts.iter().map(|a| failed(a, status.clone(), &e.to_string(), None)).collect(), None);
+        }
+    };
+    let mut tls = None;
+    let mut done: Vec<RecipientResult> = Vec::with_capacity(rcpts.len());
+    let mut pending = rcpts;
+    // The last transient answer per recipient (or for all, from a host that failed as a whole).
+    let mut last: BTreeMap<String, RecipientResult> = BTreeMap::new();
+    let mut last_host_error: Option<(String, String)> = None;
+    'hosts: for host in hosts {
+        let addrs = match addresses(resolver, &host.name).await {
+            Ok(a) if !a.is_empty() => a,
+            Ok(_) => {
+                last_host_error = Some((host.name.clone(), format!("{} has no address", host.name)));
+                continue;
+            }
+            Err(e) => {
+                last_host_error = Some((host.name.clone(), e));
+                continue;
+            }
+        };
+        for ip in addrs {
+            let at = SocketAddr::new(ip, c.port);
+            let label = format!("{}[{}]:{}", host.name, ip, c.port);
+            let config = smtp_config(c, &host.name);
+            let mut session = match Session::connect_to(&config, Some(at)).await {
+                Ok(s) => s,
+                Err(e) => {
+                    last_host_error = Some((label, e.to_string()));
+                    continue;
+                }
+            };
+            let Ok(env) = Envelope::new(from, pending.clone()) else { break 'hosts };
+            let outcome = session.send(&env, raw).await;
+            let _ = tokio::time::timeout(c.reply_timeout, session.quit()).await;
+            let answers = match outcome {
+                Ok(receipt) => {
+                    tls = receipt.tls.or(tls);
+                    receipt.recipients
+                }
+                Err(SmtpError::AllRecipientsRefused { recipients }) => recipients,
+                Err(e) => {
+                    let permanent = e.is_permanent()
+                        && !matches!(e, SmtpError::Tls { .. } | SmtpError::NoStartTls { .. } | SmtpError::Protocol(_));
+                    let mut r = failed("", RecipientStatus::Transient, &e.to_string(), Some(label.clone()));
+                    r.code = e.code();
+                    r.enhanced_code = e.enhanced_code().map(str::to_string);
+                    if permanent {
+                        r.status = RecipientStatus::Permanent;
+                        done.extend(pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
+                        break 'hosts;
+                    }
+                    for a in &pending {
+                        last.insert(a.clone(), RecipientResult { address: a.clone(), ..r.clone() });
+                    }
+                    last_host_error = Some((label, e.to_string()));
+                    continue;
+                }
+            };
+            let mut still = Vec::new();
+            for mut r in answers {
+                r.host.get_or_insert_with(|| label.clone());
+                if r.status == RecipientStatus::Transient {
+                    still.push(r.address.clone());
+                    last.insert(r.address.clone(), r);
+                } else {
+                    last.remove(&r.address);
+                    done.push(r);
+                }
+            }
+            pending = still;
+            if pending.is_empty() {
+                break 'hosts;
+            }
+            // A 4xx for some recipients: the next host may take them.
+            continue 'hosts;
+        }
+    }
+    for a in pending {
+        let r = last.remove(&a).unwrap_or_else(|| match &last_host_error {
+            Some((h, e)) => failed(&a, RecipientStatus::Transient, e, Some(h.clone())),
+            None => failed(&a, RecipientStatus::Transient, &format!("no usable mail exchanger for {domain}"), None),
+        });
+        done.push(r);
+    }
+    (done, tls)
+}
+
+fn smtp_config(c: &MxConfig, host: &str) -> SmtpConfig {
+    let (security, insecure) = match c.tls {
+        MxTls::Opportunistic => (Security::Opportunistic, true),
+        MxTls::Required => (Security::StartTls, false),
+    };
+    SmtpConfig {
+        host: host.to_string(),
+        port: c.port,
+        security,
+        credentials: None,
+        allow_plaintext: c.tls == MxTls::Opportunistic,
+        ca_file: c.ca_file.clone(),
+        insecure,
+        helo_name: c.helo_name.clone(),
+        connect_timeout: c.connect_timeout,
+        reply_timeout: c.reply_timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolvers() {
+        assert_eq!(parse_resolver("127.0.0.1").ok(), Some("127.0.0.1:53".parse().expect("addr")));
+        assert_eq!(parse_resolver("127.0.0.1:5353").ok(), Some("127.0.0.1:5353".parse().expect("addr")));
+        assert_eq!(parse_resolver("::1").ok(), Some("[::1]:53".parse().expect("addr")));
+        assert_eq!(parse_resolver("[::1]:5353").ok(), Some("[::1]:5353".parse().expect("addr")));
+        for bad in ["", "dns.example", "1.2.3.4:x", "1.2.3.4:70000"] {
+            assert!(parse_resolver(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains() {
+        assert!(valid_domain("example.test"));
+        assert!(valid_domain("xn--bcher-kva.example"));
+        for bad in ["", "a..b", ".a", "a b", "a/b", &"x".repeat(64)] {
+            assert!(!valid_domain(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn randoms_differ() {
+        assert_ne!(random(), random());
+    }
+}
