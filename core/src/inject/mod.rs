@@ -13,10 +13,13 @@
 //! | [`SmtpTransport`] | a submission server (STARTTLS/TLS, AUTH) | the server's reply per RCPT |
 //! | [`MxTransport`] | each recipient domain's MX hosts, with failover | the answering host's reply |
 //! | [`SendmailTransport`] | `sendmail -i -f FROM -- RCPT…` | all accepted, or transient (exit 75) / permanent |
+//!
+//! [`Outbox`] sits in front of any of them: a durable queue on disk with retries.
 
 mod local;
 #[cfg(feature = "smtp")]
 pub mod mx;
+pub mod outbox;
 mod sendmail;
 #[cfg(feature = "smtp")]
 pub mod smtp;
@@ -26,6 +29,7 @@ use std::borrow::Cow;
 pub use local::{MaildirTransport, MboxTransport};
 #[cfg(feature = "smtp")]
 pub use mx::{MxConfig, MxError, MxTls, MxTransport};
+pub use outbox::{Outbox, OutboxError, RetryPolicy};
 pub use sendmail::SendmailTransport;
 #[cfg(feature = "smtp")]
 pub use smtp::{SmtpConfig, SmtpError, SmtpTransport};
