@@ -4,9 +4,11 @@
 mod build;
 mod compose;
 mod demo;
+mod destination;
 mod dissect;
 mod input;
 mod parse;
+mod queue;
 mod send;
 
 use std::process::ExitCode;
@@ -63,8 +65,11 @@ enum Command {
     Dissect(dissect::Args),
     /// Compose a message and write it to standard output or a file.
     Build(build::Args),
-    /// Compose (or read) a message and deliver it: Maildir, mbox or sendmail.
-    Send(send::Args),
+    /// Compose (or read) a message and deliver it: a submission server, the recipients' MX
+    /// hosts, a Maildir, an mbox or sendmail.
+    Send(Box<send::Args>),
+    /// A durable outbox: add messages, flush them with retries, see and manage what waits.
+    Queue(queue::Args),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
     Demo(demo::Args),
@@ -103,7 +108,8 @@ where
         Command::Parse(a) => parse::run(a),
         Command::Dissect(a) => dissect::run(a),
         Command::Build(a) => build::run(a),
-        Command::Send(a) => send::run(a),
+        Command::Send(a) => send::run(*a),
+        Command::Queue(a) => queue::run(a),
         Command::Demo(a) => demo::run(a),
     });
     match outcome {

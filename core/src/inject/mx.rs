@@ -359,7 +359,20 @@ async fn deliver_domain(
         Ok(h) => h,
         Err(e) => {
             let status = if e.is_transient() { RecipientStatus::Transient } else { RecipientStatus::Permanent };
-            return (rcpts.iter().map(|a| failed(a, status.clone(), &e.to_string(), None)).collect(), None);
+            // RFC 7505 §4.2 and RFC 3463 §3.2.
+            let enhanced = match e {
+                MxError::NullMx { .. } => Some("5.1.10"),
+                MxError::NoSuchDomain { .. } => Some("5.1.2"),
+                _ => Some("4.4.3"),
+            };
+            let results = rcpts
+                .iter()
+                .map(|a| RecipientResult {
+                    enhanced_code: enhanced.map(str::to_string),
+                    ..failed(a, status.clone(), &e.to_string(), None)
+                })
+                .collect();
+            return (results, None);
         }
     };
     let mut tls = None;

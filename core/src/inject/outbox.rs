@@ -655,9 +655,11 @@ fn dsn(state: &MessageState) -> String {
             out.push_str(&format!("Remote-MTA: dns; {h}\n"));
         }
         if !r.text.is_empty() {
-            let code = r.code.map(|c| format!("{c} ")).unwrap_or_default();
             let text: String = r.text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-            out.push_str(&format!("Diagnostic-Code: smtp; {code}{text}\n"));
+            match r.code {
+                Some(code) => out.push_str(&format!("Diagnostic-Code: smtp; {code} {text}\n")),
+                None => out.push_str(&format!("Diagnostic-Code: X-mailwright; {text}\n")),
+            }
         }
         if let Some(t) = r.at {
             out.push_str(&format!("Last-Attempt-Date: {}\n", date(t)));

@@ -1,0 +1,141 @@
+//! Where `send` and `queue flush` deliver: the server options of DESIGN §4, shared.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{CliError, exit};
+use crate::inject::mx::{MxConfig, MxTls, MxTransport, parse_resolver};
+use crate::inject::{MaildirTransport, MboxTransport, SendmailTransport, SmtpConfig, SmtpTransport, Transport};
+
+/// One destination: a submission server, the recipients' MX hosts, or a local store.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Destination {
+    /// Submit to this server: smtp://HOST[:PORT] (STARTTLS, required; port 587) or
+    /// smtps://HOST[:PORT] (implicit TLS; port 465).
+    #[arg(long)]
+    smtp: Option<String>,
+    /// Deliver directly to each recipient domain's MX hosts, with failover between them.
+    #[arg(long)]
+    mx: bool,
+    /// DNS server for --mx, IP or IP:PORT (repeatable; default: the system's).
+    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    resolvers: Vec<String>,
+    /// SMTP port on MX hosts [default: 25].
+    #[arg(long = "smtp-port", value_name = "N")]
+    smtp_port: Option<u16>,
+    /// With --mx: insist on STARTTLS with a certificate valid for the MX host's name (default:
+    /// STARTTLS when offered, certificate not checked, as MTAs do).
+    #[arg(long = "require-tls")]
+    require_tls: bool,
+    /// Seconds allowed to connect to one server address.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 30.0)]
+    connect_timeout: f64,
+    /// Seconds allowed for each server reply.
+    #[arg(long = "reply-timeout", value_name = "SECS", default_value_t = 120.0)]
+    reply_timeout: f64,
+    /// User name for SMTP AUTH; the password comes from MAILWRIGHT_PASSWORD or --password-file,
+    /// never from the command line.
+    #[arg(long)]
+    user: Option<String>,
+    /// File whose first line is the SMTP password.
+    #[arg(long = "password-file")]
+    password_file: Option<PathBuf>,
+    /// Also trust this CA certificate (PEM).
+    #[arg(long = "ca-file")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the server's certificate (for tests only; every receipt says so).
+    #[arg(long)]
+    insecure: bool,
+    /// Permit a server without TLS (and credentials over it).
+    #[arg(long = "allow-plaintext")]
+    allow_plaintext: bool,
+    /// Deliver into this Maildir (created when missing).
+    #[arg(long)]
+    maildir: Option<PathBuf>,
+    /// Append to this mbox file.
+    #[arg(long)]
+    mbox: Option<PathBuf>,
+    /// Hand the message to the local sendmail (sendmail -i -f FROM -- RCPT…).
+    #[arg(long)]
+    sendmail: bool,
+    /// The sendmail program.
+    #[arg(long = "sendmail-program", default_value = "/usr/sbin/sendmail")]
+    sendmail_program: String,
+}
+
+fn seconds(name: &str, v: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::usage(format!("--{name} must be a positive number of seconds")))
+}
+
+impl Destination {
+    /// The transport these options name.
+    pub(crate) fn transport(&self) -> Result<Box<dyn Transport>, CliError> {
+        if !self.mx && (!self.resolvers.is_empty() || self.smtp_port.is_some() || self.require_tls) {
+            return Err(CliError::usage("--resolver, --smtp-port and --require-tls go with --mx"));
+        }
+        let connect = seconds("connect-timeout", self.connect_timeout)?;
+        let reply = seconds("reply-timeout", self.reply_timeout)?;
+        if let Some(url) = &self.smtp {
+            return Ok(Box::new(self.smtp_transport(url, connect, reply)?));
+        }
+        if self.mx {
+            let resolvers = self
+                .resolvers
+                .iter()
+                .map(|r| parse_resolver(r))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            let config = MxConfig {
+                resolvers,
+                port: self.smtp_port.unwrap_or(25),
+                tls: if self.require_tls { MxTls::Required } else { MxTls::Opportunistic },
+                ca_file: self.ca_file.clone(),
+                connect_timeout: connect,
+                reply_timeout: reply,
+                ..MxConfig::default()
+            };
+            let t = MxTransport::new(config).map_err(|e| CliError { code: exit::SOFTWARE, message: e.to_string() })?;
+            return Ok(Box::new(t));
+        }
+        if let Some(d) = &self.maildir {
+            return Ok(Box::new(MaildirTransport::new(d)));
+        }
+        if let Some(f) = &self.mbox {
+            return Ok(Box::new(MboxTransport::new(f)));
+        }
+        Ok(Box::new(SendmailTransport::with_program(self.sendmail_program.clone())))
+    }
+
+    fn smtp_transport(&self, url: &str, connect: Duration, reply: Duration) -> Result<SmtpTransport, CliError> {
+        let mut c = SmtpConfig::from_url(url).map_err(|e| CliError::usage(e.to_string()))?;
+        c.ca_file = self.ca_file.clone();
+        c.insecure = self.insecure;
+        c.allow_plaintext = self.allow_plaintext;
+        c.connect_timeout = connect;
+        c.reply_timeout = reply;
+        if self.insecure {
+            eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
+        }
+        if let Some(user) = &self.user {
+            let password = match (&self.password_file, std::env::var("MAILWRIGHT_PASSWORD")) {
+                (Some(p), _) => std::fs::read_to_string(p)
+                    .map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                (None, Ok(p)) => p,
+                (None, Err(_)) => {
+                    return Err(CliError::usage(
+                        "--user needs a password: set MAILWRIGHT_PASSWORD or give --password-file",
+                    ));
+                }
+            };
+            c.credentials = Some((user.clone(), password));
+        }
+        SmtpTransport::new(c).map_err(|e| CliError { code: exit::SOFTWARE, message: e.to_string() })
+    }
+}
