@@ -160,3 +160,41 @@ fn flush_watch_delivers_as_messages_arrive_and_come_due() {
     let status = mailwright::inject::Outbox::open(&q).expect("open").status().expect("status");
     assert!(status.is_empty(), "{status:?}");
 }
+
+#[test]
+fn killing_add_at_any_instant_leaves_a_consistent_outbox() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = dir.path().join("out");
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, mailwright::sample::pdf("kill", 4_000_000, 5)).expect("write");
+    let mut rng = mailwright::sample::Rng::new(7);
+    let mut finished = 0;
+    for round in 0..25 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mailwright"))
+            .args(["queue", "add", "--queue", q.to_str().expect("utf-8"), "--from", "a@client.test"])
+            .args(["--to", "b@x.test", "--subject", &format!("kill {round}"), "--attach"])
+            .arg(&big)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_micros(rng.range(0, 60_000) as u64));
+        let _ = child.kill();
+        if child.wait().expect("wait").success() {
+            finished += 1;
+        }
+    }
+    let outbox = mailwright::inject::Outbox::open(&q).expect("open");
+    let status = outbox.status().expect("status");
+    // Every add that returned is queued; whatever else is queued is whole.
+    assert!(status.len() >= finished, "{} queued, {finished} adds finished", status.len());
+    for e in &status {
+        assert_eq!(e.state, mailwright::inject::outbox::EntryState::Queued, "{e:?}");
+        let stored = std::fs::read(e.path.join("message.eml")).expect("message");
+        assert_eq!(stored.len() as u64, e.message.size);
+        mailwright::Message::parse(&stored).expect("parse");
+    }
+    let inbox = dir.path().join("inbox");
+    let report = outbox.flush(&mut mailwright::inject::MaildirTransport::new(&inbox)).expect("flush");
+    assert_eq!(report.delivered, status.len());
+    eprintln!("{finished} of 25 adds finished before the kill; {} queued and delivered", status.len());
+}

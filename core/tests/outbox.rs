@@ -120,8 +120,18 @@ fn stale_tmp_leftovers_are_not_messages() {
     std::fs::create_dir_all(&bad).expect("mkdir");
     std::fs::write(bad.join("message.eml"), b"x").expect("write");
     std::fs::write(bad.join("state.json"), b"{ truncated").expect("write");
-    let err = outbox.status().expect_err("corrupt state is reported");
-    assert!(err.to_string().contains("unreadable state"), "{err}");
+    let (env, raw) = message("a@client.test", &["b@x.test"], "good");
+    let good = outbox.add(&env, &raw).expect("add");
+    let status = outbox.status().expect("status");
+    assert_eq!(status.len(), 2);
+    let corrupt = status.iter().find(|e| e.state == EntryState::Corrupt).expect("corrupt entry listed");
+    assert!(corrupt.message.last_error.as_deref().is_some_and(|e| e.contains("unreadable state")), "{corrupt:?}");
+    // The bad entry holds up nothing: the good one is delivered, the bad one stays for a human.
+    let mut t = MaildirTransport::new(dir.path().join("inbox"));
+    let report = outbox.flush(&mut t).expect("flush");
+    assert_eq!((report.delivered, report.corrupt.len()), (1, 1), "{report:?}");
+    assert_eq!(report.attempted[0].id, good);
+    assert!(bad.join("message.eml").exists());
 }
 
 #[test]

@@ -271,8 +271,9 @@ fn row(e: &Entry, now: f64) -> String {
         EntryState::Queued => "queued",
         EntryState::Sending => "sending",
         EntryState::Failed => "failed",
+        EntryState::Corrupt => "corrupt",
     };
-    let next = if e.state == EntryState::Failed {
+    let next = if matches!(e.state, EntryState::Failed | EntryState::Corrupt) {
         "-".to_string()
     } else if m.next_try <= now {
         "now".to_string()

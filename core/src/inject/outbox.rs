@@ -192,6 +192,8 @@ pub enum EntryState {
     Sending,
     /// Failed for good (some recipients may have been delivered); see its report.
     Failed,
+    /// Its state file is unreadable (`last_error` says why); flushes leave it alone.
+    Corrupt,
 }
 
 /// One line of [`Outbox::status`].
@@ -219,6 +221,8 @@ pub struct FlushReport {
     pub busy: usize,
     /// Messages not yet due.
     pub waiting: usize,
+    /// Entries skipped because their state is unreadable (what was wrong with each).
+    pub corrupt: Vec<String>,
     /// Per message attempted: its id and its state afterwards.
     pub attempted: Vec<MessageState>,
 }
@@ -319,10 +323,10 @@ impl Outbox {
         let mut out = Vec::new();
         for (sub, state) in [("queue", EntryState::Queued), ("failed", EntryState::Failed)] {
             for dir in self.list(sub)? {
-                let message = match read_state(&dir) {
-                    Ok(m) => m,
+                let (message, state) = match read_state(&dir) {
+                    Ok(m) => (m, state),
                     Err(OutboxError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => (placeholder(&dir, e.to_string()), EntryState::Corrupt),
                 };
                 let state =
                     if state == EntryState::Queued && self.is_locked(&dir) { EntryState::Sending } else { state };
@@ -352,7 +356,11 @@ impl Outbox {
             let mut state = match read_state(&dir) {
                 Ok(s) => s,
                 Err(OutboxError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+                // One bad entry must not hold up the others; `status` shows it.
+                Err(e) => {
+                    report.corrupt.push(e.to_string());
+                    continue;
+                }
             };
             if state.next_try > now {
                 report.waiting += 1;
@@ -666,6 +674,25 @@ fn dsn(state: &MessageState) -> String {
         }
     }
     out
+}
+
+/// What `status` shows for an entry whose state cannot be read.
+fn placeholder(dir: &Path, why: String) -> MessageState {
+    let created = fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0.0, |d| d.as_secs_f64());
+    MessageState {
+        id: name_of(dir),
+        from: String::new(),
+        recipients: Vec::new(),
+        created,
+        attempts: 0,
+        next_try: f64::MAX,
+        last_error: Some(why),
+        size: fs::metadata(dir.join(MESSAGE)).map_or(0, |m| m.len()),
+    }
 }
 
 fn new_id() -> String {
