@@ -177,7 +177,7 @@ fn killing_add_at_any_instant_leaves_a_consistent_outbox() {
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(Duration::from_micros(rng.range(0, 60_000) as u64));
+        std::thread::sleep(Duration::from_micros(rng.range(0, 400_000) as u64));
         let _ = child.kill();
         if child.wait().expect("wait").success() {
             finished += 1;
