@@ -21,7 +21,7 @@
 //! assert_eq!(msg.subject(), Some("Résumé"));
 //! # Ok::<(), mailwright::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod build;
 pub mod dissect;

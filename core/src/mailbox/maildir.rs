@@ -1,6 +1,9 @@
-//! Maildir delivery (<https://cr.yp.to/proto/maildir.html>): a unique name, the message written
-//! and synced in `tmp/`, then renamed into `new/` — a reader never sees a partial message, and a
-//! crash leaves at most a file in `tmp/`.
+//! Maildir (<https://cr.yp.to/proto/maildir.html>): delivery writes and syncs a message under a
+//! unique name in `tmp/` and renames it into `new/` — a reader never sees a partial message, and
+//! a crash leaves at most a file in `tmp/`. Reading lists `new/` and `cur/` as it goes (memory
+//! does not grow with the folder); flags (`:2,FLAGS`) and moves are renames, so they are atomic
+//! and safe next to other deliverers and readers: a message another process moved away is a
+//! `NotFound` error, never a lost message. Maildir++ subfolders are `.Name` folders.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -63,6 +66,94 @@ impl Maildir {
         result
     }
 
+    /// Every message in `new/` then `cur/`, read from the directory as the iterator goes.
+    pub fn entries(&self) -> io::Result<Entries> {
+        Ok(Entries { root: self.root.clone(), new: Some(std::fs::read_dir(self.root.join("new"))?), cur: None })
+    }
+
+    /// The message's bytes.
+    pub fn read(&self, entry: &MaildirEntry) -> io::Result<Vec<u8>> {
+        std::fs::read(&entry.path)
+    }
+
+    /// Finds a message by its unique name (the file name before `:2,`), wherever its flags put it.
+    pub fn find(&self, id: &str) -> io::Result<Option<MaildirEntry>> {
+        for e in self.entries()? {
+            let e = e?;
+            if e.id == id {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets the message's flags (letters from `DFPRST` and others; sorted and deduplicated), moving
+    /// it from `new/` to `cur/`. Returns where it is now.
+    pub fn set_flags(&self, entry: &MaildirEntry, flags: &str) -> io::Result<MaildirEntry> {
+        let mut f: Vec<char> = flags.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+        f.sort_unstable();
+        f.dedup();
+        let flags: String = f.into_iter().collect();
+        let dest = self.root.join("cur").join(format!("{}:2,{flags}", entry.id));
+        if dest != entry.path {
+            std::fs::rename(&entry.path, &dest)?;
+        }
+        Ok(MaildirEntry { path: dest, id: entry.id.clone(), flags, new: false })
+    }
+
+    /// Adds one flag (`S` seen, `R` replied, `F` flagged, `T` trashed, `D` draft, `P` passed).
+    pub fn add_flag(&self, entry: &MaildirEntry, flag: char) -> io::Result<MaildirEntry> {
+        self.set_flags(entry, &format!("{}{flag}", entry.flags))
+    }
+
+    /// Moves the message into another Maildir (keeping its name and flags; `new/` stays `new/`).
+    pub fn move_to(&self, entry: &MaildirEntry, dest: &Maildir) -> io::Result<MaildirEntry> {
+        let sub = if entry.new { "new" } else { "cur" };
+        let name = entry.path.file_name().ok_or_else(|| io::Error::other("entry without a file name"))?;
+        let to = dest.root.join(sub).join(name);
+        std::fs::rename(&entry.path, &to)?;
+        sync_dir(&dest.root.join(sub))?;
+        Ok(MaildirEntry { path: to, ..entry.clone() })
+    }
+
+    /// The Maildir++ subfolders (`.Name` folders holding `cur/`), by name (`Archive`, `Lists.rust`).
+    pub fn folders(&self) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&self.root)? {
+            let e = e?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(folder) = name.strip_prefix('.')
+                && !folder.is_empty()
+                && !folder.starts_with('.')
+                && e.path().join("cur").is_dir()
+            {
+                out.push(folder.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The Maildir++ subfolder `name` (`Archive`, or `Lists.rust` for a nested one), created when
+    /// missing. Names with `/`, a leading or doubled `.`, or control characters are refused.
+    pub fn folder(&self, name: &str) -> io::Result<Maildir> {
+        let bad = name.is_empty()
+            || name.len() > 255
+            || name.contains(['/', '\\', '\0'])
+            || name.chars().any(char::is_control)
+            || name.split('.').any(str::is_empty);
+        if bad {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?} is not a usable folder name")));
+        }
+        let md = Maildir::create(self.root.join(format!(".{name}")))?;
+        let marker = md.root.join("maildirfolder");
+        if !marker.exists() {
+            File::create(marker)?;
+        }
+        Ok(md)
+    }
+
     /// Creates an empty file in `tmp/` under a fresh unique name.
     fn create_tmp(&self) -> io::Result<(PathBuf, String)> {
         for _ in 0..100 {
@@ -75,6 +166,79 @@ impl Maildir {
             }
         }
         Err(io::Error::new(io::ErrorKind::AlreadyExists, "no unique Maildir name after 100 tries"))
+    }
+}
+
+/// One message in a Maildir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaildirEntry {
+    /// Its file.
+    pub path: PathBuf,
+    /// Its unique name (the file name before `:2,`).
+    pub id: String,
+    /// Its flags, sorted (`S` seen, `R` replied, `F` flagged, `T` trashed, `D` draft, `P` passed).
+    pub flags: String,
+    /// Whether it is still in `new/` (not yet seen by any reader).
+    pub new: bool,
+}
+
+impl MaildirEntry {
+    fn from_path(path: PathBuf, new: bool) -> Option<Self> {
+        let name = path.file_name()?.to_str()?.to_string();
+        if name.starts_with('.') {
+            return None;
+        }
+        let (id, flags) = match name.split_once(":2,") {
+            Some((id, flags)) => (id.to_string(), flags.to_string()),
+            None => (name.split(':').next().unwrap_or(&name).to_string(), String::new()),
+        };
+        Some(MaildirEntry { path, id, flags, new })
+    }
+
+    /// Whether it has `flag`.
+    pub fn has_flag(&self, flag: char) -> bool {
+        self.flags.contains(flag)
+    }
+}
+
+/// The messages of a Maildir, `new/` first; see [`Maildir::entries`].
+#[derive(Debug)]
+pub struct Entries {
+    root: PathBuf,
+    new: Option<std::fs::ReadDir>,
+    cur: Option<std::fs::ReadDir>,
+}
+
+impl Iterator for Entries {
+    type Item = io::Result<MaildirEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (dir, new) = match (&mut self.new, &mut self.cur) {
+                (Some(d), _) => (d, true),
+                (None, Some(d)) => (d, false),
+                (None, None) => return None,
+            };
+            match dir.next() {
+                Some(Ok(e)) => {
+                    if let Some(entry) = MaildirEntry::from_path(e.path(), new) {
+                        return Some(Ok(entry));
+                    }
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                None if new => {
+                    self.new = None;
+                    match std::fs::read_dir(self.root.join("cur")) {
+                        Ok(d) => self.cur = Some(d),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                None => {
+                    self.cur = None;
+                    return None;
+                }
+            }
+        }
     }
 }
 
@@ -128,5 +292,38 @@ mod tests {
         }
         assert_eq!(std::fs::read_dir(md.path().join("tmp")).expect("tmp").count(), 0);
         assert!(Maildir::open(dir.path()).is_err());
+    }
+
+    #[test]
+    fn list_flag_move_and_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let md = Maildir::create(dir.path().join("M")).expect("create");
+        for i in 0..5 {
+            md.deliver(format!("Subject: {i}\r\n\r\nx").as_bytes()).expect("deliver");
+        }
+        std::fs::write(md.path().join("new/.hidden"), b"x").expect("write");
+        let all: Vec<MaildirEntry> = md.entries().expect("entries").collect::<io::Result<_>>().expect("list");
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(|e| e.new && e.flags.is_empty()));
+        let original = md.read(&all[0]).expect("read");
+        let seen = md.add_flag(&all[0], 'S').expect("flag");
+        assert!(!seen.new && seen.path.to_string_lossy().ends_with(":2,S"));
+        let both = md.set_flags(&seen, "TSS").expect("flags");
+        assert_eq!(both.flags, "ST");
+        assert_eq!(md.find(&all[0].id).expect("find").expect("found").flags, "ST");
+        // The old entry is stale now: flagging it again is NotFound, nothing is lost.
+        assert_eq!(md.add_flag(&all[0], 'F').expect_err("moved").kind(), io::ErrorKind::NotFound);
+
+        let archive = md.folder("Archive").expect("folder");
+        let nested = md.folder("Lists.rust").expect("folder");
+        assert_eq!(md.folders().expect("folders"), vec!["Archive".to_string(), "Lists.rust".to_string()]);
+        let moved = md.move_to(&both, &archive).expect("move");
+        assert_eq!(std::fs::read(&moved.path).expect("read"), original);
+        assert_eq!(md.entries().expect("entries").count(), 4);
+        assert_eq!(archive.entries().expect("entries").count(), 1);
+        assert_eq!(nested.entries().expect("entries").count(), 0);
+        for bad in ["", "../x", "a/b", ".a", "a..b", "a.", "x\n"] {
+            assert!(md.folder(bad).is_err(), "{bad:?}");
+        }
     }
 }
