@@ -8,8 +8,9 @@
 //! | [`build`] | compose a message: addresses, bodies, attachments, replies and forwards; headers checked |
 //! | [`parse`] | read a message: headers, addresses, bodies, the part tree (zero-copy, never panics) |
 //! | [`dissect`](mod@dissect) | write a message's attachments into a folder, safely, with a manifest |
-//! | [`inject`] | hand a message over: Maildir, mbox, sendmail; a receipt per recipient |
-//! | [`mailbox`] | local stores: Maildir and mbox, written safely |
+//! | [`inject`] | hand a message over: SMTP submission, direct to MX with failover, a durable outbox, Maildir, mbox, sendmail; a receipt per recipient |
+//! | [`mailbox`] | local stores: Maildir and mbox, written safely, read as streams |
+//! | `fetch` | incremental one-way IMAP sync into a Maildir (feature `smtp`) |
 //! | [`warning`] | recoverable damage, reported instead of failing |
 //! | [`limits`] | bounds on the work done for one message |
 //! | [`sample`] | sample PDFs, messages and corpora made by code, for demos, tests and benches |
@@ -26,6 +27,8 @@
 pub mod build;
 pub mod dissect;
 pub mod error;
+#[cfg(feature = "smtp")]
+pub mod fetch;
 pub mod inject;
 pub mod limits;
 pub mod mailbox;

@@ -6,6 +6,7 @@ mod compose;
 mod demo;
 mod destination;
 mod dissect;
+mod fetch;
 mod input;
 mod parse;
 mod queue;
@@ -70,6 +71,8 @@ enum Command {
     Send(Box<send::Args>),
     /// A durable outbox: add messages, flush them with retries, see and manage what waits.
     Queue(queue::Args),
+    /// Sync IMAP folders into a local Maildir (only what is new; resumes after a crash).
+    Fetch(fetch::Args),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
     Demo(demo::Args),
@@ -110,6 +113,7 @@ where
         Command::Build(a) => build::run(a),
         Command::Send(a) => send::run(*a),
         Command::Queue(a) => queue::run(a),
+        Command::Fetch(a) => fetch::run(a),
         Command::Demo(a) => demo::run(a),
     });
     match outcome {

@@ -66,6 +66,46 @@ impl Maildir {
         result
     }
 
+    /// Delivers `raw` into `new/` under the unique name `name` chosen by the caller (say, from an
+    /// IMAP UID), unless `new/` already holds that name: then nothing is written and `Ok(None)`
+    /// says so. The file is linked into place, never renamed over one. (A message that readers
+    /// have since moved to `cur/` is found by [`Maildir::contains`].)
+    pub fn deliver_named(&self, name: &str, raw: &[u8]) -> io::Result<Option<PathBuf>> {
+        if name.is_empty() || name.starts_with('.') || name.contains(['/', ':', '\0']) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?} is not a Maildir name")));
+        }
+        let (tmp, _) = self.create_tmp()?;
+        let dest = self.root.join("new").join(name);
+        let result = (|| {
+            let mut f = OpenOptions::new().write(true).open(&tmp)?;
+            f.write_all(raw)?;
+            f.sync_all()?;
+            match std::fs::hard_link(&tmp, &dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            sync_dir(&self.root.join("new"))?;
+            Ok(Some(dest))
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        result
+    }
+
+    /// Whether a message with unique name `id` is in `new/` or `cur/` (any flags).
+    pub fn contains(&self, id: &str) -> io::Result<bool> {
+        if self.root.join("new").join(id).exists() || self.root.join("cur").join(id).exists() {
+            return Ok(true);
+        }
+        let prefix = format!("{id}:");
+        for e in std::fs::read_dir(self.root.join("cur"))? {
+            if e?.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Every message in `new/` then `cur/`, read from the directory as the iterator goes.
     pub fn entries(&self) -> io::Result<Entries> {
         Ok(Entries { root: self.root.clone(), new: Some(std::fs::read_dir(self.root.join("new"))?), cur: None })

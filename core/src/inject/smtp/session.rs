@@ -441,11 +441,16 @@ fn queue_id(r: &Reply) -> Option<String> {
 }
 
 fn tls_config(c: &SmtpConfig) -> Result<Arc<ClientConfig>, String> {
+    client_tls(c.ca_file.as_deref(), c.insecure)
+}
+
+/// A rustls client configuration: the system's roots plus `ca_file`, or no verification at all.
+pub(crate) fn client_tls(ca_file: Option<&std::path::Path>, insecure: bool) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    if c.insecure {
+    if insecure {
         return Ok(Arc::new(
             builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth(),
         ));
@@ -454,7 +459,7 @@ fn tls_config(c: &SmtpConfig) -> Result<Arc<ClientConfig>, String> {
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
     }
-    if let Some(path) = &c.ca_file {
+    if let Some(path) = ca_file {
         let mut n = 0;
         for cert in
             CertificateDer::pem_file_iter(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
