@@ -1,0 +1,241 @@
+//! IMAP sync against Dovecot on loopback (`scripts/mail-servers start`): STARTTLS and IMAPS,
+//! LOGIN and AUTHENTICATE PLAIN, only-new fetching, resuming after a kill without loss or
+//! duplicates, and a UIDVALIDITY change. Folders are made and filled with `doveadm`.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mailwright::fetch::{FetchError, Fetcher, ImapAuth, ImapConfig};
+
+const CA: &str = "/etc/mailwright-test/tls/ca.pem";
+const DOVECOT_CONF: &str = "/etc/mailwright-test/dovecot.conf";
+const USER: &str = "bob@example.test";
+
+fn dovecot_up() -> bool {
+    let up = TcpStream::connect_timeout(&"127.0.0.1:143".parse().expect("addr"), Duration::from_secs(1)).is_ok()
+        && Path::new(CA).exists()
+        && Path::new(DOVECOT_CONF).exists();
+    if !up {
+        let msg = "SKIPPED IMAP tests: no Dovecot on 127.0.0.1:143 (run `scripts/mail-servers start` as root)";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}; CI must not skip");
+        eprintln!("\n*** {msg} ***\n");
+    }
+    up
+}
+
+fn doveadm(args: &[&str], stdin: Option<&[u8]>) {
+    let mut child = Command::new("doveadm")
+        .args(["-c", DOVECOT_CONF])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("doveadm");
+    if let Some(data) = stdin {
+        child.stdin.take().expect("stdin").write_all(data).expect("write");
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().expect("wait").success(), "doveadm {args:?}");
+}
+
+/// A fresh folder for one test, with `n` messages of about `size` bytes.
+fn folder(tag: &str, n: usize, size: usize) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_nanos();
+    let name = format!("T{tag}{nanos}");
+    doveadm(&["mailbox", "create", "-u", USER, &name], None);
+    add(&name, 0, n, size);
+    name
+}
+
+fn add(folder: &str, from: usize, n: usize, size: usize) {
+    for i in from..from + n {
+        doveadm(&["save", "-u", USER, "-m", folder], Some(&message(i, size)));
+    }
+}
+
+fn message(i: usize, size: usize) -> Vec<u8> {
+    let body = "imap sync test line\r\n".repeat(size / 21 + 1);
+    format!("From: a@example.test\r\nTo: {USER}\r\nSubject: sync {i}\r\nMessage-ID: <sync{i}@example.test>\r\n\r\n{body}")
+        .into_bytes()
+}
+
+fn config(url: &str) -> ImapConfig {
+    let mut c = ImapConfig::from_url(url, USER, "bobpw").expect("url");
+    c.ca_file = Some(PathBuf::from(CA));
+    c.timeout = Duration::from_secs(20);
+    c
+}
+
+fn subjects(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        for e in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
+            let raw = std::fs::read(e.path()).expect("read");
+            out.push(mailwright::Message::parse(&raw).expect("parse").subject().unwrap_or_default().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn starttls_login_then_imaps_plain_fetch_only_what_is_new() {
+    if !dovecot_up() {
+        return;
+    }
+    let name = folder("new", 12, 2_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = Fetcher::connect(config("imap://127.0.0.1"), dir.path()).expect("connect");
+    let mut seen = Vec::new();
+    let r = f.sync_folder(&name, |p| seen.push(p.to_path_buf())).expect("sync");
+    assert_eq!((r.fetched, r.skipped, r.uidvalidity_changed), (12, 0, false));
+    assert_eq!(seen.len(), 12);
+    let local = dir.path().join(format!(".{name}"));
+    assert_eq!(subjects(&local).len(), 12);
+    assert_eq!(std::fs::read(&seen[0]).expect("read"), message(0, 2_000), "byte-exact");
+    f.logout();
+
+    add(&name, 12, 3, 2_000);
+    let mut c = config("imaps://127.0.0.1");
+    c.auth = ImapAuth::Plain;
+    let mut f = Fetcher::connect(c, dir.path()).expect("connect");
+    let r = f.sync_folder(&name, |_| {}).expect("sync");
+    assert_eq!((r.fetched, r.skipped), (3, 0));
+    let r = f.sync_folder(&name, |_| {}).expect("sync");
+    assert_eq!((r.fetched, r.skipped), (0, 0), "nothing new, nothing fetched");
+    assert_eq!(subjects(&local).len(), 15);
+}
+
+#[test]
+fn refused_login_and_unverified_certificate_are_clear_errors() {
+    if !dovecot_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = config("imaps://127.0.0.1");
+    c.password = "wrong".into();
+    let err = Fetcher::connect(c, dir.path()).expect_err("refused");
+    assert!(matches!(err, FetchError::Auth { .. }) && !err.is_transient(), "{err}");
+    let mut c = config("imaps://127.0.0.1");
+    c.ca_file = None;
+    let err = Fetcher::connect(c, dir.path()).expect_err("unknown CA");
+    assert!(matches!(err, FetchError::Tls { .. }), "{err}");
+    let err = Fetcher::connect(config("imap://127.0.0.1:1"), dir.path()).expect_err("nothing there");
+    assert!(err.is_transient(), "{err}");
+}
+
+#[test]
+fn a_lost_state_update_does_not_fetch_twice() {
+    if !dovecot_up() {
+        return;
+    }
+    let name = folder("crash", 5, 500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = Fetcher::connect(config("imap://127.0.0.1"), dir.path()).expect("connect");
+    f.sync_folder(&name, |_| {}).expect("sync");
+    // What a kill between writing the message and saving the state leaves: the state one behind.
+    let state_file = std::fs::read_dir(dir.path().join(".mailwright-sync"))
+        .expect("state dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p).is_ok_and(|s| s.contains("\"last_uid\":5")))
+        .expect("state file");
+    let s = std::fs::read_to_string(&state_file).expect("read");
+    std::fs::write(&state_file, s.replace("\"last_uid\":5", "\"last_uid\":4")).expect("write");
+    let r = f.sync_folder(&name, |_| {}).expect("sync");
+    assert_eq!((r.fetched, r.skipped), (0, 1));
+    assert_eq!(subjects(&dir.path().join(format!(".{name}"))).len(), 5);
+}
+
+#[test]
+fn killed_in_the_middle_of_a_fetch_resumes_without_loss_or_duplicates() {
+    if !dovecot_up() {
+        return;
+    }
+    let n = 150;
+    let name = folder("kill", n, 60_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_mailwright"))
+            .args(["fetch", "--imap", "imap://127.0.0.1", "--user", USER, "--ca-file", CA, "--folder", &name])
+            .arg("--maildir")
+            .arg(dir.path())
+            .env("MAILWRIGHT_PASSWORD", "bobpw")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut rng = mailwright::sample::Rng::new(11);
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut child = run();
+        std::thread::sleep(Duration::from_millis(rng.range(50, 400) as u64));
+        match child.try_wait().expect("try_wait") {
+            Some(status) => {
+                assert!(status.success());
+                break;
+            }
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                kills += 1;
+            }
+        }
+    }
+    let mut last = run();
+    assert!(last.wait().expect("wait").success());
+    let got = subjects(&dir.path().join(format!(".{name}")));
+    let mut unique = got.clone();
+    unique.dedup();
+    eprintln!("fetch killed {kills} times; {} messages in the Maildir", got.len());
+    assert!(kills > 0, "the fetch was never interrupted");
+    assert_eq!((got.len(), unique.len()), (n, n), "every message once");
+}
+
+#[test]
+fn uidvalidity_change_refetches_without_duplicates() {
+    if !dovecot_up() {
+        return;
+    }
+    let name = folder("validity", 3, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = Fetcher::connect(config("imap://127.0.0.1"), dir.path()).expect("connect");
+    let first = f.sync_folder(&name, |_| {}).expect("sync");
+    // The folder is recreated: new UIDVALIDITY, the same three messages and one more.
+    doveadm(&["mailbox", "delete", "-u", USER, &name], None);
+    std::thread::sleep(Duration::from_millis(1100));
+    doveadm(&["mailbox", "create", "-u", USER, &name], None);
+    add(&name, 0, 4, 300);
+    let r = f.sync_folder(&name, |_| {}).expect("sync");
+    assert!(r.uidvalidity_changed, "{r:?}");
+    assert_ne!(r.state.uidvalidity, first.state.uidvalidity);
+    assert_eq!((r.fetched, r.skipped), (1, 3));
+    assert_eq!(subjects(&dir.path().join(format!(".{name}"))), vec!["sync 0", "sync 1", "sync 2", "sync 3"]);
+}
+
+#[test]
+fn idle_wakes_up_on_new_mail() {
+    if !dovecot_up() {
+        return;
+    }
+    let name = folder("idle", 1, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = Fetcher::connect(config("imap://127.0.0.1"), dir.path()).expect("connect");
+    f.sync_folder(&name, |_| {}).expect("sync");
+    let adder = {
+        let name = name.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            add(&name, 1, 1, 300);
+        })
+    };
+    let start = Instant::now();
+    let news = f.idle(&name, Duration::from_secs(20)).expect("idle");
+    adder.join().expect("adder");
+    assert!(news && start.elapsed() < Duration::from_secs(15), "{news} {:?}", start.elapsed());
+    assert_eq!(f.sync_folder(&name, |_| {}).expect("sync").fetched, 1);
+}
