@@ -11,6 +11,7 @@
 //! | [`inject`] | hand a message over: SMTP submission, direct to MX with failover, a durable outbox, Maildir, mbox, sendmail; a receipt per recipient |
 //! | [`mailbox`] | local stores: Maildir and mbox, written safely, read as streams |
 //! | `fetch` | incremental one-way IMAP sync into a Maildir (feature `smtp`) |
+//! | [`bot`] | a mailbot: rules, actions, a ledger; every message handled once |
 //! | [`warning`] | recoverable damage, reported instead of failing |
 //! | [`limits`] | bounds on the work done for one message |
 //! | [`sample`] | sample PDFs, messages and corpora made by code, for demos, tests and benches |
@@ -24,6 +25,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod bot;
 pub mod build;
 pub mod dissect;
 pub mod error;

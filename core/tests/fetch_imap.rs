@@ -58,8 +58,10 @@ fn add(folder: &str, from: usize, n: usize, size: usize) {
 
 fn message(i: usize, size: usize) -> Vec<u8> {
     let body = "imap sync test line\r\n".repeat(size / 21 + 1);
-    format!("From: a@example.test\r\nTo: {USER}\r\nSubject: sync {i}\r\nMessage-ID: <sync{i}@example.test>\r\n\r\n{body}")
-        .into_bytes()
+    format!(
+        "From: a@example.test\r\nTo: {USER}\r\nSubject: sync {i}\r\nMessage-ID: <sync{i}@example.test>\r\n\r\n{body}"
+    )
+    .into_bytes()
 }
 
 fn config(url: &str) -> ImapConfig {

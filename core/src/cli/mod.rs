@@ -1,6 +1,7 @@
 //! The `mailwright` command line: one subcommand per step of the loop, `--json` for scripts,
 //! errors as one line on stderr, and the exit codes of DESIGN §4.
 
+mod bot;
 mod build;
 mod compose;
 mod demo;
@@ -73,6 +74,9 @@ enum Command {
     Queue(queue::Args),
     /// Sync IMAP folders into a local Maildir (only what is new; resumes after a crash).
     Fetch(fetch::Args),
+    /// Run a rules file over a Maildir: dissect, save, run, print, reply, forward, move, flag;
+    /// every message handled once.
+    Bot(bot::Args),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
     Demo(demo::Args),
@@ -114,6 +118,7 @@ where
         Command::Send(a) => send::run(*a),
         Command::Queue(a) => queue::run(a),
         Command::Fetch(a) => fetch::run(a),
+        Command::Bot(a) => bot::run(a),
         Command::Demo(a) => demo::run(a),
     });
     match outcome {

@@ -1,0 +1,722 @@
+//! A mailbot that handles every message once.
+//!
+//! The source is a Maildir (optionally filled from IMAP by [`crate::fetch`] before each cycle).
+//! Each message goes through **claim → act → commit**:
+//!
+//! 1. *claim*: the file is renamed into the source's `.mailwright-processing` folder — a rename,
+//!    so two bots cannot both take it, and a message is never in two places;
+//! 2. *act*: the first matching rules' actions run in order; outputs are keyed by the message's
+//!    SHA-256 (`dir/<hash>/…`, written under a temporary name and renamed), so doing them again
+//!    after a crash gives the same result;
+//! 3. *commit*: once every action succeeded, a line is appended to the ledger (`ledger.jsonl`
+//!    in the state folder, fsynced), then the message moves to the done folder (or where a `move`
+//!    action says, with the flags a `flag` action sets).
+//!
+//! A crash leaves the message in the processing folder; the next run (one bot per state
+//! folder, held by a lock) handles it again — or, when the ledger already has its hash, only
+//! finishes the commit. A message whose actions fail moves to the quarantine folder with the
+//! reason in `quarantine/<file>.json`; it is never silently dropped. Every message and every
+//! action is one JSON line in the log.
+
+pub mod rules;
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::build::MessageBuilder;
+use crate::dissect::{DissectOptions, naming, sha256_hex};
+use crate::inject::{Envelope, Transport};
+use crate::mailbox::{Maildir, MaildirEntry};
+use crate::parse::{Message, Part};
+pub use rules::{Action, Rule, Rules, RulesError};
+
+/// What can stop the bot as a whole (a failing action only quarantines its message).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BotError {
+    /// The rules file.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// Another bot works on this state folder.
+    #[error("another bot is running with state folder {0}; stop it first")]
+    Busy(PathBuf),
+    /// The source, state or ledger could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Fetching from IMAP failed.
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::FetchError),
+    /// The reply transport could not be set up.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BotError + '_ {
+    move |source| BotError::Io { path: path.to_path_buf(), source }
+}
+
+/// What one cycle did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// Messages handled (all actions done, ledger written).
+    pub handled: usize,
+    /// Of those, messages no rule matched.
+    pub unmatched: usize,
+    /// Messages found already in the ledger (a crash after commit): only moved.
+    pub already: usize,
+    /// Messages moved to quarantine.
+    pub quarantined: usize,
+}
+
+const PROCESSING: &str = "mailwright-processing";
+
+/// The bot: rules, a source Maildir, a state folder with ledger and lock.
+pub struct Bot {
+    rules: Rules,
+    source: Maildir,
+    state: PathBuf,
+    ledger: HashSet<String>,
+    dry_run: bool,
+    transport: Option<Box<dyn Transport>>,
+    log: Box<dyn FnMut(&Value)>,
+    #[cfg(feature = "smtp")]
+    fetcher: Option<crate::fetch::Fetcher>,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot").field("source", &self.source.path()).field("state", &self.state).finish()
+    }
+}
+
+impl Bot {
+    /// A bot for `rules`; takes the state folder's lock (an error when another bot has it).
+    /// With `dry_run` nothing is claimed, written, run or sent: the log says what would happen.
+    pub fn new(rules: Rules, dry_run: bool) -> Result<Bot, BotError> {
+        let state = rules.bot.state.clone().unwrap_or_else(|| PathBuf::from(".mailwright-bot"));
+        std::fs::create_dir_all(state.join("quarantine")).map_err(io_at(&state))?;
+        let lock_path = state.join("lock");
+        let lock =
+            OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_at(&lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .map_err(|_| BotError::Busy(state.clone()))?;
+        let source = Maildir::create(&rules.source.maildir).map_err(io_at(&rules.source.maildir))?;
+        let ledger = read_ledger(&state.join("ledger.jsonl"))?;
+        let transport = match (&rules.transport, dry_run) {
+            (Some(t), false) => Some(make_transport(t)?),
+            _ => None,
+        };
+        Ok(Bot {
+            rules,
+            source,
+            state,
+            ledger,
+            dry_run,
+            transport,
+            log: Box::new(|v| println!("{v}")),
+            #[cfg(feature = "smtp")]
+            fetcher: None,
+            _lock: lock,
+        })
+    }
+
+    /// Sends the log lines (one JSON object per message and per action) here instead of stdout.
+    pub fn on_log(mut self, log: impl FnMut(&Value) + 'static) -> Self {
+        self.log = Box::new(log);
+        self
+    }
+
+    /// How many messages the ledger holds.
+    pub fn ledger_len(&self) -> usize {
+        self.ledger.len()
+    }
+
+    /// Syncs from IMAP when the rules name an account, then handles every message in the source
+    /// (first the ones a crash left claimed).
+    pub fn run_once(&mut self) -> Result<RunReport, BotError> {
+        #[cfg(feature = "smtp")]
+        if self.rules.source.imap.is_some() && !self.dry_run {
+            self.fetch()?;
+        }
+        let mut report = RunReport::default();
+        let processing = self.source.folder(PROCESSING).map_err(io_at(self.source.path()))?;
+        // Left claimed by a run that died: handle them again.
+        let leftovers: Vec<MaildirEntry> = entries(&processing)?;
+        for e in leftovers {
+            self.handle(&processing, e, &mut report)?;
+        }
+        for e in entries(&self.source)? {
+            if self.dry_run {
+                self.preview(&e)?;
+                continue;
+            }
+            // Kept in the source after an earlier commit (done = ""): seen and in the ledger.
+            if e.has_flag('S') && self.rules.bot.done.is_empty() {
+                continue;
+            }
+            let claimed = match self.source.move_to(&e, &processing) {
+                Ok(c) => c,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(BotError::Io { path: e.path.clone(), source: err }),
+            };
+            self.handle(&processing, claimed, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// Runs cycles until `stop` says so: new files in the Maildir are picked up within
+    /// `interval`; with an IMAP source the wait is an IDLE on the first folder.
+    pub fn watch(&mut self, interval: Duration, stop: impl Fn() -> bool) -> Result<(), BotError> {
+        while !stop() {
+            self.run_once()?;
+            #[cfg(feature = "smtp")]
+            if let Some(f) = self.fetcher.as_mut() {
+                let folder = self.rules.source.folders.first().cloned().unwrap_or_else(|| "INBOX".into());
+                if f.idle(&folder, interval.max(Duration::from_secs(1))).is_err() {
+                    // The next cycle logs in again.
+                    self.fetcher = None;
+                }
+                continue;
+            }
+            let until = Instant::now() + interval;
+            while Instant::now() < until && !stop() {
+                std::thread::sleep(Duration::from_millis(50).min(interval));
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "smtp")]
+    fn fetch(&mut self) -> Result<(), BotError> {
+        use crate::fetch::{Fetcher, ImapAuth, ImapConfig};
+        let s = &self.rules.source;
+        let (Some(url), Some(user)) = (&s.imap, &s.user) else {
+            return Err(BotError::Transport("[source] imap needs user".into()));
+        };
+        let folders = if s.folders.is_empty() { vec!["INBOX".to_string()] } else { s.folders.clone() };
+        if self.fetcher.is_none() {
+            let password = secret(s.password_file.as_deref())?;
+            let mut c = ImapConfig::from_url(url, user, &password)?;
+            c.ca_file = s.ca_file.clone();
+            c.auth = if s.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
+            self.fetcher = Some(Fetcher::connect(c, self.source.path())?);
+        }
+        for folder in folders {
+            let Some(f) = self.fetcher.as_mut() else { break };
+            let r = match f.sync_folder(&folder, |_| {}) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.fetcher = None;
+                    return Err(e.into());
+                }
+            };
+            (self.log)(&json!({"event": "fetch", "folder": r.folder, "fetched": r.fetched, "skipped": r.skipped}));
+        }
+        Ok(())
+    }
+
+    /// Dry run: what would happen to one message.
+    fn preview(&mut self, e: &MaildirEntry) -> Result<(), BotError> {
+        let raw = std::fs::read(&e.path).map_err(io_at(&e.path))?;
+        let hash = sha256_hex(&raw);
+        let msg = Message::parse(&raw);
+        let mut line = json!({"event": "message", "file": e.path, "hash": hash, "dry_run": true});
+        let Ok(msg) = msg else {
+            line["outcome"] = "would quarantine".into();
+            (self.log)(&line);
+            return Ok(());
+        };
+        line["subject"] = msg.subject().unwrap_or_default().into();
+        line["already_handled"] = self.ledger.contains(&hash).into();
+        (self.log)(&line);
+        for (rule, attachments) in self.matching(&msg) {
+            let files: Vec<PathBuf> = attachments
+                .iter()
+                .map(|p| PathBuf::from(naming::sanitize(p.filename().unwrap_or("attachment"))))
+                .collect();
+            for a in &rule.actions {
+                let commands = match a {
+                    Action::Run { command } | Action::Print { command } => {
+                        expand(command, &files, &msg, &e.path, &hash, None)
+                    }
+                    _ => Vec::new(),
+                };
+                (self.log)(
+                    &json!({"event": "action", "rule": rule.name, "action": kind(a), "dry_run": true, "commands": commands}),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn matching<'m, 'a>(&self, msg: &'m Message<'a>) -> Vec<(Rule, Vec<&'m Part<'a>>)> {
+        let mut out = Vec::new();
+        for r in &self.rules.rules {
+            if let Some(a) = r.matches(msg) {
+                out.push((r.clone(), a));
+                if r.stop {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Act and commit one claimed message; a failure quarantines it.
+    fn handle(&mut self, processing: &Maildir, e: MaildirEntry, report: &mut RunReport) -> Result<(), BotError> {
+        let started = Instant::now();
+        let raw = std::fs::read(&e.path).map_err(io_at(&e.path))?;
+        let hash = sha256_hex(&raw);
+        if self.ledger.contains(&hash) {
+            self.finish(processing, &e, &[])?;
+            report.already += 1;
+            (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "already handled"}));
+            return Ok(());
+        }
+        let outcome = self.act(&e, &raw, &hash);
+        match outcome {
+            Ok((rules, actions, finals)) => {
+                self.commit(&hash, &e, &raw, &rules, &actions)?;
+                self.finish(processing, &e, &finals)?;
+                report.handled += 1;
+                if rules.is_empty() {
+                    report.unmatched += 1;
+                }
+                (self.log)(&json!({
+                    "event": "message", "file": e.id, "hash": hash, "outcome": "handled",
+                    "rules": rules, "ms": started.elapsed().as_millis() as u64,
+                }));
+            }
+            Err(reason) => {
+                self.quarantine(processing, &e, &hash, &reason)?;
+                report.quarantined += 1;
+                (self.log)(
+                    &json!({"event": "message", "file": e.id, "hash": hash, "outcome": "quarantined", "reason": reason}),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the matching rules' actions; the final placement (move, flags) is returned for
+    /// after the commit.
+    #[allow(clippy::type_complexity)]
+    fn act(
+        &mut self,
+        e: &MaildirEntry,
+        raw: &[u8],
+        hash: &str,
+    ) -> Result<(Vec<String>, Vec<Value>, Vec<Action>), String> {
+        let msg = Message::parse(raw).map_err(|err| format!("unreadable message: {err}"))?;
+        let mut names = Vec::new();
+        let mut done = Vec::new();
+        let mut finals = Vec::new();
+        for (rule, attachments) in self.matching(&msg) {
+            names.push(rule.name.clone());
+            let mut files: Vec<PathBuf> = Vec::new();
+            let mut dir: Option<PathBuf> = None;
+            for action in &rule.actions {
+                let t = Instant::now();
+                let result: Result<Value, String> = match action {
+                    Action::Save { dir: d } => save(d, hash, &attachments).map(|(out, saved)| {
+                        files = saved;
+                        dir = Some(out.clone());
+                        json!({"dir": out, "files": files})
+                    }),
+                    Action::Dissect { dir: d } => dissect(d, hash, &msg).map(|(out, saved)| {
+                        if files.is_empty() {
+                            files = saved;
+                        }
+                        dir = Some(out.clone());
+                        json!({"dir": out})
+                    }),
+                    Action::Run { command } => {
+                        let implicit = self.state.join("files");
+                        if files.is_empty() && command.iter().any(|a| a.contains("{file}")) {
+                            let (out, saved) = save(&implicit, hash, &attachments)?;
+                            files = saved;
+                            dir.get_or_insert(out);
+                        }
+                        let cmds = expand(command, &files, &msg, &e.path, hash, dir.as_deref());
+                        let timeout = Duration::from_secs(self.rules.bot.run_timeout);
+                        cmds.iter().try_for_each(|c| run(c, timeout)).map(|()| json!({"commands": cmds}))
+                    }
+                    Action::Print { command } => {
+                        let shown: Vec<PathBuf> = if files.is_empty() {
+                            attachments
+                                .iter()
+                                .map(|p| PathBuf::from(naming::sanitize(p.filename().unwrap_or("attachment"))))
+                                .collect()
+                        } else {
+                            files.clone()
+                        };
+                        let cmds = expand(command, &shown, &msg, &e.path, hash, dir.as_deref());
+                        let shell: Vec<String> = cmds.iter().map(|c| shell_quote(c)).collect();
+                        Ok(json!({"commands": cmds, "shell": shell}))
+                    }
+                    Action::Reply { text } => self.reply(&msg, text, hash).map(|id| json!({"message_id": id})),
+                    Action::Forward { to, text } => {
+                        self.forward(&msg, to, text, hash).map(|id| json!({"message_id": id}))
+                    }
+                    Action::Move { .. } | Action::Flag { .. } => {
+                        finals.push(action.clone());
+                        Ok(json!({"when": "after commit"}))
+                    }
+                };
+                let mut line = json!({"event": "action", "rule": rule.name, "action": kind(action), "hash": hash,
+                                      "ms": t.elapsed().as_millis() as u64});
+                match result {
+                    Ok(detail) => {
+                        line["ok"] = true.into();
+                        line["detail"] = detail;
+                        (self.log)(&line);
+                        done.push(json!({"rule": rule.name, "action": kind(action)}));
+                    }
+                    Err(reason) => {
+                        line["ok"] = false.into();
+                        line["error"] = reason.clone().into();
+                        (self.log)(&line);
+                        return Err(format!("rule {:?}, action {}: {reason}", rule.name, kind(action)));
+                    }
+                }
+            }
+        }
+        Ok((names, done, finals))
+    }
+
+    fn commit(
+        &mut self,
+        hash: &str,
+        e: &MaildirEntry,
+        raw: &[u8],
+        rules: &[String],
+        actions: &[Value],
+    ) -> Result<(), BotError> {
+        let msg = Message::parse(raw).ok();
+        let line = json!({
+            "hash": hash,
+            "file": e.id,
+            "message_id": msg.as_ref().and_then(|m| m.message_id().map(str::to_string)),
+            "subject": msg.as_ref().and_then(|m| m.subject().map(str::to_string)),
+            "at": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            "rules": rules,
+            "actions": actions,
+        });
+        let path = self.state.join("ledger.jsonl");
+        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io_at(&path))?;
+        f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(io_at(&path))?;
+        self.ledger.insert(hash.to_string());
+        Ok(())
+    }
+
+    /// Out of the processing folder: where a `move` action says, else the done folder (or the
+    /// source's `cur/`, seen, when no done folder is set), with the flags asked for.
+    fn finish(&self, processing: &Maildir, e: &MaildirEntry, finals: &[Action]) -> Result<(), BotError> {
+        let mut flags = String::from("S");
+        let mut target: Option<String> = (!self.rules.bot.done.is_empty()).then(|| self.rules.bot.done.clone());
+        for a in finals {
+            match a {
+                Action::Move { folder } => target = Some(folder.clone()),
+                Action::Flag { flags: f } => flags.push_str(f),
+                _ => {}
+            }
+        }
+        let dest = match &target {
+            Some(folder) => self.source.folder(folder).map_err(io_at(self.source.path()))?,
+            None => self.source.clone(),
+        };
+        let flagged = processing.set_flags(e, &format!("{}{flags}", e.flags)).map_err(io_at(&e.path))?;
+        processing.move_to(&flagged, &dest).map_err(io_at(&flagged.path))?;
+        Ok(())
+    }
+
+    fn quarantine(&self, processing: &Maildir, e: &MaildirEntry, hash: &str, reason: &str) -> Result<(), BotError> {
+        let q = self.source.folder(&self.rules.bot.quarantine).map_err(io_at(self.source.path()))?;
+        let why = self.state.join("quarantine").join(format!("{}.json", e.id));
+        let text = json!({"file": e.id, "hash": hash, "reason": reason, "folder": q.path()});
+        std::fs::write(&why, format!("{text:#}\n")).map_err(io_at(&why))?;
+        processing.move_to(e, &q).map_err(io_at(&e.path))?;
+        Ok(())
+    }
+
+    fn send(&mut self, b: MessageBuilder) -> Result<String, String> {
+        let env = Envelope::try_from(b.envelope()).map_err(|e| e.to_string())?;
+        let raw = b.build().map_err(|e| e.to_string())?;
+        let id = Message::parse(&raw).ok().and_then(|m| m.message_id().map(str::to_string)).unwrap_or_default();
+        let t = self.transport.as_mut().ok_or("no [transport] configured")?;
+        t.send_raw(&env, &raw).map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
+    fn reply(&mut self, msg: &Message<'_>, text: &str, hash: &str) -> Result<String, String> {
+        let from = self.rules.transport.as_ref().map(|t| t.from.clone()).unwrap_or_default();
+        let b = MessageBuilder::reply(msg)
+            .from(from.as_str())
+            .message_id(format!("reply.{}@mailwright", &hash[..24]))
+            .text(fill(text, msg));
+        self.send(b)
+    }
+
+    fn forward(&mut self, msg: &Message<'_>, to: &[String], text: &str, hash: &str) -> Result<String, String> {
+        let from = self.rules.transport.as_ref().map(|t| t.from.clone()).unwrap_or_default();
+        let mut b = MessageBuilder::forward(msg, true)
+            .from(from.as_str())
+            .message_id(format!("fwd.{}@mailwright", &hash[..24]))
+            .text(fill(text, msg));
+        for t in to {
+            b = b.to(t.as_str());
+        }
+        self.send(b)
+    }
+}
+
+fn kind(a: &Action) -> &'static str {
+    match a {
+        Action::Dissect { .. } => "dissect",
+        Action::Save { .. } => "save",
+        Action::Run { .. } => "run",
+        Action::Print { .. } => "print",
+        Action::Reply { .. } => "reply",
+        Action::Forward { .. } => "forward",
+        Action::Move { .. } => "move",
+        Action::Flag { .. } => "flag",
+    }
+}
+
+fn entries(md: &Maildir) -> Result<Vec<MaildirEntry>, BotError> {
+    let mut v: Vec<MaildirEntry> =
+        md.entries().map_err(io_at(md.path()))?.collect::<io::Result<_>>().map_err(io_at(md.path()))?;
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(v)
+}
+
+fn read_ledger(path: &Path) -> Result<HashSet<String>, BotError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(BotError::Io { path: path.to_path_buf(), source: e }),
+    };
+    // A torn last line (a crash in the middle of an append) is simply not a record.
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["hash"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Writes into `parent/<hash>.tmp`, then renames to `parent/<hash>`; an existing result is kept.
+fn keyed_output(parent: &Path, hash: &str, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<PathBuf, String> {
+    let out = parent.join(&hash[..16]);
+    if out.is_dir() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let tmp = parent.join(format!(".{}.tmp{}", &hash[..16], std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    v.retain(|p| p.is_file() && p.file_name().is_some_and(|n| n != "manifest.json"));
+    v.sort();
+    v
+}
+
+fn save(parent: &Path, hash: &str, attachments: &[&Part<'_>]) -> Result<(PathBuf, Vec<PathBuf>), String> {
+    let out = keyed_output(parent, hash, |tmp| {
+        let mut used = HashSet::new();
+        for p in attachments {
+            let base = naming::sanitize(p.filename().unwrap_or("attachment"));
+            let mut name = base.clone();
+            let mut n = 1;
+            while !used.insert(name.clone()) {
+                name = naming::numbered(&base, n);
+                n += 1;
+            }
+            let path = tmp.join(&name);
+            let mut f =
+                OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| format!("{name}: {e}"))?;
+            f.write_all(p.decoded()).and_then(|_| f.sync_all()).map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(())
+    })?;
+    let files = listing(&out);
+    Ok((out, files))
+}
+
+fn dissect(parent: &Path, hash: &str, msg: &Message<'_>) -> Result<(PathBuf, Vec<PathBuf>), String> {
+    let out = keyed_output(parent, hash, |tmp| {
+        let d = crate::dissect::dissect(msg, &DissectOptions::new(tmp)).map_err(|e| e.to_string())?;
+        let manifest = serde_json::to_vec_pretty(&d.manifest).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.join("manifest.json"), manifest).map_err(|e| e.to_string())
+    })?;
+    let files = listing(&out);
+    Ok((out, files))
+}
+
+/// Placeholders replaced inside arguments; `{file}` makes one command per file.
+fn expand(
+    command: &[String],
+    files: &[PathBuf],
+    msg: &Message<'_>,
+    message: &Path,
+    hash: &str,
+    dir: Option<&Path>,
+) -> Vec<Vec<String>> {
+    let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
+    let subject = msg.subject().unwrap_or_default().to_string();
+    let fill_one = |arg: &str, file: Option<&Path>| -> String {
+        let mut s = arg
+            .replace("{message}", &message.to_string_lossy())
+            .replace("{hash}", hash)
+            .replace("{from}", &from)
+            .replace("{subject}", &subject)
+            .replace("{dir}", &dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default());
+        if let Some(f) = file {
+            s = s.replace("{file}", &f.to_string_lossy());
+        }
+        s
+    };
+    if command.iter().any(|a| a.contains("{file}")) {
+        files.iter().map(|f| command.iter().map(|a| fill_one(a, Some(f))).collect()).collect()
+    } else {
+        vec![command.iter().map(|a| fill_one(a, None)).collect()]
+    }
+}
+
+fn fill(text: &str, msg: &Message<'_>) -> String {
+    let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
+    text.replace("{subject}", msg.subject().unwrap_or_default()).replace("{from}", &from)
+}
+
+/// Runs a program (no shell) with a time limit; output goes to the bot's stderr.
+fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
+    let (program, args) = argv.split_first().ok_or("empty command")?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(s) if s.success() => return Ok(()),
+            Some(s) => return Err(format!("{program} exited with {s}")),
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} took longer than {} s and was stopped", timeout.as_secs()));
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// The command as a shell would need it typed (for printing only; never executed).
+pub fn shell_quote(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn secret(file: Option<&Path>) -> Result<String, BotError> {
+    match file {
+        Some(p) => std::fs::read_to_string(p).map(|s| s.lines().next().unwrap_or("").to_string()).map_err(io_at(p)),
+        None => std::env::var("MAILWRIGHT_PASSWORD")
+            .map_err(|_| BotError::Transport("no password: set MAILWRIGHT_PASSWORD or password_file".into())),
+    }
+}
+
+fn make_transport(t: &rules::TransportSpec) -> Result<Box<dyn Transport>, BotError> {
+    if let Some(dir) = &t.outbox {
+        let outbox = crate::inject::Outbox::open(dir).map_err(|e| BotError::Transport(e.to_string()))?;
+        return Ok(Box::new(OutboxTransport(outbox)));
+    }
+    if let Some(dir) = &t.maildir {
+        return Ok(Box::new(crate::inject::MaildirTransport::new(dir)));
+    }
+    #[cfg(feature = "smtp")]
+    if let Some(url) = &t.smtp {
+        let mut c = crate::inject::SmtpConfig::from_url(url).map_err(|e| BotError::Transport(e.to_string()))?;
+        c.ca_file = t.ca_file.clone();
+        if let Some(user) = &t.user {
+            c.credentials = Some((user.clone(), secret(t.password_file.as_deref())?));
+        }
+        let s = crate::inject::SmtpTransport::new(c).map_err(|e| BotError::Transport(e.to_string()))?;
+        return Ok(Box::new(s));
+    }
+    Err(BotError::Transport("[transport] names no destination".into()))
+}
+
+/// Queues instead of sending: the reply is durable the moment the action succeeds.
+struct OutboxTransport(crate::inject::Outbox);
+
+impl Transport for OutboxTransport {
+    fn send_raw(
+        &mut self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<crate::inject::Receipt, crate::inject::InjectError> {
+        let id = self.0.add(envelope, raw).map_err(|e| crate::inject::InjectError::Local {
+            path: self.0.path().to_path_buf(),
+            source: io::Error::other(e.to_string()),
+        })?;
+        Ok(crate::inject::Receipt {
+            transport: "outbox",
+            destination: self.0.path().display().to_string(),
+            queue_id: Some(id),
+            recipients: Vec::new(),
+            peer: None,
+            tls: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_for_display() {
+        let argv: Vec<String> =
+            ["lpr", "-P", "office", "/tmp/a b/Résumé's.pdf"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(shell_quote(&argv), "lpr -P office '/tmp/a b/Résumé'\\''s.pdf'");
+    }
+
+    #[test]
+    fn torn_ledger_lines_are_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("ledger.jsonl");
+        std::fs::write(&p, "{\"hash\":\"a\"}\n{\"hash\":\"b\"}\n{\"hash\":\"c").expect("write");
+        let l = read_ledger(&p).expect("ledger");
+        assert_eq!(l.len(), 2);
+    }
+}

@@ -1,0 +1,380 @@
+//! The rules file (TOML) and how a rule matches a message.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::parse::{Message, Part};
+
+/// A whole rules file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// Where messages come from.
+    pub source: Source,
+    /// How the bot keeps its state.
+    #[serde(default)]
+    pub bot: Settings,
+    /// How replies and forwards leave.
+    pub transport: Option<TransportSpec>,
+    /// The rules, in order.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+}
+
+/// The Maildir the bot works on, optionally filled from an IMAP account first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The Maildir.
+    pub maildir: PathBuf,
+    /// `imap://HOST` or `imaps://HOST` to sync from before each cycle.
+    pub imap: Option<String>,
+    /// IMAP user.
+    pub user: Option<String>,
+    /// File with the IMAP password (else `MAILWRIGHT_PASSWORD`).
+    pub password_file: Option<PathBuf>,
+    /// IMAP folders (INBOX when empty).
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// Extra CA for IMAP.
+    pub ca_file: Option<PathBuf>,
+    /// AUTHENTICATE PLAIN instead of LOGIN.
+    #[serde(default)]
+    pub auth_plain: bool,
+}
+
+/// Where the bot keeps its ledger and where handled and failed messages go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The state folder: ledger, lock, quarantine reasons (default: `.mailwright-bot` beside the
+    /// rules file).
+    pub state: Option<PathBuf>,
+    /// Maildir++ folder of the source for handled messages; empty keeps them in the source's
+    /// `cur/` with the Seen flag.
+    #[serde(default = "default_done")]
+    pub done: String,
+    /// Maildir++ folder of the source for messages whose actions failed.
+    #[serde(default = "default_quarantine")]
+    pub quarantine: String,
+    /// Seconds a program run by a rule may take.
+    #[serde(default = "default_timeout")]
+    pub run_timeout: u64,
+}
+
+fn default_done() -> String {
+    "Handled".into()
+}
+fn default_quarantine() -> String {
+    "Quarantine".into()
+}
+fn default_timeout() -> u64 {
+    300
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { state: None, done: default_done(), quarantine: default_quarantine(), run_timeout: default_timeout() }
+    }
+}
+
+/// How replies and forwards are sent: exactly one of the destinations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportSpec {
+    /// The From of replies and forwards.
+    pub from: String,
+    /// Queue into this outbox (a separate `mailwright queue flush` sends it).
+    pub outbox: Option<PathBuf>,
+    /// Deliver into this Maildir.
+    pub maildir: Option<PathBuf>,
+    /// Submit to `smtp://…` / `smtps://…`.
+    pub smtp: Option<String>,
+    /// SMTP user.
+    pub user: Option<String>,
+    /// File with the SMTP password (else `MAILWRIGHT_PASSWORD`).
+    pub password_file: Option<PathBuf>,
+    /// Extra CA for SMTP.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// One rule: every condition given must hold (AND); a list matches when any entry does (OR).
+/// Patterns are globs (`*`, `?`), compared without regard to case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Its name, in the log.
+    pub name: String,
+    /// Sender address patterns.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Recipient (To or Cc) address patterns.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Subject patterns.
+    #[serde(default)]
+    pub subject: Vec<String>,
+    /// Header name → pattern for its (decoded) value.
+    #[serde(default)]
+    pub header: BTreeMap<String, String>,
+    /// Attachment content type patterns (`application/pdf`, `image/*`).
+    #[serde(default)]
+    pub attachment_type: Vec<String>,
+    /// Attachment file name patterns (`*.pdf`).
+    #[serde(default)]
+    pub attachment_name: Vec<String>,
+    /// Stop looking at later rules when this one matches.
+    #[serde(default)]
+    pub stop: bool,
+    /// What to do, in order.
+    #[serde(default, rename = "action")]
+    pub actions: Vec<Action>,
+}
+
+/// What a rule does. In commands, `{file}` runs the command once per attachment the rule saved
+/// (the matching ones), and `{message}`, `{hash}`, `{from}`, `{subject}`, `{dir}` are replaced
+/// inside arguments — the command is an argument vector, never a shell string.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Action {
+    /// Dissect the whole message into `dir/<hash>/` (manifest included).
+    Dissect {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Save the matching attachments into `dir/<hash>/`.
+    Save {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Run a program.
+    Run {
+        /// Program and arguments.
+        command: Vec<String>,
+    },
+    /// Print the command instead of running it.
+    Print {
+        /// Program and arguments.
+        command: Vec<String>,
+    },
+    /// Reply to the sender (through `[transport]`).
+    Reply {
+        /// The text; `{subject}` and `{from}` are replaced.
+        text: String,
+    },
+    /// Forward (through `[transport]`), the original attached.
+    Forward {
+        /// Recipients.
+        to: Vec<String>,
+        /// A note above the forwarded message.
+        #[serde(default)]
+        text: String,
+    },
+    /// Move the message into this Maildir++ folder of the source when done.
+    Move {
+        /// The folder name.
+        folder: String,
+    },
+    /// Set these Maildir flags when done (`S`, `F`, …).
+    Flag {
+        /// The flags.
+        flags: String,
+    },
+}
+
+/// Why a rules file is unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("rules file {path}: {detail}")]
+pub struct RulesError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub detail: String,
+}
+
+impl Rules {
+    /// Reads and checks a rules file; relative paths in it are taken from its folder.
+    pub fn load(path: &Path) -> Result<Rules, RulesError> {
+        let err = |detail: String| RulesError { path: path.to_path_buf(), detail };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut rules: Rules = toml::from_str(&text).map_err(|e| err(e.to_string().replace('\n', " ")))?;
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = parent.canonicalize().map_err(|e| err(e.to_string()))?;
+        rules.resolve(&base);
+        if rules.bot.state.is_none() {
+            rules.bot.state = Some(base.join(".mailwright-bot"));
+        }
+        rules.check().map_err(err)?;
+        Ok(rules)
+    }
+
+    /// Parses rules from TOML text (paths relative to `base`).
+    pub fn from_toml(text: &str, base: &Path) -> Result<Rules, RulesError> {
+        let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
+        let mut rules: Rules = toml::from_str(text).map_err(|e| err(e.to_string().replace('\n', " ")))?;
+        rules.resolve(base);
+        if rules.bot.state.is_none() {
+            rules.bot.state = Some(base.join(".mailwright-bot"));
+        }
+        rules.check().map_err(err)?;
+        Ok(rules)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.source.maildir);
+        for p in [&mut self.source.password_file, &mut self.source.ca_file, &mut self.bot.state].into_iter().flatten() {
+            fix(p);
+        }
+        if let Some(t) = &mut self.transport {
+            for p in [&mut t.outbox, &mut t.maildir, &mut t.password_file, &mut t.ca_file].into_iter().flatten() {
+                fix(p);
+            }
+        }
+        for r in &mut self.rules {
+            for a in &mut r.actions {
+                if let Action::Dissect { dir } | Action::Save { dir } = a {
+                    fix(dir);
+                }
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for r in &self.rules {
+            for a in &r.actions {
+                match a {
+                    Action::Run { command } | Action::Print { command } if command.is_empty() => {
+                        return Err(format!("rule {:?}: a command needs at least a program", r.name));
+                    }
+                    Action::Reply { .. } | Action::Forward { .. } if self.transport.is_none() => {
+                        return Err(format!("rule {:?}: reply and forward need a [transport] section", r.name));
+                    }
+                    Action::Move { folder } if folder.is_empty() || folder.contains('/') => {
+                        return Err(format!("rule {:?}: {folder:?} is not a folder name", r.name));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(t) = &self.transport {
+            let n = [t.outbox.is_some(), t.maildir.is_some(), t.smtp.is_some()].iter().filter(|x| **x).count();
+            if n != 1 {
+                return Err("[transport] needs exactly one of outbox, maildir, smtp".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Case-insensitive glob: `*` any run, `?` one character.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn any(patterns: &[String], values: &[String]) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| values.iter().any(|v| glob(p, v)))
+}
+
+impl Rule {
+    /// Whether the rule matches; with the attachments it selects (all of them when it sets no
+    /// attachment condition).
+    pub fn matches<'m, 'a>(&self, msg: &'m Message<'a>) -> Option<Vec<&'m Part<'a>>> {
+        let addrs = |list: &[crate::parse::Address]| -> Vec<String> {
+            list.iter().filter_map(|a| a.address.clone()).collect::<Vec<_>>()
+        };
+        if !any(&self.from, &addrs(msg.from())) {
+            return None;
+        }
+        let mut rcpts = addrs(msg.to());
+        rcpts.extend(addrs(msg.cc()));
+        if !any(&self.to, &rcpts) {
+            return None;
+        }
+        if !any(&self.subject, &[msg.subject().unwrap_or_default().to_string()]) {
+            return None;
+        }
+        for (name, pattern) in &self.header {
+            let values: Vec<String> = msg
+                .parts()
+                .first()
+                .map(|root| {
+                    root.headers().iter().filter(|h| h.name().eq_ignore_ascii_case(name)).map(|h| h.text()).collect()
+                })
+                .unwrap_or_default();
+            if !values.iter().any(|v| glob(pattern, v.trim())) {
+                return None;
+            }
+        }
+        let attachments: Vec<&Part<'a>> = msg
+            .attachments()
+            .filter(|p| any(&self.attachment_type, &[p.content_type().to_string()]))
+            .filter(|p| {
+                self.attachment_name.is_empty()
+                    || p.filename().is_some_and(|n| any(&self.attachment_name, &[n.to_string()]))
+            })
+            .collect();
+        if (!self.attachment_type.is_empty() || !self.attachment_name.is_empty()) && attachments.is_empty() {
+            return None;
+        }
+        Some(attachments)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*@example.org", "Jane@Example.ORG"));
+        assert!(glob("*.pdf", "Résumé 季度.PDF"));
+        assert!(glob("a?c", "abc") && !glob("a?c", "abbc"));
+        assert!(glob("*", "") && glob("**x*", "yyx"));
+        assert!(!glob("*.pdf", "x.pdf.exe"));
+        assert!(glob("invoice", "INVOICE") && !glob("invoice", "invoices"));
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        let base = Path::new("/tmp");
+        let ok = "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"print\"\ncommand = [\"lpr\", \"{file}\"]\n";
+        let r = Rules::from_toml(ok, base).expect("ok");
+        assert_eq!(r.source.maildir, Path::new("/tmp/M"));
+        assert_eq!(r.bot.state.as_deref(), Some(Path::new("/tmp/.mailwright-bot")));
+        for bad in [
+            "[source]\nmaildir = \"M\"\nunknown = 1\n",
+            "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"run\"\ncommand = []\n",
+            "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"reply\"\ntext = \"x\"\n",
+            "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"shell\"\ncommand = \"rm -rf /\"\n",
+            "[source]\nmaildir = \"M\"\n[transport]\nfrom = \"a@b\"\n",
+        ] {
+            assert!(Rules::from_toml(bad, base).is_err(), "{bad}");
+        }
+    }
+}

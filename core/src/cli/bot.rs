@@ -1,0 +1,55 @@
+//! `mailwright bot`: run the rules of a rules file over a Maildir (optionally fed from IMAP).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{CliError, exit, out};
+use crate::bot::{Bot, BotError, Rules};
+
+/// Arguments of `mailwright bot`. Logs one JSON line per message and per action on stdout
+/// (commands of `print` actions are printed as lines a shell could run). Exit codes: 0, 75
+/// when the source could not be reached for now, 1 for a bad rules file, 70 when the state or
+/// source cannot be used.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("mode").args(["once", "watch"])))]
+pub(crate) struct Args {
+    /// The rules file (TOML; see the README).
+    #[arg(long)]
+    rules: PathBuf,
+    /// Handle what is there now, then exit (the default).
+    #[arg(long)]
+    once: bool,
+    /// Keep handling new messages as they arrive, until stopped.
+    #[arg(long)]
+    watch: bool,
+    /// Change nothing: print what would be done.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// With --watch: seconds between looks at the Maildir (or the longest IMAP IDLE).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    interval: f64,
+}
+
+fn bot_err(e: BotError) -> CliError {
+    let code = match &e {
+        BotError::Rules(_) | BotError::Transport(_) => exit::USAGE,
+        BotError::Busy(_) => exit::TEMPFAIL,
+        #[cfg(feature = "smtp")]
+        BotError::Fetch(f) if f.is_transient() => exit::TEMPFAIL,
+        _ => exit::SOFTWARE,
+    };
+    CliError { code, message: e.to_string() }
+}
+
+pub(crate) fn run(a: Args) -> Result<(), CliError> {
+    let rules = Rules::load(&a.rules).map_err(|e| bot_err(e.into()))?;
+    let mut bot = Bot::new(rules, a.dry_run).map_err(bot_err)?;
+    if a.watch {
+        let interval = Duration::try_from_secs_f64(a.interval)
+            .map_err(|_| CliError::usage("--interval must be a number of seconds"))?
+            .max(Duration::from_millis(50));
+        return bot.watch(interval, || false).map_err(bot_err);
+    }
+    let report = bot.run_once().map_err(bot_err)?;
+    out(&format!("{}\n", serde_json::json!({"event": "done", "report": report})))
+}
