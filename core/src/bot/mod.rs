@@ -524,8 +524,14 @@ fn keyed_output(parent: &Path, hash: &str, write: impl FnOnce(&Path) -> Result<(
         return Ok(out);
     }
     std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let tmp = parent.join(format!(".{}.tmp{}", &hash[..16], std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
+    // What a run killed in the middle of this output left behind.
+    let stale = format!(".{}.tmp", &hash[..16]);
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        if e.file_name().to_str().is_some_and(|n| n.starts_with(&stale)) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let tmp = parent.join(format!("{stale}{}", std::process::id()));
     std::fs::create_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
