@@ -149,5 +149,8 @@ fn demo_runs_the_loop() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("byte-exact") && s.contains("lpr -P printer"), "{s}");
-    assert_eq!(std::fs::read_dir(dir.path().join("Maildir/new")).expect("maildir").count(), 1);
+    assert!(s.contains("a second run handled 0 messages"), "{s}");
+    // The mailbot moved the handled message out of the inbox into its done folder.
+    assert_eq!(std::fs::read_dir(dir.path().join("Maildir/.Printed/cur")).expect("done folder").count(), 1);
+    assert_eq!(std::fs::read_dir(dir.path().join("Maildir/new")).expect("maildir").count(), 0);
 }

@@ -1,12 +1,13 @@
-//! `mailwright demo`: the loop on a local Maildir, with nothing to install.
+//! `mailwright demo`: the whole loop on a local Maildir, with nothing to install: build, queue
+//! in the outbox, flush into the Maildir, let the mailbot dissect it and print the command.
 
 use std::path::{Path, PathBuf};
 
 use super::{CliError, exit, out};
 use crate::build::MessageBuilder;
 use crate::dissect::sha256_hex;
-use crate::inject::{Envelope, MaildirTransport, Transport};
-use crate::{DissectOptions, Message, sample};
+use crate::inject::{Envelope, MaildirTransport};
+use crate::sample;
 
 /// Arguments of `mailwright demo`.
 #[derive(clap::Args, Debug)]
@@ -25,14 +26,6 @@ pub(crate) struct Args {
 
 fn io_err(what: &str, p: &Path, e: std::io::Error) -> CliError {
     CliError::usage(format!("cannot {what} {}: {e}", p.display()))
-}
-
-/// Quotes an argument for display in a POSIX shell.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b)) {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
@@ -54,48 +47,77 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         .attach_bytes("Quarterly report.pdf", pdf.clone());
     let envelope = Envelope::try_from(builder.envelope()).map_err(|e| CliError::usage(e.to_string()))?;
     let raw = builder.build().map_err(|e| CliError::usage(e.to_string()))?;
-    // inject into the local Maildir
+    // inject: into a durable outbox, then flushed into the local Maildir
+    let outbox = crate::inject::Outbox::open(dir.join("outbox")).map_err(|e| CliError::usage(e.to_string()))?;
+    let queue_id = outbox.add(&envelope, &raw).map_err(|e| CliError::usage(e.to_string()))?;
     let maildir = dir.join("Maildir");
-    let receipt =
-        MaildirTransport::new(&maildir).send_raw(&envelope, &raw).map_err(|e| CliError::usage(e.to_string()))?;
-    let delivered = PathBuf::from(&receipt.destination);
-    // retrieve
-    let back = std::fs::read(&delivered).map_err(|e| io_err("read", &delivered, e))?;
-    // dissect
-    let msg = Message::parse(&back).map_err(|e| CliError::usage(e.to_string()))?;
-    let out_dir = dir.join("dissected");
-    let d = crate::dissect(&msg, &DissectOptions::new(&out_dir)).map_err(|e| CliError::usage(e.to_string()))?;
-    let Some(file) = d.manifest.attachments.iter().find(|f| f.content_type == "application/pdf") else {
-        return Err(CliError {
-            code: exit::SOFTWARE,
-            message: "the PDF was not found in the dissected message".into(),
-        });
+    let flushed = outbox.flush(&mut MaildirTransport::new(&maildir)).map_err(|e| CliError::usage(e.to_string()))?;
+    if flushed.delivered != 1 {
+        return Err(CliError { code: exit::SOFTWARE, message: format!("the outbox did not deliver: {flushed:?}") });
+    }
+    // retrieve, dissect, automate: the mailbot with the course's rule
+    let rules_path = dir.join("rules.toml");
+    let rules_text = format!(
+        "# The course's mailbot: every PDF from an allowed sender is taken out and the command\n\
+         # that would print it is printed.\n\
+         [source]\nmaildir = \"Maildir\"\n\n\
+         [bot]\ndone = \"Printed\"\n\n\
+         [[rule]]\nname = \"print PDFs from allowed senders\"\nfrom = [\"*@example.org\"]\n\
+         attachment_type = [\"application/pdf\"]\n\n\
+         [[rule.action]]\ntype = \"dissect\"\ndir = \"dissected\"\n\n\
+         [[rule.action]]\ntype = \"print\"\ncommand = [\"lpr\", \"-P\", {printer}, \"{{file}}\"]\n",
+        printer = serde_json::to_string(&a.printer).unwrap_or_default()
+    );
+    std::fs::write(&rules_path, &rules_text).map_err(|e| io_err("write", &rules_path, e))?;
+    let rules = crate::bot::Rules::load(&rules_path).map_err(|e| CliError::usage(e.to_string()))?;
+    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::<serde_json::Value>::new()));
+    let sink = log.clone();
+    let mut bot = crate::bot::Bot::new(rules.clone(), false)
+        .map_err(|e| CliError::usage(e.to_string()))?
+        .on_log(move |v| sink.borrow_mut().push(v.clone()));
+    let first = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
+    let second = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
+    let lines = log.borrow().clone();
+    let Some(printed) = lines.iter().find(|v| v["action"] == "print") else {
+        return Err(CliError { code: exit::SOFTWARE, message: "the mailbot printed nothing".into() });
     };
-    let saved = out_dir.join(&file.saved_as);
+    let saved = PathBuf::from(printed["detail"]["commands"][0][3].as_str().unwrap_or_default());
+    let out_dir = saved.parent().map(Path::to_path_buf).unwrap_or_default();
+    let manifest_path = out_dir.join("manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| io_err("read", &manifest_path, e))?;
     let got = sha256_hex(&std::fs::read(&saved).map_err(|e| io_err("read", &saved, e))?);
     if a.json {
-        out(&(d.manifest.to_json() + "\n"))?;
+        out(&(manifest.trim_end().to_string() + "\n"))?;
     } else {
-        let print_cmd = ["lpr", "-P", &a.printer, &saved.to_string_lossy()]
-            .iter()
-            .map(|s| shell_quote(s))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let print_cmd = printed["detail"]["shell"][0].as_str().unwrap_or_default().to_string();
         let mut s = String::new();
         s.push_str(&format!(
-            "built     message with {} ({} bytes), {} bytes in all\n",
-            file.filename.as_deref().unwrap_or("?"),
+            "built     message with Quarterly report.pdf ({} bytes), {} bytes in all\n",
             pdf.len(),
             raw.len()
         ));
-        s.push_str(&format!("delivered {}\n", delivered.display()));
+        s.push_str(&format!("queued    {queue_id} in {}\n", outbox.path().display()));
+        s.push_str(&format!("delivered into {} (flushed from the outbox)\n", maildir.display()));
+        s.push_str(&format!(
+            "mailbot   {} with {}\n",
+            serde_json::to_string(&first).unwrap_or_default(),
+            rules_path.display()
+        ));
+        for l in &lines {
+            s.push_str(&format!("  log     {l}\n"));
+        }
         s.push_str(&format!("dissected into {}\n", out_dir.display()));
-        s.push_str(&d.manifest.to_json());
+        s.push_str(manifest.trim_end());
         s.push('\n');
         s.push_str(&format!("print:    {print_cmd}\n"));
         s.push_str(&format!(
             "sha256:   sent {want}\n          got  {got}  {}\n",
             if got == want { "byte-exact" } else { "DIFFERENT" }
+        ));
+        s.push_str(&format!(
+            "again:    a second run handled {} messages (the ledger has {}): each message is handled once\n",
+            second.handled,
+            bot.ledger_len()
         ));
         out(&s)?;
     }
