@@ -1,5 +1,105 @@
-"""mailwright: build, inject, retrieve, dissect and automate mail."""
+"""mailwright: build, inject, retrieve, dissect and automate mail.
 
-from ._mailwright import __version__
+>>> import mailwright
+>>> msg = mailwright.parse(b"From: Jane <jane@example.org>\\r\\nSubject: Hi\\r\\n\\r\\nHello\\r\\n")
+>>> msg.subject, msg.from_[0]
+('Hi', ('Jane', 'jane@example.org'))
+"""
 
-__all__ = ["__version__"]
+from __future__ import annotations
+
+import os
+from typing import Iterable, Optional, Sequence, Union
+
+from ._mailwright import (
+    Dissection,
+    Maildir,
+    MaildirMessage,
+    Mbox,
+    Message,
+    MessageBuilder,
+    Outbox,
+    Part,
+    __version__,
+    imap_sync,
+    parse,
+    parse_file,
+    send,
+)
+from .errors import (
+    BuildError,
+    DeliveryError,
+    DissectError,
+    FetchError,
+    MailboxError,
+    MailwrightError,
+    MxError,
+    OutboxError,
+    ParseError,
+    SmtpError,
+)
+from .headers import Headers
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def build(
+    *,
+    from_: str,
+    to: Union[str, Sequence[str]] = (),
+    cc: Union[str, Sequence[str]] = (),
+    bcc: Union[str, Sequence[str]] = (),
+    subject: Optional[str] = None,
+    text: Optional[str] = None,
+    html: Optional[str] = None,
+    attachments: Iterable[Union[PathLike, "tuple[str, bytes]"]] = (),
+    headers: Iterable["tuple[str, str]"] = (),
+) -> bytes:
+    """Builds a message in one call: ``attachments`` are paths, or ``(filename, bytes)`` pairs."""
+    b = MessageBuilder().from_(from_)
+    for field, values in (("to", to), ("cc", cc), ("bcc", bcc)):
+        for v in [values] if isinstance(values, str) else values:
+            getattr(b, field)(v)
+    if subject is not None:
+        b.subject(subject)
+    if text is not None:
+        b.text(text)
+    if html is not None:
+        b.html(html)
+    for name, value in headers:
+        b.header(name, value)
+    for a in attachments:
+        if isinstance(a, tuple):
+            b.attach_bytes(a[0], a[1])
+        else:
+            b.attach_path(os.fspath(a))
+    return b.build()
+
+
+__all__ = [
+    "__version__",
+    "parse",
+    "parse_file",
+    "build",
+    "send",
+    "imap_sync",
+    "Message",
+    "Part",
+    "Dissection",
+    "Headers",
+    "MessageBuilder",
+    "Maildir",
+    "MaildirMessage",
+    "Mbox",
+    "Outbox",
+    "MailwrightError",
+    "ParseError",
+    "BuildError",
+    "DissectError",
+    "MailboxError",
+    "DeliveryError",
+    "SmtpError",
+    "MxError",
+    "OutboxError",
+    "FetchError",
+]

@@ -1,0 +1,355 @@
+//! `parse`, `Message`, `Part`, `Dissection`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use mailwright::parse::{PartKind, SharedMessage};
+use mailwright::{DissectOptions, Limits};
+
+use crate::errors::Error;
+
+/// The parsed message and the Python `bytes` object it was parsed from (views slice it).
+struct Inner {
+    msg: SharedMessage,
+    input: Py<PyBytes>,
+}
+
+/// A parsed message. Immutable and safe to share between threads.
+#[pyclass(frozen, module = "mailwright._mailwright")]
+pub(crate) struct Message {
+    inner: Arc<Inner>,
+}
+
+fn parse_bytes(py: Python<'_>, input: Bound<'_, PyBytes>) -> PyResult<Message> {
+    let backed = PyBackedBytes::from(input.clone());
+    let owned: Bytes = Bytes::from_owner(backed);
+    let msg = py.detach(|| SharedMessage::new(owned, &Limits::default())).map_err(|e| Error::Parse(e.to_string()))?;
+    Ok(Message { inner: Arc::new(Inner { msg, input: input.unbind() }) })
+}
+
+/// Parses a message from `bytes`, `bytearray` or any buffer (`memoryview`…). `bytes` is used in
+/// place; other buffers are copied once.
+#[pyfunction]
+pub(crate) fn parse(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Message> {
+    let input: Bound<'_, PyBytes> = match data.cast::<PyBytes>() {
+        Ok(b) => b.clone(),
+        Err(_) => {
+            let builtins = py.import("builtins")?;
+            builtins.getattr("bytes")?.call1((data,))?.cast_into::<PyBytes>()?
+        }
+    };
+    parse_bytes(py, input)
+}
+
+/// Reads and parses the message in a file (`str` or `os.PathLike`).
+#[pyfunction]
+pub(crate) fn parse_file(py: Python<'_>, path: PathBuf) -> PyResult<Message> {
+    let data =
+        py.detach(|| std::fs::read(&path)).map_err(|e| Error::Io(e, format!("cannot read {}", path.display())))?;
+    parse_bytes(py, PyBytes::new(py, &data))
+}
+
+fn addresses(py: Python<'_>, list: &[mailwright::parse::Address]) -> PyResult<Py<PyList>> {
+    let items: Vec<(Option<String>, Option<String>)> =
+        list.iter().map(|a| (a.name.clone(), a.address.clone())).collect();
+    Ok(PyList::new(py, items)?.unbind())
+}
+
+/// A zero-copy `memoryview` of the input when `data` lies in it; a `bytes` copy otherwise.
+fn view(py: Python<'_>, inner: &Inner, data: &[u8]) -> PyResult<Py<PyAny>> {
+    let input = inner.input.bind(py);
+    let base = input.as_bytes();
+    let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
+    if !data.is_empty() && p >= b && p + data.len() <= b + base.len() {
+        let start = p - b;
+        let mv = py.import("builtins")?.getattr("memoryview")?.call1((input,))?;
+        let slice = pyo3::types::PySlice::new(py, start as isize, (start + data.len()) as isize, 1);
+        return Ok(mv.get_item(slice)?.unbind());
+    }
+    Ok(PyBytes::new(py, data).into_any().unbind())
+}
+
+#[pymethods]
+impl Message {
+    /// The decoded Subject, or None.
+    #[getter]
+    fn subject(&self) -> Option<String> {
+        self.inner.msg.message().subject().map(str::to_string)
+    }
+
+    /// From: a list of `(name, address)`.
+    #[getter]
+    fn from_(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        addresses(py, self.inner.msg.message().from())
+    }
+
+    /// To: a list of `(name, address)`.
+    #[getter]
+    fn to(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        addresses(py, self.inner.msg.message().to())
+    }
+
+    /// Cc: a list of `(name, address)`.
+    #[getter]
+    fn cc(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        addresses(py, self.inner.msg.message().cc())
+    }
+
+    /// Bcc: a list of `(name, address)`.
+    #[getter]
+    fn bcc(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        addresses(py, self.inner.msg.message().bcc())
+    }
+
+    /// Reply-To: a list of `(name, address)`.
+    #[getter]
+    fn reply_to(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        addresses(py, self.inner.msg.message().reply_to())
+    }
+
+    /// The Date as RFC 3339 text (see `date` in the package for a `datetime`).
+    #[getter]
+    fn date_text(&self) -> Option<String> {
+        self.inner.msg.message().date().map(str::to_string)
+    }
+
+    /// The Date as an aware `datetime`, or None.
+    #[getter]
+    fn date(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let Some(text) = self.inner.msg.message().date() else { return Ok(py.None()) };
+        let iso = text.replace('Z', "+00:00");
+        let datetime = py.import("datetime")?.getattr("datetime")?;
+        Ok(datetime.call_method1("fromisoformat", (iso,))?.unbind())
+    }
+
+    /// The top-level header fields: a case-insensitive mapping of decoded values.
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let cls = py.import("mailwright.headers")?.getattr("Headers")?;
+        Ok(cls.call1((self.header_list(),))?.unbind())
+    }
+
+    /// The Message-ID without angle brackets.
+    #[getter]
+    fn message_id(&self) -> Option<String> {
+        self.inner.msg.message().message_id().map(str::to_string)
+    }
+
+    /// The plain-text body, decoded to `str`.
+    #[getter]
+    fn text(&self) -> Option<String> {
+        self.inner.msg.message().text().map(str::to_string)
+    }
+
+    /// The HTML body, decoded to `str`.
+    #[getter]
+    fn html(&self) -> Option<String> {
+        self.inner.msg.message().html().map(str::to_string)
+    }
+
+    /// The top-level header fields as `(name, decoded value)`, in order.
+    #[getter]
+    fn header_list(&self) -> Vec<(String, String)> {
+        let m = self.inner.msg.message();
+        m.headers().iter().map(|h| (h.name().into_owned(), h.text())).collect()
+    }
+
+    /// The attachments (parts that are files).
+    #[getter]
+    fn attachments(&self) -> Vec<Part> {
+        let m = self.inner.msg.message();
+        let parts = m.parts();
+        m.attachments()
+            .filter_map(|a| parts.iter().position(|p| std::ptr::eq(p, a)))
+            .map(|index| Part { inner: self.inner.clone(), index })
+            .collect()
+    }
+
+    /// Every part, depth first (the root first).
+    fn walk(&self) -> Vec<Part> {
+        (0..self.inner.msg.message().parts().len()).map(|index| Part { inner: self.inner.clone(), index }).collect()
+    }
+
+    /// Damage found while parsing, as `(kind, part, detail)`.
+    #[getter]
+    fn warnings(&self) -> Vec<(String, Option<String>, String)> {
+        self.inner
+            .msg
+            .message()
+            .warnings()
+            .iter()
+            .map(|w| (w.kind.to_string(), w.part.as_ref().map(|p| p.to_string()), w.detail.clone()))
+            .collect()
+    }
+
+    /// The whole message as given (a view, not a copy).
+    #[getter]
+    fn raw(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.inner.input.clone_ref(py).into_any())
+    }
+
+    /// Writes the attachments into `dir` (created when missing) and returns the manifest.
+    #[pyo3(signature = (dir, *, bodies = false))]
+    fn dissect(&self, py: Python<'_>, dir: PathBuf, bodies: bool) -> PyResult<Dissection> {
+        let inner = self.inner.clone();
+        let d = py
+            .detach(move || {
+                let opts = DissectOptions::new(&dir).with_bodies(bodies);
+                mailwright::dissect(inner.msg.message(), &opts)
+            })
+            .map_err(|e| Error::Dissect(e.to_string()))?;
+        Ok(Dissection { json: d.manifest.to_json(), files: d.files, bytes: d.bytes })
+    }
+
+    fn __repr__(&self) -> String {
+        let m = self.inner.msg.message();
+        format!("<Message subject={:?} parts={}>", m.subject().unwrap_or(""), m.parts().len())
+    }
+}
+
+/// One part of a message.
+#[pyclass(frozen, module = "mailwright._mailwright")]
+pub(crate) struct Part {
+    inner: Arc<Inner>,
+    index: usize,
+}
+
+impl Part {
+    fn part(&self) -> &mailwright::parse::Part<'_> {
+        &self.inner.msg.message().parts()[self.index]
+    }
+}
+
+#[pymethods]
+impl Part {
+    /// Its IMAP-style path (`1`, `2.1`…).
+    #[getter]
+    fn path(&self) -> String {
+        self.part().path().to_string()
+    }
+
+    /// The content type, lower case (`application/pdf`).
+    #[getter]
+    fn content_type(&self) -> String {
+        self.part().content_type().to_string()
+    }
+
+    /// The file name, decoded, or None.
+    #[getter]
+    fn filename(&self) -> Option<String> {
+        self.part().filename().map(str::to_string)
+    }
+
+    /// The disposition (`attachment`, `inline`) or None.
+    #[getter]
+    fn disposition(&self) -> Option<String> {
+        self.part().disposition().map(str::to_string)
+    }
+
+    /// The Content-ID without brackets, or None.
+    #[getter]
+    fn content_id(&self) -> Option<String> {
+        self.part().content_id().map(str::to_string)
+    }
+
+    /// The declared charset, or None.
+    #[getter]
+    fn charset(&self) -> Option<String> {
+        self.part().charset().map(str::to_string)
+    }
+
+    /// The transfer encoding as written (`7bit`, `base64`, `quoted-printable`, `x-uuencode`, …).
+    #[getter]
+    fn transfer_encoding(&self) -> String {
+        self.part().transfer_encoding().as_str().to_string()
+    }
+
+    /// `multipart`, `message` or `leaf`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.part().kind() {
+            PartKind::Multipart(_) => "multipart",
+            PartKind::Message { .. } => "message",
+            PartKind::Leaf => "leaf",
+        }
+    }
+
+    /// The content with its transfer encoding undone: a zero-copy `memoryview` of the input when
+    /// there was nothing to decode, else `bytes`.
+    #[getter]
+    fn content(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let part = self.part();
+        let data = part.decoded();
+        view(py, &self.inner, data)
+    }
+
+    /// The content as text (charset converted).
+    #[getter]
+    fn text(&self) -> String {
+        self.part().text().to_string()
+    }
+
+    /// The decoded size in bytes.
+    #[getter]
+    fn size(&self) -> usize {
+        self.part().decoded().len()
+    }
+
+    /// This part's own header fields: a case-insensitive mapping of decoded values.
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let cls = py.import("mailwright.headers")?.getattr("Headers")?;
+        Ok(cls.call1((self.header_list(),))?.unbind())
+    }
+
+    /// This part's own header fields as `(name, decoded value)`.
+    #[getter]
+    fn header_list(&self) -> Vec<(String, String)> {
+        self.part().headers().iter().map(|h| (h.name().into_owned(), h.text())).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        let p = self.part();
+        format!("<Part {} {} {:?}>", p.path(), p.content_type(), p.filename().unwrap_or(""))
+    }
+}
+
+/// What `Message.dissect` wrote.
+#[pyclass(frozen, module = "mailwright._mailwright")]
+pub(crate) struct Dissection {
+    json: String,
+    files: usize,
+    bytes: u64,
+}
+
+#[pymethods]
+impl Dissection {
+    /// The manifest (DESIGN §5) as JSON text.
+    #[getter]
+    fn manifest_json(&self) -> String {
+        self.json.clone()
+    }
+
+    /// Files written.
+    #[getter]
+    fn files(&self) -> usize {
+        self.files
+    }
+
+    /// Bytes written.
+    #[getter]
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The manifest as a `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let json = py.import("json")?;
+        Ok(json.getattr("loads")?.call1((self.json.as_str(),))?.cast_into::<PyDict>()?)
+    }
+}
