@@ -23,6 +23,7 @@ fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::Maildir>()?;
     m.add_class::<transport::MaildirMessage>()?;
     m.add_class::<transport::Mbox>()?;
+    m.add_class::<transport::MboxIter>()?;
     m.add_class::<transport::Outbox>()?;
     m.add_function(wrap_pyfunction!(transport::imap_sync, m)?)?;
     Ok(())

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
 use mailwright::parse::{PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
@@ -17,6 +18,8 @@ use crate::errors::Error;
 struct Inner {
     msg: SharedMessage,
     input: Py<PyBytes>,
+    /// A memoryview of `input`, made once; part views are slices of it.
+    view: PyOnceLock<Py<PyMemoryView>>,
 }
 
 /// A parsed message. Immutable and safe to share between threads.
@@ -29,7 +32,7 @@ fn parse_bytes(py: Python<'_>, input: Bound<'_, PyBytes>) -> PyResult<Message> {
     let backed = PyBackedBytes::from(input.clone());
     let owned: Bytes = Bytes::from_owner(backed);
     let msg = py.detach(|| SharedMessage::new(owned, &Limits::default())).map_err(|e| Error::Parse(e.to_string()))?;
-    Ok(Message { inner: Arc::new(Inner { msg, input: input.unbind() }) })
+    Ok(Message { inner: Arc::new(Inner { msg, input: input.unbind(), view: PyOnceLock::new() }) })
 }
 
 /// Parses a message from `bytes`, `bytearray` or any buffer (`memoryview`…). `bytes` is used in
@@ -67,9 +70,9 @@ fn view(py: Python<'_>, inner: &Inner, data: &[u8]) -> PyResult<Py<PyAny>> {
     let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
     if !data.is_empty() && p >= b && p + data.len() <= b + base.len() {
         let start = p - b;
-        let mv = py.import("builtins")?.getattr("memoryview")?.call1((input,))?;
+        let mv = inner.view.get_or_try_init(py, || PyMemoryView::from(input.as_any()).map(Bound::unbind))?;
         let slice = pyo3::types::PySlice::new(py, start as isize, (start + data.len()) as isize, 1);
-        return Ok(mv.get_item(slice)?.unbind());
+        return Ok(mv.bind(py).get_item(slice)?.unbind());
     }
     Ok(PyBytes::new(py, data).into_any().unbind())
 }
@@ -142,14 +145,14 @@ impl Message {
 
     /// The plain-text body, decoded to `str`.
     #[getter]
-    fn text(&self) -> Option<String> {
-        self.inner.msg.message().text().map(str::to_string)
+    fn text<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
+        self.inner.msg.message().text().map(|t| PyString::new(py, t))
     }
 
     /// The HTML body, decoded to `str`.
     #[getter]
-    fn html(&self) -> Option<String> {
-        self.inner.msg.message().html().map(str::to_string)
+    fn html<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
+        self.inner.msg.message().html().map(|t| PyString::new(py, t))
     }
 
     /// The top-level header fields as `(name, decoded value)`, in order.
@@ -290,8 +293,8 @@ impl Part {
 
     /// The content as text (charset converted).
     #[getter]
-    fn text(&self) -> String {
-        self.part().text().to_string()
+    fn text<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        PyString::new(py, self.part().text())
     }
 
     /// The decoded size in bytes.

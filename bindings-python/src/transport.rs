@@ -325,6 +325,26 @@ impl Maildir {
         let md = self.md.folder(&name).map_err(|e| Error::Io(e, name.clone()))?;
         Ok(Maildir { md })
     }
+    /// Iterates over the messages in `new/` and `cur/`.
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let list = self.messages(py)?;
+        let items = pyo3::types::PyList::new(py, list)?;
+        Ok(items.try_iter()?.into_any().unbind())
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.messages(py)?.len())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        false
+    }
+
     /// The Maildir++ subfolder names.
     fn folders(&self) -> PyResult<Vec<String>> {
         Ok(self.md.folders().map_err(|e| Error::Io(e, self.md.path().display().to_string()))?)
@@ -355,6 +375,24 @@ impl Mbox {
         let m = mailwright::mailbox::Mbox::new(&self.path);
         Ok(py.detach(move || m.append(&sender, &raw)).map_err(|e| Error::Io(e, self.path.display().to_string()))?)
     }
+    /// Iterates over the messages as `bytes`, streaming: the file is memory-mapped and read as
+    /// the iteration goes (mboxrd unquoting).
+    fn __iter__(&self) -> PyResult<MboxIter> {
+        use mailwright::mailbox::{MboxFormat, MboxReader};
+        let reader = MboxReader::open(&self.path, MboxFormat::Mboxrd)
+            .map_err(|e| Error::Io(e, self.path.display().to_string()))?;
+        Ok(MboxIter { reader: Mutex::new(reader) })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        false
+    }
+
     /// Every message, unquoted, as `bytes` (the file is memory-mapped while reading).
     #[pyo3(signature = (mboxo = false))]
     fn messages<'py>(&self, py: Python<'py>, mboxo: bool) -> PyResult<Vec<Bound<'py, PyBytes>>> {
@@ -367,6 +405,24 @@ impl Mbox {
             })
             .map_err(|e| Error::Io(e, self.path.display().to_string()))?;
         Ok(all.iter().map(|m| PyBytes::new(py, m)).collect())
+    }
+}
+
+/// The messages of an mbox, one at a time.
+#[pyclass(module = "mailwright._mailwright")]
+pub(crate) struct MboxIter {
+    reader: Mutex<mailwright::mailbox::MboxReader>,
+}
+
+#[pymethods]
+impl MboxIter {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut r = self.reader.lock().map_err(|_| Error::Outbox("mbox reader lock poisoned".into()))?;
+        Ok(r.next().map(|m| PyBytes::new(py, &m.bytes())))
     }
 }
 

@@ -58,6 +58,10 @@ def test_maildir_mbox_and_outbox(tmp_path: Path) -> None:
     box.append(raw, sender="a@example.org")
     box.append(raw)
     assert [mailwright.parse(x).text for x in box.messages()] == ["From here\n", "From here\n"]
+    with mailwright.Mbox(tmp_path / "box") as b:
+        assert [mailwright.parse(x).subject for x in b] == ["s", "s"]
+    with mailwright.Maildir(tmp_path / "M2") as m2:
+        assert len(m2) == 0 and list(m2) == []
 
     out = mailwright.Outbox(tmp_path / "out")
     qid = out.add(raw)
