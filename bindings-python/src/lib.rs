@@ -3,6 +3,7 @@
 //! the crate; this layer extracts arguments, releases the interpreter for the work, and maps
 //! results and errors.
 
+mod bot;
 mod errors;
 mod message;
 mod transport;
@@ -26,5 +27,6 @@ fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::MboxIter>()?;
     m.add_class::<transport::Outbox>()?;
     m.add_function(wrap_pyfunction!(transport::imap_sync, m)?)?;
+    m.add_class::<bot::Bot>()?;
     Ok(())
 }

@@ -28,9 +28,10 @@ def test_stubs_match_the_module() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_examples_pass_mypy_strict() -> None:
+def test_examples_and_package_pass_mypy_strict() -> None:
     _need("mypy")
     examples = sorted(str(p) for p in (ROOT / "examples" / "python").glob("*.py"))
     assert examples, "examples/python is empty"
-    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", *examples], capture_output=True, text=True)
+    package = str(ROOT / "bindings-python" / "python" / "mailwright")
+    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", *examples, package], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

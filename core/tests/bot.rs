@@ -50,10 +50,10 @@ name = "anything else from outside goes to review"
   folder = "Review"
 "#;
 
-fn logged(bot: Bot) -> (Bot, std::rc::Rc<std::cell::RefCell<Vec<Value>>>) {
-    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+fn logged(bot: Bot) -> (Bot, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = lines.clone();
-    (bot.on_log(move |v| sink.borrow_mut().push(v.clone())), lines)
+    (bot.on_log(move |v| sink.lock().expect("log").push(v.clone())), lines)
 }
 
 #[test]
@@ -74,9 +74,9 @@ fn the_course_example_saves_allowed_pdfs_and_prints_the_command() {
         .flatten()
         .flat_map(|d| std::fs::read_dir(d.path()).expect("dir").flatten().map(|f| f.path()))
         .collect();
-    assert_eq!(saved.len(), 1, "only the allowed sender's PDF: {saved:?} {:#?}", log.borrow());
+    assert_eq!(saved.len(), 1, "only the allowed sender's PDF: {saved:?} {:#?}", log.lock().expect("log"));
     assert_eq!(std::fs::read(&saved[0]).expect("read"), pdf, "byte-exact");
-    let print = log.borrow().iter().find(|v| v["action"] == "print").cloned().expect("a print action");
+    let print = log.lock().expect("log").iter().find(|v| v["action"] == "print").cloned().expect("a print action");
     let shell = print["detail"]["shell"][0].as_str().expect("command line").to_string();
     assert_eq!(shell, format!("lpr -P office '{}'", saved[0].display()));
     assert_eq!(print["detail"]["commands"][0][3], saved[0].to_string_lossy().as_ref());
@@ -87,7 +87,7 @@ fn the_course_example_saves_allowed_pdfs_and_prints_the_command() {
     assert_eq!(count(&dir.path().join("Maildir/.mailwright-processing")), 0);
     assert_eq!(bot.ledger_len(), 3);
     // Every message and every action is a JSON line.
-    let messages = log.borrow().iter().filter(|v| v["event"] == "message").count();
+    let messages = log.lock().expect("log").iter().filter(|v| v["event"] == "message").count();
     assert_eq!(messages, 3);
 }
 
@@ -160,7 +160,7 @@ fn dry_run_changes_nothing() {
     assert_eq!(count(md.path()), 1);
     assert!(!dir.path().join("pdfs").exists());
     assert!(!dir.path().join(".mailwright-bot/ledger.jsonl").exists());
-    let print = log.borrow().iter().find(|v| v["action"] == "print").cloned().expect("print");
+    let print = log.lock().expect("log").iter().find(|v| v["action"] == "print").cloned().expect("print");
     assert_eq!(print["commands"][0], serde_json::json!(["lpr", "-P", "office", "a.pdf"]));
 }
 
@@ -302,4 +302,36 @@ attachment_type = ["application/pdf"]
     let saved =
         std::fs::read_dir(dir.path().join("pdfs")).expect("pdfs").flatten().filter(|e| e.path().is_dir()).count();
     assert_eq!(saved, n, "one output folder per message, however often it was written");
+}
+
+#[test]
+fn call_actions_reach_the_registered_handler() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
+    let pdf = mailwright::sample::pdf("call", 2_000, 6);
+    deliver(&md, "jane@example.org", "good", Some(("a.pdf", &pdf)));
+    deliver(&md, "jane@example.org", "bad", Some(("b.pdf", &pdf)));
+    let rules = Rules::from_toml(
+        "[source]\nmaildir = \"Maildir\"\n[[rule]]\nname = \"pdfs\"\nattachment_type = [\"application/pdf\"]\n\
+         [[rule.action]]\ntype = \"call\"\nhandler = \"print_it\"\n",
+        dir.path(),
+    )
+    .expect("rules");
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {}).on_call(move |name, file, parts| {
+        let raw = std::fs::read(file).map_err(|e| e.to_string())?;
+        let subject =
+            mailwright::Message::parse(&raw).map_err(|e| e.to_string())?.subject().unwrap_or_default().to_string();
+        seen.lock().expect("calls").push((name.to_string(), subject.clone(), parts.to_vec()));
+        if subject == "bad" { Err("the printer is on fire".into()) } else { Ok(()) }
+    });
+    let report = bot.run_once().expect("run");
+    assert_eq!((report.handled, report.quarantined), (1, 1));
+    let mut calls = calls.lock().expect("calls").clone();
+    calls.sort();
+    assert_eq!(calls[0], ("print_it".to_string(), "bad".to_string(), vec!["2".to_string()]));
+    assert_eq!(calls[1].1, "good");
+    let reasons = std::fs::read_dir(dir.path().join(".mailwright-bot/quarantine")).expect("q").flatten().count();
+    assert_eq!(reasons, 1);
 }

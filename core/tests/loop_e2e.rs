@@ -83,18 +83,18 @@ name = "everything else stays"
 "#
     );
     let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
-    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Value>::new()));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let sink = log.clone();
-    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.borrow_mut().push(v.clone()));
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone()));
     // Postfix delivers asynchronously: run cycles (bounded) until the bot has printed it.
     let deadline = Instant::now() + Duration::from_secs(30);
     let printed = loop {
         bot.run_once().expect("cycle");
-        let found = log.borrow().iter().find(|v| v["action"] == "print").cloned();
+        let found = log.lock().expect("log").iter().find(|v| v["action"] == "print").cloned();
         if let Some(p) = found {
             break p;
         }
-        assert!(Instant::now() < deadline, "the message never reached the bot: {:#?}", log.borrow());
+        assert!(Instant::now() < deadline, "the message never reached the bot: {:#?}", log.lock().expect("log"));
         std::thread::sleep(Duration::from_millis(300));
     };
     let file = PathBuf::from(printed["detail"]["commands"][0][3].as_str().expect("file"));

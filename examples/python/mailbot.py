@@ -1,7 +1,8 @@
-"""mailBot: take every received message apart into its original PDF and print the command that
-would print it. Handled messages move to the Maildir's "Handled" folder, so each is done once.
+"""mailBot: take every received PDF from an allowed sender apart into the original file and
+print the command that would print it. Each message is handled once (ledger, claim by rename);
+a message whose handler fails goes to the Quarantine folder with the reason.
 
-    python mailbot.py ~/Maildir out/ --printer office
+    python mailbot.py ~/Maildir out/ --printer office [--watch]
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import List
 
 import mailwright
 
@@ -18,19 +20,23 @@ def main() -> None:
     p.add_argument("maildir")
     p.add_argument("out")
     p.add_argument("--printer", default="printer")
-    p.add_argument("--allow", default="@example.org", help="allowed sender suffix")
+    p.add_argument("--allow", default="*@example.org", help="allowed senders (glob)")
+    p.add_argument("--watch", action="store_true")
     a = p.parse_args()
-    inbox = mailwright.Maildir(a.maildir)
-    handled = inbox.folder("Handled")
-    for entry in inbox.messages():
-        msg = mailwright.parse(entry.read())
-        sender = msg.from_[0][1] if msg.from_ else None
-        if sender and sender.endswith(a.allow) and any(x.content_type == "application/pdf" for x in msg.attachments):
-            out = Path(a.out) / entry.id
-            for f in msg.dissect(out).to_dict()["attachments"]:
-                if f["content_type"] == "application/pdf":
-                    print(shlex.join(["lpr", "-P", a.printer, str(out / f["saved_as"])]))
-        inbox.move_to(entry, handled)
+    bot = mailwright.Mailbot(a.maildir, done="Printed")
+
+    @bot.rule(from_=[a.allow], attachment_type=["application/pdf"])
+    def print_pdfs(msg: mailwright.Message, attachments: List[mailwright.Part]) -> None:
+        out = Path(a.out) / (msg.message_id or "message")
+        for f in msg.dissect(out).to_dict()["attachments"]:
+            if f["content_type"] == "application/pdf":
+                print(shlex.join(["lpr", "-P", a.printer, str(out / f["saved_as"])]))
+
+    if a.watch:
+        bot.watch()
+    else:
+        report = bot.run_once()
+        print(f"handled {report.handled}, quarantined {report.quarantined}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from .errors import (
     ParseError,
     SmtpError,
 )
+from .bot import Mailbot, Report, Rule
 from .headers import Headers
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -94,6 +95,9 @@ __all__ = [
     "Mbox",
     "MboxIter",
     "Outbox",
+    "Mailbot",
+    "Rule",
+    "Report",
     "MailwrightError",
     "ParseError",
     "BuildError",

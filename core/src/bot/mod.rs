@@ -67,6 +67,9 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BotError + '_ {
     move |source| BotError::Io { path: path.to_path_buf(), source }
 }
 
+/// A `call` action's handler: name, message file, selected attachment paths.
+type Handler = dyn FnMut(&str, &Path, &[String]) -> Result<(), String> + Send;
+
 /// What one cycle did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct RunReport {
@@ -89,8 +92,9 @@ pub struct Bot {
     state: PathBuf,
     ledger: HashSet<String>,
     dry_run: bool,
-    transport: Option<Box<dyn Transport>>,
-    log: Box<dyn FnMut(&Value)>,
+    transport: Option<Box<dyn Transport + Send>>,
+    log: Box<dyn FnMut(&Value) + Send>,
+    call: Option<Box<Handler>>,
     #[cfg(feature = "smtp")]
     fetcher: Option<crate::fetch::Fetcher>,
     _lock: File,
@@ -127,6 +131,7 @@ impl Bot {
             dry_run,
             transport,
             log: Box::new(|v| println!("{v}")),
+            call: None,
             #[cfg(feature = "smtp")]
             fetcher: None,
             _lock: lock,
@@ -134,8 +139,18 @@ impl Bot {
     }
 
     /// Sends the log lines (one JSON object per message and per action) here instead of stdout.
-    pub fn on_log(mut self, log: impl FnMut(&Value) + 'static) -> Self {
+    pub fn on_log(mut self, log: impl FnMut(&Value) + Send + 'static) -> Self {
         self.log = Box::new(log);
+        self
+    }
+
+    /// Runs `call` actions: the handler's name, the claimed message's file and the paths of the
+    /// attachments the rule selected (`2`, `3.1`…). An `Err` quarantines the message with its text.
+    pub fn on_call(
+        mut self,
+        handler: impl FnMut(&str, &Path, &[String]) -> Result<(), String> + Send + 'static,
+    ) -> Self {
+        self.call = Some(Box::new(handler));
         self
     }
 
@@ -371,6 +386,13 @@ impl Bot {
                     Action::Forward { to, text } => {
                         self.forward(&msg, to, text, hash).map(|id| json!({"message_id": id}))
                     }
+                    Action::Call { handler } => {
+                        let paths: Vec<String> = attachments.iter().map(|p| p.path().to_string()).collect();
+                        match self.call.as_mut() {
+                            Some(call) => call(handler, &e.path, &paths).map(|()| json!({"handler": handler})),
+                            None => Err(format!("no handler registered for {handler:?}")),
+                        }
+                    }
                     Action::Move { .. } | Action::Flag { .. } => {
                         finals.push(action.clone());
                         Ok(json!({"when": "after commit"}))
@@ -493,6 +515,7 @@ fn kind(a: &Action) -> &'static str {
         Action::Forward { .. } => "forward",
         Action::Move { .. } => "move",
         Action::Flag { .. } => "flag",
+        Action::Call { .. } => "call",
     }
 }
 
@@ -661,7 +684,7 @@ fn secret(file: Option<&Path>) -> Result<String, BotError> {
     }
 }
 
-fn make_transport(t: &rules::TransportSpec) -> Result<Box<dyn Transport>, BotError> {
+fn make_transport(t: &rules::TransportSpec) -> Result<Box<dyn Transport + Send>, BotError> {
     if let Some(dir) = &t.outbox {
         let outbox = crate::inject::Outbox::open(dir).map_err(|e| BotError::Transport(e.to_string()))?;
         return Ok(Box::new(OutboxTransport(outbox)));

@@ -182,6 +182,12 @@ pub enum Action {
         /// The flags.
         flags: String,
     },
+    /// Call a handler registered with [`Bot::on_call`](super::Bot::on_call) under this name
+    /// (how the Python and Node bindings run their own functions).
+    Call {
+        /// The handler's name.
+        handler: String,
+    },
 }
 
 /// Why a rules file is unusable.

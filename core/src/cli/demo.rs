@@ -70,14 +70,17 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     );
     std::fs::write(&rules_path, &rules_text).map_err(|e| io_err("write", &rules_path, e))?;
     let rules = crate::bot::Rules::load(&rules_path).map_err(|e| CliError::usage(e.to_string()))?;
-    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::<serde_json::Value>::new()));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
     let sink = log.clone();
-    let mut bot = crate::bot::Bot::new(rules.clone(), false)
-        .map_err(|e| CliError::usage(e.to_string()))?
-        .on_log(move |v| sink.borrow_mut().push(v.clone()));
+    let mut bot =
+        crate::bot::Bot::new(rules.clone(), false).map_err(|e| CliError::usage(e.to_string()))?.on_log(move |v| {
+            if let Ok(mut l) = sink.lock() {
+                l.push(v.clone());
+            }
+        });
     let first = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
     let second = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
-    let lines = log.borrow().clone();
+    let lines = log.lock().map(|l| l.clone()).unwrap_or_default();
     let Some(printed) = lines.iter().find(|v| v["action"] == "print") else {
         return Err(CliError { code: exit::SOFTWARE, message: "the mailbot printed nothing".into() });
     };

@@ -1,0 +1,50 @@
+"""The mailbot from Python: decorated handlers, rule objects, quarantine, each message once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import mailwright
+
+
+def _mail(md: mailwright.Maildir, sender: str, subject: str, pdf: bool = True) -> None:
+    attachments = [("report.pdf", b"%PDF-1.4 " + subject.encode())] if pdf else []
+    md.deliver(mailwright.build(from_=sender, to="bot@example.org", subject=subject, text="x", attachments=attachments))
+
+
+def test_decorated_handlers_run_once_and_failures_are_quarantined(tmp_path: Path) -> None:
+    md = mailwright.Maildir(tmp_path / "Maildir")
+    _mail(md, "jane@example.org", "ok")
+    _mail(md, "jane@example.org", "boom")
+    _mail(md, "mallory@evil.test", "ignored")
+    bot = mailwright.Mailbot(tmp_path / "Maildir", state=tmp_path / "state", done="Printed")
+    printed: List[str] = []
+
+    @bot.rule(from_=["*@example.org"], attachment_type=["application/pdf"], actions=[{"type": "save", "dir": str(tmp_path / "pdfs")}])
+    def print_it(msg: mailwright.Message, attachments: List[mailwright.Part]) -> None:
+        if msg.subject == "boom":
+            raise RuntimeError("printer on fire")
+        printed.extend(bytes(a.content).decode() for a in attachments)
+
+    r = bot.run_once()
+    assert (r.handled, r.quarantined, r.unmatched) == (2, 1, 1)
+    assert printed == ["%PDF-1.4 ok"]
+    reasons = list((tmp_path / "state" / "quarantine").iterdir())
+    assert len(reasons) == 1 and "printer on fire" in reasons[0].read_text()
+    assert any(line.get("action") == "call" for line in r.log)
+    again = bot.run_once()
+    assert (again.handled, again.quarantined) == (0, 0), "each message once"
+    assert len(mailwright.Maildir(tmp_path / "Maildir").folder("Printed")) == 2
+
+
+def test_rule_objects_and_the_generated_rules_file(tmp_path: Path) -> None:
+    md = mailwright.Maildir(tmp_path / "M")
+    _mail(md, "jane@example.org", 'quote " and \\ backslash')
+    bot = mailwright.Mailbot(tmp_path / "M", state=tmp_path / "s")
+    bot.add_rule(mailwright.Rule(name="prints", subject=["*quote*"], actions=[{"type": "print", "command": ["lpr", "{file}"]}]))
+    assert 'subject = ["*quote*"]' in bot.rules_toml()
+    r = bot.run_once()
+    assert r.handled == 1
+    [printed] = [line for line in r.log if line.get("action") == "print"]
+    assert printed["detail"]["commands"][0][0] == "lpr"
