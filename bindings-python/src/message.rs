@@ -350,6 +350,16 @@ impl Dissection {
         self.bytes
     }
 
+    /// The manifest's fields as attributes: `subject`, `from_`, `to`, `cc`, `date`, `message_id`,
+    /// `text`, `html`, `attachments`, `nested`, `warnings`, `bodies`.
+    fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        let key = if name == "from_" { "from" } else { name };
+        match self.to_dict(py)?.get_item(key)? {
+            Some(v) => Ok(v),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!("Dissection has no attribute {name:?}"))),
+        }
+    }
+
     /// The manifest as a `dict`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let json = py.import("json")?;

@@ -118,6 +118,9 @@ def test_dissect_gives_the_manifest(tmp_path: Path) -> None:
     assert [a["saved_as"] for a in m["attachments"]] == ["r.pdf", "déjà.bin"]
     assert (tmp_path / "out" / "déjà.bin").read_bytes() == b"\x00\x01\x02\xff"
     assert d.files == 2 and m["subject"] == "Rapport 季度"
+    assert d.subject == "Rapport 季度" and d.from_ == m["from"] and d.attachments[0]["saved_as"] == "r.pdf"
+    with pytest.raises(AttributeError):
+        d.no_such_field
     evil = SIMPLE.replace(b'filename="r.pdf"', b'filename="../../etc/passwd"')
     d = mailwright.parse(evil).dissect(tmp_path / "evil")
     assert all((tmp_path / "evil" / a["saved_as"]).resolve().is_relative_to(tmp_path / "evil") for a in d.to_dict()["attachments"])
