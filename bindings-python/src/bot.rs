@@ -53,6 +53,24 @@ impl Bot {
         Ok((r.handled, r.unmatched, r.already, r.quarantined))
     }
 
+    /// Runs cycles until `stop()` returns true: new files in the Maildir are seen within
+    /// `interval` seconds; with an IMAP source the wait is an IDLE. `on_log(lines)` gets the log
+    /// lines after each cycle.
+    fn watch(&self, py: Python<'_>, interval: f64, stop: Py<PyAny>) -> PyResult<()> {
+        let interval = std::time::Duration::try_from_secs_f64(interval)
+            .map_err(|_| Error::Value("interval must be a number of seconds".into()))?;
+        let stop_now = || Python::attach(|py| stop.call0(py).and_then(|v| v.is_truthy(py)).unwrap_or(true));
+        py.detach(|| {
+            self.bot
+                .lock()
+                .map_err(|_| "bot lock poisoned".to_string())?
+                .watch(interval, stop_now)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(Error::Outbox)?;
+        Ok(())
+    }
+
     /// The log lines (JSON) since the last call.
     fn take_log(&self) -> Vec<String> {
         self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()

@@ -48,3 +48,27 @@ def test_rule_objects_and_the_generated_rules_file(tmp_path: Path) -> None:
     assert r.handled == 1
     [printed] = [line for line in r.log if line.get("action") == "print"]
     assert printed["detail"]["commands"][0][0] == "lpr"
+
+
+def test_watch_picks_up_new_mail_and_stops(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    md = mailwright.Maildir(tmp_path / "W")
+    bot = mailwright.Mailbot(tmp_path / "W", state=tmp_path / "ws")
+    seen: List[str] = []
+
+    @bot.rule(subject=["late*"])
+    def record(msg: mailwright.Message, attachments: List[mailwright.Part]) -> None:
+        seen.append(msg.subject or "")
+
+    def later() -> None:
+        time.sleep(0.3)
+        _mail(md, "jane@example.org", "late one", pdf=False)
+
+    t = threading.Thread(target=later)
+    t.start()
+    deadline = time.time() + 20
+    bot.watch(interval=0.05, stop=lambda: bool(seen) or time.time() > deadline)
+    t.join()
+    assert seen == ["late one"]

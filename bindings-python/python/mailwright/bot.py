@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -196,10 +195,9 @@ class Mailbot:
         return Report(handled, unmatched, already, quarantined, [json.loads(x) for x in bot.take_log()])
 
     def watch(self, interval: float = 1.0, stop: Optional[Callable[[], bool]] = None) -> None:
-        """Runs cycles every ``interval`` seconds until ``stop()`` is true (or forever)."""
-        while stop is None or not stop():
-            self.run_once()
-            time.sleep(interval)
+        """Handles messages as they arrive until ``stop()`` is true (or forever): the Maildir is
+        looked at every ``interval`` seconds; with an IMAP source the wait is an IMAP IDLE."""
+        self._bot().watch(interval, stop or (lambda: False))
 
 
 __all__ = ["Mailbot", "Rule", "Report", "Handler"]
