@@ -8,10 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use mailwright::build::MessageBuilder as CoreBuilder;
-use mailwright::inject::{
-    MaildirTransport, MboxTransport, MxConfig, MxTransport, Receipt, RecipientResult, RecipientStatus,
-    SendmailTransport, SmtpConfig, SmtpTransport, Transport,
-};
+use mailwright::inject::{Receipt, RecipientResult, RecipientStatus, Transport};
 
 use crate::errors::Error;
 
@@ -134,7 +131,7 @@ impl MessageBuilder {
     }
 }
 
-/// Where `send` delivers, from its keyword arguments.
+/// Where `send` and `Outbox.flush` deliver, from their keyword arguments (checked in core).
 #[allow(clippy::too_many_arguments)]
 fn transport(
     smtp: Option<String>,
@@ -151,46 +148,24 @@ fn transport(
     smtp_port: u16,
     timeout: f64,
 ) -> Result<Box<dyn Transport + Send>, Error> {
-    let n = [smtp.is_some(), mx, maildir.is_some(), mbox.is_some(), sendmail.is_some()].iter().filter(|x| **x).count();
-    if n != 1 {
-        return Err(Error::Value("give exactly one of smtp=, mx=True, maildir=, mbox=, sendmail=".into()));
-    }
     let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| Error::Value("timeout must be seconds".into()))?;
-    if let Some(url) = smtp {
-        let mut c = SmtpConfig::from_url(&url).map_err(|e| Error::Value(e.to_string()))?;
-        c.ca_file = ca_file;
-        c.insecure = insecure;
-        c.allow_plaintext = allow_plaintext;
-        c.connect_timeout = timeout;
-        c.reply_timeout = timeout;
-        if let Some(u) = user {
-            c.credentials = Some((u, password.unwrap_or_default()));
-        }
-        return Ok(Box::new(SmtpTransport::new(c).map_err(|e| Error::Value(e.to_string()))?));
-    }
-    if mx {
-        let resolvers = resolvers
-            .iter()
-            .map(|r| mailwright::inject::mx::parse_resolver(r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Value(e.to_string()))?;
-        let c = MxConfig {
-            resolvers,
-            port: smtp_port,
-            ca_file,
-            connect_timeout: timeout,
-            reply_timeout: timeout,
-            ..MxConfig::default()
-        };
-        return Ok(Box::new(MxTransport::new(c).map_err(|e| Error::Value(e.to_string()))?));
-    }
-    if let Some(d) = maildir {
-        return Ok(Box::new(MaildirTransport::new(d)));
-    }
-    if let Some(f) = mbox {
-        return Ok(Box::new(MboxTransport::new(f)));
-    }
-    Ok(Box::new(SendmailTransport::with_program(sendmail.unwrap_or_default())))
+    let d = mailwright::inject::Destination {
+        smtp,
+        mx,
+        maildir,
+        mbox,
+        sendmail,
+        credentials: user.map(|u| (u, password.unwrap_or_default())),
+        ca_file,
+        insecure,
+        allow_plaintext,
+        resolvers,
+        smtp_port,
+        require_tls: false,
+        connect_timeout: timeout,
+        reply_timeout: timeout,
+    };
+    d.transport().map_err(|e| Error::Value(e.to_string()))
 }
 
 /// Sends a ready message (envelope from its headers, Bcc taken out) to exactly one destination:

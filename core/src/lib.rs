@@ -36,6 +36,7 @@ pub mod limits;
 pub mod mailbox;
 pub mod parse;
 pub mod sample;
+mod util;
 pub mod warning;
 
 #[cfg(feature = "cli")]

@@ -676,12 +676,9 @@ pub fn shell_quote(argv: &[String]) -> String {
         .join(" ")
 }
 
+#[cfg(feature = "smtp")]
 fn secret(file: Option<&Path>) -> Result<String, BotError> {
-    match file {
-        Some(p) => std::fs::read_to_string(p).map(|s| s.lines().next().unwrap_or("").to_string()).map_err(io_at(p)),
-        None => std::env::var("MAILWRIGHT_PASSWORD")
-            .map_err(|_| BotError::Transport("no password: set MAILWRIGHT_PASSWORD or password_file".into())),
-    }
+    crate::util::read_secret(file).map_err(BotError::Transport)
 }
 
 fn make_transport(t: &rules::TransportSpec) -> Result<Box<dyn Transport + Send>, BotError> {
@@ -689,20 +686,26 @@ fn make_transport(t: &rules::TransportSpec) -> Result<Box<dyn Transport + Send>,
         let outbox = crate::inject::Outbox::open(dir).map_err(|e| BotError::Transport(e.to_string()))?;
         return Ok(Box::new(OutboxTransport(outbox)));
     }
-    if let Some(dir) = &t.maildir {
-        return Ok(Box::new(crate::inject::MaildirTransport::new(dir)));
-    }
     #[cfg(feature = "smtp")]
-    if let Some(url) = &t.smtp {
-        let mut c = crate::inject::SmtpConfig::from_url(url).map_err(|e| BotError::Transport(e.to_string()))?;
-        c.ca_file = t.ca_file.clone();
-        if let Some(user) = &t.user {
-            c.credentials = Some((user.clone(), secret(t.password_file.as_deref())?));
-        }
-        let s = crate::inject::SmtpTransport::new(c).map_err(|e| BotError::Transport(e.to_string()))?;
-        return Ok(Box::new(s));
+    {
+        let credentials = match (&t.user, &t.smtp) {
+            (Some(user), Some(_)) => Some((user.clone(), secret(t.password_file.as_deref())?)),
+            _ => None,
+        };
+        let d = crate::inject::Destination {
+            smtp: t.smtp.clone(),
+            maildir: t.maildir.clone(),
+            credentials,
+            ca_file: t.ca_file.clone(),
+            ..Default::default()
+        };
+        d.transport().map_err(|e| BotError::Transport(e.to_string()))
     }
-    Err(BotError::Transport("[transport] names no destination".into()))
+    #[cfg(not(feature = "smtp"))]
+    match &t.maildir {
+        Some(dir) => Ok(Box::new(crate::inject::MaildirTransport::new(dir))),
+        None => Err(BotError::Transport("[transport] names no destination this build supports".into())),
+    }
 }
 
 /// Queues instead of sending: the reply is durable the moment the action succeeds.

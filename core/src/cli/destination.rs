@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{CliError, exit};
-use crate::inject::mx::{MxConfig, MxTls, MxTransport, parse_resolver};
-use crate::inject::{MaildirTransport, MboxTransport, SendmailTransport, SmtpConfig, SmtpTransport, Transport};
+use super::CliError;
+use crate::inject::Transport;
 
 /// One destination: a submission server, the recipients' MX hosts, or a local store.
 #[derive(clap::Args, Debug)]
@@ -72,70 +71,36 @@ fn seconds(name: &str, v: f64) -> Result<Duration, CliError> {
 
 impl Destination {
     /// The transport these options name.
-    pub(crate) fn transport(&self) -> Result<Box<dyn Transport>, CliError> {
+    pub(crate) fn transport(&self) -> Result<Box<dyn Transport + Send>, CliError> {
         if !self.mx && (!self.resolvers.is_empty() || self.smtp_port.is_some() || self.require_tls) {
             return Err(CliError::usage("--resolver, --smtp-port and --require-tls go with --mx"));
         }
-        let connect = seconds("connect-timeout", self.connect_timeout)?;
-        let reply = seconds("reply-timeout", self.reply_timeout)?;
-        if let Some(url) = &self.smtp {
-            return Ok(Box::new(self.smtp_transport(url, connect, reply)?));
-        }
-        if self.mx {
-            let resolvers = self
-                .resolvers
-                .iter()
-                .map(|r| parse_resolver(r))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| CliError::usage(e.to_string()))?;
-            let config = MxConfig {
-                resolvers,
-                port: self.smtp_port.unwrap_or(25),
-                tls: if self.require_tls { MxTls::Required } else { MxTls::Opportunistic },
-                ca_file: self.ca_file.clone(),
-                connect_timeout: connect,
-                reply_timeout: reply,
-                ..MxConfig::default()
-            };
-            let t = MxTransport::new(config).map_err(|e| CliError { code: exit::SOFTWARE, message: e.to_string() })?;
-            return Ok(Box::new(t));
-        }
-        if let Some(d) = &self.maildir {
-            return Ok(Box::new(MaildirTransport::new(d)));
-        }
-        if let Some(f) = &self.mbox {
-            return Ok(Box::new(MboxTransport::new(f)));
-        }
-        Ok(Box::new(SendmailTransport::with_program(self.sendmail_program.clone())))
-    }
-
-    fn smtp_transport(&self, url: &str, connect: Duration, reply: Duration) -> Result<SmtpTransport, CliError> {
-        let mut c = SmtpConfig::from_url(url).map_err(|e| CliError::usage(e.to_string()))?;
-        c.ca_file = self.ca_file.clone();
-        c.insecure = self.insecure;
-        c.allow_plaintext = self.allow_plaintext;
-        c.connect_timeout = connect;
-        c.reply_timeout = reply;
-        if self.insecure {
+        if self.insecure && self.smtp.is_some() {
             eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
         }
-        if let Some(user) = &self.user {
-            let password = match (&self.password_file, std::env::var("MAILWRIGHT_PASSWORD")) {
-                (Some(p), _) => std::fs::read_to_string(p)
-                    .map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-                (None, Ok(p)) => p,
-                (None, Err(_)) => {
-                    return Err(CliError::usage(
-                        "--user needs a password: set MAILWRIGHT_PASSWORD or give --password-file",
-                    ));
-                }
-            };
-            c.credentials = Some((user.clone(), password));
-        }
-        SmtpTransport::new(c).map_err(|e| CliError { code: exit::SOFTWARE, message: e.to_string() })
+        let credentials = match (&self.user, &self.smtp) {
+            (Some(user), Some(_)) => Some((user.clone(), super::fetch::password(self.password_file.as_ref())?)),
+            _ => None,
+        };
+        let core = crate::inject::Destination {
+            smtp: self.smtp.clone(),
+            mx: self.mx,
+            maildir: self.maildir.clone(),
+            mbox: self.mbox.clone(),
+            sendmail: self.sendmail.then(|| self.sendmail_program.clone()),
+            credentials,
+            ca_file: self.ca_file.clone(),
+            insecure: self.insecure,
+            allow_plaintext: self.allow_plaintext,
+            resolvers: self.resolvers.clone(),
+            smtp_port: self.smtp_port.unwrap_or(25),
+            require_tls: self.require_tls,
+            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            reply_timeout: seconds("reply-timeout", self.reply_timeout)?,
+        };
+        core.transport().map_err(|e| match e {
+            crate::inject::DestinationError::Usage(m) => CliError::usage(m),
+            e => CliError { code: super::exit::SOFTWARE, message: e.to_string() },
+        })
     }
 }

@@ -60,19 +60,9 @@ fn fetch_err(e: FetchError) -> CliError {
     CliError { code, message: e.to_string() }
 }
 
+/// The password of `--user`: `--password-file`, else `MAILWRIGHT_PASSWORD`.
 pub(crate) fn password(file: Option<&PathBuf>) -> Result<String, CliError> {
-    match (file, std::env::var("MAILWRIGHT_PASSWORD")) {
-        (Some(p), _) => Ok(std::fs::read_to_string(p)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string()),
-        (None, Ok(p)) => Ok(p),
-        (None, Err(_)) => {
-            Err(CliError::usage("--user needs a password: set MAILWRIGHT_PASSWORD or give --password-file"))
-        }
-    }
+    crate::util::read_secret(file.map(PathBuf::as_path)).map_err(|e| CliError::usage(format!("--user: {e}")))
 }
 
 fn show(r: &FolderReport, json: bool) -> String {

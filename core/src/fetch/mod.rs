@@ -144,25 +144,12 @@ impl ImapConfig {
     /// From `imap://HOST[:PORT]` (STARTTLS, 143) or `imaps://HOST[:PORT]` (993).
     pub fn from_url(url: &str, user: &str, password: &str) -> Result<Self, FetchError> {
         let bad = || FetchError::Config(format!("{url:?} is not imap://HOST[:PORT] or imaps://HOST[:PORT]"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-        let (implicit_tls, default_port) = match scheme.to_ascii_lowercase().as_str() {
+        let (scheme, host, port) = crate::util::server_url(url).ok_or_else(bad)?;
+        let (implicit_tls, default_port) = match scheme.as_str() {
             "imap" => (false, 143),
             "imaps" => (true, 993),
             _ => return Err(bad()),
         };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = if let Some(h) = rest.strip_prefix('[') {
-            let (h, after) = h.split_once(']').ok_or_else(bad)?;
-            (h.to_string(), after.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| bad())?)
-        } else {
-            match rest.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?)),
-                None => (rest.to_string(), None),
-            }
-        };
-        if host.is_empty() || host.contains(['/', '@', ' ']) {
-            return Err(bad());
-        }
         Ok(ImapConfig {
             host,
             port: port.unwrap_or(default_port),
@@ -296,9 +283,13 @@ impl Fetcher {
         self.maildir.folder(&local).map_err(|source| FetchError::Local { path: self.maildir.path().into(), source })
     }
 
+    /// The account (`user@host`, the same on any port) as a short tag for file names.
+    fn account_tag(&self) -> String {
+        short_hash(&format!("{}@{}", self.config.user, self.config.host))
+    }
+
     fn state_path(&self, folder: &str) -> PathBuf {
-        let account = format!("{}@{}", self.config.user, self.config.host);
-        self.state_dir.join(format!("{}-{}.json", short_hash(&account), short_hash(folder)))
+        self.state_dir.join(format!("{}-{}.json", self.account_tag(), short_hash(folder)))
     }
 
     /// The saved state of a folder (zero when never synced).
@@ -312,7 +303,7 @@ impl Fetcher {
         let target = self.maildir_for(folder)?;
         let mut state = self.state(folder);
         let state_path = self.state_path(folder);
-        let account = short_hash(&format!("{}@{}", self.config.user, self.config.host));
+        let account = self.account_tag();
         let folder_tag = short_hash(folder);
         let timeout = self.config.timeout;
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
@@ -461,16 +452,8 @@ impl Fetcher {
 }
 
 fn save_state_at(path: &Path, state: &FolderState) -> Result<(), FetchError> {
-    use std::io::Write;
-    let local = |source| FetchError::Local { path: path.to_path_buf(), source };
-    let tmp = path.with_extension("json.new");
-    let mut f = std::fs::File::create(&tmp).map_err(local)?;
-    f.write_all(&serde_json::to_vec(state).unwrap_or_default()).and_then(|_| f.sync_all()).map_err(local)?;
-    std::fs::rename(&tmp, path).map_err(local)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(local)?;
-    }
-    Ok(())
+    crate::util::replace_synced(path, &serde_json::to_vec(state).unwrap_or_default())
+        .map_err(|source| FetchError::Local { path: path.to_path_buf(), source })
 }
 
 /// SHA-256 of every message in a Maildir (used once after a UIDVALIDITY change).

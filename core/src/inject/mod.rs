@@ -16,6 +16,8 @@
 //!
 //! [`Outbox`] sits in front of any of them: a durable queue on disk with retries.
 
+#[cfg(feature = "smtp")]
+mod destination;
 mod local;
 #[cfg(feature = "smtp")]
 pub mod mx;
@@ -26,6 +28,8 @@ pub mod smtp;
 
 use std::borrow::Cow;
 
+#[cfg(feature = "smtp")]
+pub use destination::{Destination, DestinationError};
 pub use local::{MaildirTransport, MboxTransport};
 #[cfg(feature = "smtp")]
 pub use mx::{MxConfig, MxError, MxTls, MxTransport};

@@ -17,7 +17,6 @@
 //! insists on STARTTLS and a certificate valid for the MX host's name.
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -290,15 +289,6 @@ fn build_resolver(c: &MxConfig) -> Result<TokioResolver, MxError> {
     builder.build().map_err(|e| MxError::Config(format!("cannot set up the resolver: {e}")))
 }
 
-/// A random number per call (std's per-process random keys, mixed with a counter).
-fn random() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.finish()
-}
-
 async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, MxError> {
     let fqdn = format!("{}.", domain.trim_end_matches('.'));
     let lookup = match resolver.lookup(fqdn.as_str(), RecordType::MX).await {
@@ -328,7 +318,8 @@ async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, Mx
         return Ok(vec![MxHost { name: domain.into(), preference: 0 }]);
     }
     // Sort by preference with a random key inside each preference.
-    let mut keyed: Vec<(u16, u64, MxHost)> = hosts.drain(..).map(|h| (h.preference, random(), h)).collect();
+    let mut keyed: Vec<(u16, u64, MxHost)> =
+        hosts.drain(..).map(|h| (h.preference, crate::util::random_u64(), h)).collect();
     keyed.sort_by_key(|(p, k, _)| (*p, *k));
     hosts.extend(keyed.into_iter().map(|(_, _, h)| h));
     hosts.dedup_by(|a, b| a.name.eq_ignore_ascii_case(&b.name));
@@ -501,10 +492,5 @@ mod tests {
         for bad in ["", "a..b", ".a", "a b", "a/b", &"x".repeat(64)] {
             assert!(!valid_domain(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn randoms_differ() {
-        assert_ne!(random(), random());
     }
 }

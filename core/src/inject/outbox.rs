@@ -35,14 +35,15 @@
 //! that update sends the message again on the next flush; nothing can be lost, but that window
 //! (one fsync) can cause a duplicate.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::{Envelope, InjectError, Receipt, RecipientResult, RecipientStatus, Transport};
+use crate::util::{replace_synced, sync_dir, write_synced};
 
 /// Why the outbox could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +117,7 @@ impl RetryPolicy {
 }
 
 fn unit_random() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(now_nanos());
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn now_nanos() -> u128 {
@@ -731,23 +729,7 @@ fn read_state(dir: &Path) -> Result<MessageState, OutboxError> {
 
 /// Replaces `state.json` atomically: a synced new file renamed over the old one.
 fn write_state(dir: &Path, state: &MessageState) -> Result<(), OutboxError> {
-    let tmp = dir.join("state.json.new");
-    let done = (|| {
-        write_synced(&tmp, &state_bytes(state))?;
-        fs::rename(&tmp, dir.join(STATE))?;
-        sync_dir(dir)
-    })();
-    done.map_err(io_err(dir))
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    replace_synced(&dir.join(STATE), &state_bytes(state)).map_err(io_err(dir))
 }
 
 #[cfg(test)]

@@ -60,25 +60,12 @@ impl SmtpConfig {
     /// From `smtp://HOST[:PORT]` (STARTTLS, 587) or `smtps://HOST[:PORT]` (implicit TLS, 465).
     pub fn from_url(url: &str) -> Result<Self, SmtpError> {
         let bad = || SmtpError::Config(format!("{url:?} is not smtp://HOST[:PORT] or smtps://HOST[:PORT]"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-        let (security, default_port) = match scheme.to_ascii_lowercase().as_str() {
+        let (scheme, host, port) = crate::util::server_url(url).ok_or_else(bad)?;
+        let (security, default_port) = match scheme.as_str() {
             "smtp" => (Security::StartTls, 587),
             "smtps" => (Security::Implicit, 465),
             _ => return Err(bad()),
         };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = if let Some(h) = rest.strip_prefix('[') {
-            let (h, after) = h.split_once(']').ok_or_else(bad)?;
-            (h.to_string(), after.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| bad())?)
-        } else {
-            match rest.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?)),
-                None => (rest.to_string(), None),
-            }
-        };
-        if host.is_empty() || host.contains(['/', '@', ' ']) {
-            return Err(bad());
-        }
         Ok(SmtpConfig {
             host,
             port: port.unwrap_or(default_port),

@@ -1,0 +1,102 @@
+//! Small helpers several modules share: durable file writes, a random number, the password
+//! every server option reads, and `scheme://host[:port]` URLs.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes `bytes` to `path` (created or truncated) and syncs it.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Syncs a folder, so renames and new entries in it survive a crash.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Replaces `path` atomically: a synced `<path>.new` renamed over it, then the folder synced.
+pub(crate) fn replace_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = std::path::PathBuf::from(tmp);
+    write_synced(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
+/// A random number per call (std's per-process random keys, mixed with a counter): enough for
+/// shuffling and jitter, not for secrets.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+#[cfg(feature = "smtp")]
+/// The password for a server: the first line of `file`, else `MAILWRIGHT_PASSWORD` — never a
+/// command-line argument. The error says what to do.
+pub(crate) fn read_secret(file: Option<&Path>) -> Result<String, String> {
+    match file {
+        Some(p) => std::fs::read_to_string(p)
+            .map(|s| s.lines().next().unwrap_or("").to_string())
+            .map_err(|e| format!("cannot read {}: {e}", p.display())),
+        None => std::env::var("MAILWRIGHT_PASSWORD")
+            .map_err(|_| "a password is needed: set MAILWRIGHT_PASSWORD or give a password file".to_string()),
+    }
+}
+
+#[cfg(feature = "smtp")]
+/// `scheme://HOST[:PORT]` or `scheme://[IPv6]:PORT` → lower-case scheme, host, port if given.
+/// `None` for anything else (no host, a user part, a path, a bad port).
+pub(crate) fn server_url(url: &str) -> Option<(String, String, Option<u16>)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = if let Some(h) = rest.strip_prefix('[') {
+        let (h, after) = h.split_once(']')?;
+        (h.to_string(), after.strip_prefix(':').map(str::parse::<u16>).transpose().ok()?)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().ok()?)),
+            None => (rest.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.contains(['/', '@', ' ']) {
+        return None;
+    }
+    Some((scheme.to_ascii_lowercase(), host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "smtp")]
+    #[test]
+    fn urls_and_randoms() {
+        assert_eq!(server_url("SMTP://[::1]:25"), Some(("smtp".into(), "::1".into(), Some(25))));
+        assert_eq!(server_url("imaps://h/"), Some(("imaps".into(), "h".into(), None)));
+        for bad in ["h", "x://", "x://u@h", "x://h:port", "x://h/p"] {
+            assert_eq!(server_url(bad), None, "{bad}");
+        }
+        assert_ne!(random_u64(), random_u64());
+    }
+
+    #[test]
+    fn replace_is_whole_or_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("state.json");
+        replace_synced(&p, b"one").expect("write");
+        replace_synced(&p, b"two").expect("write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"two");
+        assert!(!dir.path().join("state.json.new").exists());
+    }
+}
