@@ -219,13 +219,27 @@ impl Rules {
     /// Parses rules from TOML text (paths relative to `base`).
     pub fn from_toml(text: &str, base: &Path) -> Result<Rules, RulesError> {
         let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
-        let mut rules: Rules = toml::from_str(text).map_err(|e| err(e.to_string().replace('\n', " ")))?;
+        let rules: Rules = toml::from_str(text).map_err(|e| err(e.to_string().replace('\n', " ")))?;
+        rules.finish(base)
+    }
+
+    /// Parses rules from JSON of the same shape as the TOML file (`source`, `bot`, `transport`,
+    /// `rule: [{name, …, action: [{type, …}]}]`), paths relative to `base`.
+    pub fn from_json(text: &str, base: &Path) -> Result<Rules, RulesError> {
+        let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
+        let rules: Rules = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        rules.finish(base)
+    }
+
+    fn finish(mut self, base: &Path) -> Result<Rules, RulesError> {
+        let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
+        let rules = &mut self;
         rules.resolve(base);
         if rules.bot.state.is_none() {
             rules.bot.state = Some(base.join(".mailwright-bot"));
         }
         rules.check().map_err(err)?;
-        Ok(rules)
+        Ok(self)
     }
 
     fn resolve(&mut self, base: &Path) {

@@ -1,0 +1,204 @@
+//! Every core error becomes a JavaScript `Error` with `code` and `kind` (and, for delivery,
+//! `smtpCode`, `enhancedCode`, `transient`, `recipients`), here and only here. Slow work runs as a
+//! [`Job`] on the libuv pool; its failures are turned into such errors back on the JS thread.
+
+use napi::bindgen_prelude::*;
+use napi::{Env, Task};
+
+use mailwright::inject::{InjectError, MxError, RecipientResult, SmtpError};
+
+use crate::transport::Recipient;
+
+/// A failure of the core, with what JavaScript needs to throw it.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// `parse`, `build`, `dissect`, `io`, `smtp`, `mx`, `delivery`, `outbox`, `fetch`, `bot`, `usage`.
+    kind: &'static str,
+    /// `EMAILWRIGHT_…`, or the errno name (`ENOENT`…) for I/O.
+    code: String,
+    message: String,
+    transient: Option<bool>,
+    delivery: Option<Box<Delivery>>,
+}
+
+#[derive(Debug)]
+struct Delivery {
+    smtp_code: Option<u16>,
+    enhanced_code: Option<String>,
+    recipients: Vec<RecipientResult>,
+}
+
+impl Failure {
+    /// A failure of `kind` with code `EMAILWRIGHT_<KIND>`.
+    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            code: format!("EMAILWRIGHT_{}", kind.to_uppercase()),
+            message: message.into(),
+            transient: None,
+            delivery: None,
+        }
+    }
+
+    /// Marks the failure as worth retrying later (or not).
+    pub(crate) fn with_transient(mut self, transient: bool) -> Self {
+        self.transient = Some(transient);
+        self
+    }
+
+    /// A usage error (bad option).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Failure::new("usage", message)
+    }
+
+    /// An I/O error about `context` (a path…), coded with the errno name as Node does.
+    pub(crate) fn io(e: &std::io::Error, context: impl std::fmt::Display) -> Self {
+        let code = match e.raw_os_error() {
+            Some(2) => "ENOENT",
+            Some(13) => "EACCES",
+            Some(17) => "EEXIST",
+            Some(20) => "ENOTDIR",
+            Some(21) => "EISDIR",
+            Some(28) => "ENOSPC",
+            Some(1) => "EPERM",
+            _ => match e.kind() {
+                std::io::ErrorKind::NotFound => "ENOENT",
+                std::io::ErrorKind::PermissionDenied => "EACCES",
+                std::io::ErrorKind::AlreadyExists => "EEXIST",
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => "EINVAL",
+                _ => "EIO",
+            },
+        };
+        Failure { kind: "io", code: code.into(), message: format!("{context}: {e}"), transient: None, delivery: None }
+    }
+
+    /// A delivery failure, with the SMTP details.
+    pub(crate) fn inject(e: InjectError) -> Self {
+        let transient = e.is_transient();
+        let message = e.to_string();
+        let (kind, smtp_code, enhanced_code, recipients) = match &e {
+            InjectError::Smtp(s) => {
+                let rs = match s {
+                    SmtpError::AllRecipientsRefused { recipients } => recipients.clone(),
+                    _ => Vec::new(),
+                };
+                ("smtp", s.code(), s.enhanced_code().map(str::to_string), rs)
+            }
+            InjectError::Mx(m) => {
+                let rs = match m {
+                    MxError::Undelivered { recipients } => recipients.clone(),
+                    _ => Vec::new(),
+                };
+                let code = rs.iter().find_map(|r| r.code);
+                let enhanced = rs.iter().find_map(|r| r.enhanced_code.clone());
+                ("mx", code, enhanced, rs)
+            }
+            InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => {
+                return Failure::new("build", message);
+            }
+            _ => ("delivery", None, None, Vec::new()),
+        };
+        let code = format!("EMAILWRIGHT_{}_{}", kind.to_uppercase(), if transient { "TRANSIENT" } else { "PERMANENT" });
+        Failure {
+            kind,
+            code,
+            message,
+            transient: Some(transient),
+            delivery: Some(Box::new(Delivery { smtp_code, enhanced_code, recipients })),
+        }
+    }
+
+    /// The JavaScript `Error` (made on the JS thread), as a `napi::Error` that throws it as is.
+    pub(crate) fn into_js(self, env: &Env) -> Error {
+        let made = (|| -> Result<Error> {
+            let mut obj = env.create_error(Error::new(Status::GenericFailure, self.message.clone()))?;
+            obj.set_named_property("code", self.code.as_str())?;
+            obj.set_named_property("kind", self.kind)?;
+            if let Some(t) = self.transient {
+                obj.set_named_property("transient", t)?;
+            }
+            if let Some(d) = self.delivery {
+                obj.set_named_property("smtpCode", d.smtp_code.map(u32::from))?;
+                obj.set_named_property("enhancedCode", d.enhanced_code)?;
+                let rs: Vec<Recipient> = d.recipients.iter().map(Recipient::from).collect();
+                obj.set_named_property("recipients", rs)?;
+            }
+            Ok(Error::from(obj.to_unknown()))
+        })();
+        made.unwrap_or_else(|e| e)
+    }
+}
+
+/// Throws `f` from a synchronous call.
+pub(crate) fn throw<T>(env: &Env, f: Failure) -> Result<T> {
+    Err(f.into_js(env))
+}
+
+/// Work for the libuv thread pool: runs `work` off the JS thread, then turns its value into a
+/// JavaScript value with `to_js` (on the JS thread), or its failure into a structured `Error`.
+pub struct Job<T: Send + 'static, J> {
+    work: Option<Box<dyn FnOnce() -> std::result::Result<T, Failure> + Send>>,
+    to_js: fn(&Env, T) -> Result<J>,
+    failure: Option<Failure>,
+}
+
+impl<T: Send + 'static, J> Job<T, J> {
+    /// A task for `AsyncTask::new`.
+    pub(crate) fn new(
+        work: impl FnOnce() -> std::result::Result<T, Failure> + Send + 'static,
+        to_js: fn(&Env, T) -> Result<J>,
+    ) -> AsyncTask<Job<T, J>>
+    where
+        J: ToNapiValue + TypeName,
+    {
+        AsyncTask::new(Job { work: Some(Box::new(work)), to_js, failure: None })
+    }
+}
+
+impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for Job<T, J> {
+    type Output = T;
+    type JsValue = J;
+
+    fn compute(&mut self) -> Result<T> {
+        let work = self.work.take().ok_or_else(|| Error::from_reason("task ran twice"))?;
+        work().map_err(|f| {
+            let e = Error::from_reason(f.message.clone());
+            self.failure = Some(f);
+            e
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: T) -> Result<J> {
+        (self.to_js)(&env, output)
+    }
+
+    fn reject(&mut self, env: Env, err: Error) -> Result<J> {
+        match self.failure.take() {
+            Some(f) => Err(f.into_js(&env)),
+            None => Err(err),
+        }
+    }
+}
+
+/// `to_js` for values that convert as they are.
+pub(crate) fn same<T>(_: &Env, v: T) -> Result<T> {
+    Ok(v)
+}
+
+/// A JSON value handed to JavaScript as a plain object (reports, manifests).
+pub struct Json(pub(crate) serde_json::Value);
+
+impl TypeName for Json {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Json {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        unsafe { serde_json::Value::to_napi_value(env, val.0) }
+    }
+}
