@@ -1,0 +1,156 @@
+'use strict'
+// Parsing: getters, zero-copy views, hostile input, dissect containment.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const mw = require('..')
+const { tmpdir } = require('./support.js')
+
+const PLAIN = Buffer.from(
+  'From: "Jane Doe" <jane@example.org>\r\nTo: a@example.org, "B" <b@example.org>\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n' +
+    'Date: Tue, 03 Mar 2026 10:00:00 +0100\r\nMessage-ID: <id1@example.org>\r\nMIME-Version: 1.0\r\n' +
+    'Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n' +
+    '--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=raw.bin\r\n\r\nRAWBYTES\r\n' +
+    '--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--B--\r\n',
+)
+
+test('getters give JavaScript values', () => {
+  const m = mw.parse(PLAIN)
+  assert.equal(m.subject, 'Grüße')
+  assert.deepEqual(m.from, [{ name: 'Jane Doe', address: 'jane@example.org' }])
+  assert.equal(m.to.length, 2)
+  assert.ok(m.date instanceof Date)
+  assert.equal(m.date.toISOString(), '2026-03-03T09:00:00.000Z')
+  assert.equal(m.messageId, 'id1@example.org')
+  assert.equal(m.text.trimEnd(), 'hello')
+  assert.equal(m.html, null)
+  assert.equal(m.header('subject'), 'Grüße')
+  assert.ok(m.headers.some((h) => h.name === 'Message-ID'))
+  assert.deepEqual(m.parts.map((p) => [p.path, p.kind]), [['', 'multipart'], ['1', 'leaf'], ['2', 'leaf'], ['3', 'leaf']])
+  assert.deepEqual(m.attachments.map((a) => a.filename), ['raw.bin', 'a.pdf'])
+  assert.equal(m.raw, PLAIN)
+})
+
+test('a part without transfer encoding is a view of the input, not a copy', () => {
+  const input = Buffer.from(PLAIN)
+  const m = mw.parse(input)
+  const [raw, pdf] = m.attachments
+  const view = raw.content
+  assert.ok(Buffer.isBuffer(view))
+  assert.equal(view.toString(), 'RAWBYTES')
+  assert.equal(view.buffer, input.buffer, 'shares the input memory')
+  input[input.indexOf('RAWBYTES')] = 'X'.charCodeAt(0)
+  assert.equal(view.toString(), 'XAWBYTES', 'a write to the input shows through the view')
+  assert.equal(m.attachments[0].text, 'RAWBYTES', 'the parse itself kept its own copy')
+  assert.equal(pdf.content.toString(), '%PDF-1.4')
+  assert.notEqual(pdf.content.buffer, input.buffer)
+})
+
+test('Uint8Array input works and views it', () => {
+  const u8 = new Uint8Array(PLAIN)
+  const m = mw.parse(u8)
+  const v = m.attachments[0].content
+  assert.equal(v.buffer, u8.buffer)
+  assert.equal(Buffer.from(v).toString(), 'RAWBYTES')
+})
+
+test('a subarray input keeps its offset', () => {
+  const big = Buffer.concat([Buffer.from('garbage before'), PLAIN])
+  const sub = big.subarray(14)
+  const v = mw.parse(sub).attachments[0].content
+  assert.equal(v.toString(), 'RAWBYTES')
+  assert.equal(v.buffer, big.buffer)
+})
+
+test('parse rejects what is not bytes', () => {
+  assert.throws(() => mw.parse('text'), /./)
+  assert.throws(() => mw.parse(42), /./)
+})
+
+const HOSTILE = {
+  empty: Buffer.alloc(0),
+  nul: Buffer.alloc(1000),
+  deep: Buffer.from(
+    'Content-Type: multipart/mixed; boundary=x\r\n\r\n' + '--x\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n'.repeat(5000),
+  ),
+  'long-header': Buffer.from('Subject: ' + 'a'.repeat(2_000_000) + '\r\n\r\nbody'),
+  'broken-fields': Buffer.from('From: <<<@@@>>>\r\nTo: ,,,,\r\nDate: yesterday\r\n\r\n'),
+  'boundary-flood': Buffer.from(
+    'From: a@example.org\nContent-Type: multipart/mixed; boundary=B\n\n' +
+      Array.from({ length: 20000 }, (_, i) => `--B\nContent-Type: application/octet-stream; name=p${i}\n\nx\n`).join(''),
+  ),
+  'nested-rfc822': Buffer.from(
+    Array.from(
+      { length: 2000 },
+      (_, i) => `From: l${i}@example.org\nContent-Type: multipart/mixed; boundary=m${i}\n\n--m${i}\nContent-Type: message/rfc822\n\n`,
+    ).join(''),
+  ),
+  'bad-base64': Buffer.from(
+    'Content-Type: application/pdf; name=x.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!====%%%%JVBER\r\n',
+  ),
+  'evil-names': Buffer.from(
+    'Content-Type: multipart/mixed; boundary=B\r\n\r\n' +
+      ['../../etc/passwd', '/abs/x', 'C:\\\\Windows\\\\x.dll', 'con', '..', '\u0000nul', 'a/b/c'].map(
+        (n) => `--B\r\nContent-Disposition: attachment; filename="${n}"\r\n\r\nx\r\n`,
+      ).join('') + '--B--\r\n',
+  ),
+}
+
+for (const [name, data] of Object.entries(HOSTILE)) {
+  test(`hostile input never crashes and dissect stays inside: ${name}`, async () => {
+    const m = mw.parse(data)
+    assert.ok(m.date === null || m.date instanceof Date)
+    for (const p of m.parts) {
+      void p.content
+      void p.text
+    }
+    const dir = tmpdir()
+    const out = path.join(dir, 'out')
+    const d = await m.dissect(out)
+    const inside = (p) => path.resolve(p).startsWith(path.resolve(out) + path.sep)
+    const walk = (p) => fs.readdirSync(p, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(p, e.name)) : [path.join(p, e.name)]))
+    for (const f of walk(out)) assert.ok(inside(f), f)
+    assert.deepEqual(fs.readdirSync(dir), ['out'])
+    assert.equal(typeof d.files, 'number')
+    fs.rmSync(dir, { recursive: true })
+  })
+}
+
+test('random noise never crashes', () => {
+  let seed = 7
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const alphabet = Buffer.from('From: To: Content-Type: multipart/mixed; boundary=--=?utf-8?b?=\r\n\r\n base64 quoted-printable ')
+  for (let i = 0; i < 300; i++) {
+    const n = Math.floor(rnd() * 3000)
+    const b = Buffer.alloc(n)
+    for (let j = 0; j < n; j++) b[j] = rnd() < 0.7 ? alphabet[Math.floor(rnd() * alphabet.length)] : Math.floor(rnd() * 256)
+    const m = mw.parse(b)
+    for (const p of m.parts) void p.content
+  }
+})
+
+test('parseFile reads off the main thread and rejects with ENOENT', async () => {
+  const dir = tmpdir()
+  fs.writeFileSync(path.join(dir, 'm.eml'), PLAIN)
+  const m = await mw.parseFile(path.join(dir, 'm.eml'))
+  assert.equal(m.subject, 'Grüße')
+  assert.equal(m.attachments[0].content.toString(), 'RAWBYTES')
+  await assert.rejects(mw.parseFile(path.join(dir, 'missing.eml')), (e) => e instanceof Error && e.code === 'ENOENT' && e.kind === 'io')
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('dissect writes the files and returns the manifest with their hashes', async () => {
+  const dir = tmpdir()
+  const d = await mw.parse(PLAIN).dissect(dir)
+  assert.equal(d.files, 2)
+  assert.equal(d.manifest.subject, 'Grüße')
+  assert.deepEqual(d.manifest.attachments.map((a) => a.saved_as).sort(), ['a.pdf', 'raw.bin'])
+  const crypto = require('node:crypto')
+  for (const a of d.manifest.attachments) {
+    const data = fs.readFileSync(path.join(dir, a.saved_as))
+    assert.equal(crypto.createHash('sha256').update(data).digest('hex'), a.sha256)
+  }
+  fs.rmSync(dir, { recursive: true })
+})
