@@ -30,4 +30,10 @@ native.Mailbot.prototype.rule = function rule(spec, handler) {
   })
 }
 
+/** Whether `e` is an error from mailwright (it has a string `code` and `kind`). */
+function isMailwrightError(e) {
+  return e instanceof Error && typeof e.code === 'string' && typeof e.kind === 'string'
+}
+
 module.exports = native
+module.exports.isMailwrightError = isMailwrightError

@@ -14,6 +14,7 @@ export const {
   Part,
   build,
   imapSync,
+  isMailwrightError,
   parse,
   parseFile,
   send,

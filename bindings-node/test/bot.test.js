@@ -74,13 +74,13 @@ test('a sync handler works, a bad rule throws at once, watch stops on stop()', a
   const maildir = path.join(dir, 'Maildir')
   const md = await fill(maildir)
   const bot = new mw.Mailbot({ maildir, state: path.join(dir, 'state') })
-  assert.throws(() => bot.rule({ name: 'bad', actions: [{ type: 'reply', text: 'x' }] }), (e) => e.kind === 'bot')
-  assert.throws(() => bot.rule({ name: 'bad2', actions: [{ type: 'teleport' }] }), (e) => e.kind === 'bot')
+  assert.throws(() => bot.rule({ name: 'bad', actions: [{ type: 'reply', text: 'x' }] }), (e) => mw.isMailwrightError(e) && e.kind === 'bot')
+  assert.throws(() => bot.rule({ name: 'bad2', actions: [{ type: 'teleport' }] }), (e) => mw.isMailwrightError(e) && e.kind === 'bot')
   const seen = []
   bot.rule({ name: 'all' }, (message) => {
     seen.push(message.subject)
   })
-  assert.throws(() => new mw.Mailbot({}), (e) => e.kind === 'usage')
+  assert.throws(() => new mw.Mailbot({}), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
   const watching = bot.watch({ interval: 0.05 })
   const deadline = Date.now() + 10000
   while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))

@@ -49,8 +49,8 @@ test('build → parse round trip keeps every byte of every attachment', async ()
 })
 
 test('header injection and bad addresses are build errors', async () => {
-  await assert.rejects(mw.build({ from: 'a@example.org', to: 'b@example.org', subject: 'x\r\nBcc: evil@example.org' }), (e) => e.kind === 'build' && e.code === 'EMAILWRIGHT_BUILD')
-  await assert.rejects(mw.build({ from: 'not an address', to: 'b@example.org' }), (e) => e.kind === 'build')
+  await assert.rejects(mw.build({ from: 'a@example.org', to: 'b@example.org', subject: 'x\r\nBcc: evil@example.org' }), (e) => mw.isMailwrightError(e) && e.kind === 'build' && e.code === 'EMAILWRIGHT_BUILD')
+  await assert.rejects(mw.build({ from: 'not an address', to: 'b@example.org' }), (e) => mw.isMailwrightError(e) && e.kind === 'build')
   await assert.rejects(mw.build({ from: 'a@example.org', attachments: ['/nonexistent/file.pdf'] }), (e) => e instanceof Error)
 })
 
@@ -96,8 +96,8 @@ test('Maildir and mbox: deliver, iterate, flag, move; outbox to a Maildir', asyn
   assert.deepEqual(await outbox.status(), [])
   const r = await mw.send(raw, { mbox: path.join(dir, 'sent.mbox') })
   assert.equal(r.transport, 'mbox')
-  await assert.rejects(mw.send(raw, {}), (e) => e.kind === 'usage' && e.code === 'EMAILWRIGHT_USAGE')
-  await assert.rejects(mw.send(raw, { maildir: path.join(dir, 'x'), mbox: path.join(dir, 'y') }), (e) => e.kind === 'usage')
+  await assert.rejects(mw.send(raw, {}), (e) => mw.isMailwrightError(e) && e.kind === 'usage' && e.code === 'EMAILWRIGHT_USAGE')
+  await assert.rejects(mw.send(raw, { maildir: path.join(dir, 'x'), mbox: path.join(dir, 'y') }), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
   fs.rmSync(dir, { recursive: true })
 })
 
@@ -107,18 +107,18 @@ test('SMTP submission through Postfix: receipt, 550 and 535 as structured errors
   const raw = await mw.build({ from: 'alice@example.test', to: 'bob@example.test', subject: `node ${process.hrtime.bigint()}`, text: 'x' })
   const r = await mw.send(raw, opts)
   assert.equal(r.transport, 'smtp')
-  assert.equal(r.tls.verified, true)
+  assert.equal(r.tls?.verified, true)
   assert.equal(r.recipients[0].status, 'accepted')
   const bad = await mw.build({ from: 'alice@example.test', to: 'reject@example.test', subject: 'x', text: 'x' })
   await assert.rejects(mw.send(bad, opts), (e) => {
-    assert.ok(e instanceof Error)
+    assert.ok(mw.isMailwrightError(e))
     assert.equal(e.kind, 'smtp')
     assert.equal(e.transient, false)
     assert.equal(e.code, 'EMAILWRIGHT_SMTP_PERMANENT')
     assert.equal(e.recipients[0].code, 550)
     return true
   })
-  await assert.rejects(mw.send(raw, { ...opts, password: 'wrong' }), (e) => e.smtpCode === 535 && e.transient === false)
+  await assert.rejects(mw.send(raw, { ...opts, password: 'wrong' }), (e) => mw.isMailwrightError(e) && e.smtpCode === 535 && e.transient === false)
 })
 
 test('MX delivery through the test zone, then IMAP sync of the mailbox', async (t) => {
@@ -128,7 +128,7 @@ test('MX delivery through the test zone, then IMAP sync of the mailbox', async (
   const r = await mw.send(raw, { mx: true, resolvers: ['127.0.0.1:5353'], smtpPort: 25 })
   assert.equal(r.recipients[0].host, 'mail.example.test[127.0.0.1]:25')
   const nullmx = Buffer.from(raw.toString().replace('bob@example.test', 'x@nullmx.test'))
-  await assert.rejects(mw.send(nullmx, { mx: true, resolvers: ['127.0.0.1:5353'] }), (e) => e.kind === 'mx' && e.transient === false)
+  await assert.rejects(mw.send(nullmx, { mx: true, resolvers: ['127.0.0.1:5353'] }), (e) => mw.isMailwrightError(e) && e.kind === 'mx' && e.transient === false)
 
   const dir = tmpdir()
   const maildir = path.join(dir, 'M')
@@ -146,6 +146,6 @@ test('MX delivery through the test zone, then IMAP sync of the mailbox', async (
   assert.ok(reports[0].state.last_uid >= 1)
   const again = await mw.imapSync({ ...imap, url: 'imap://127.0.0.1' })
   assert.equal(again[0].fetched, 0)
-  await assert.rejects(mw.imapSync({ ...imap, password: 'no', maildir: path.join(dir, 'N') }), (e) => e.kind === 'fetch' && e instanceof Error)
+  await assert.rejects(mw.imapSync({ ...imap, password: 'no', maildir: path.join(dir, 'N') }), (e) => mw.isMailwrightError(e) && e.kind === 'fetch')
   fs.rmSync(dir, { recursive: true })
 })

@@ -83,7 +83,7 @@ function slowSmtp(delay) {
     })
     sock.on('error', () => {})
   })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, received, port: server.address().port })))
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, received, port: /** @type {import('node:net').AddressInfo} */ (server.address()).port })))
 }
 
 test('a timer keeps firing during SMTP sends, and the in-process server gets every message', async () => {

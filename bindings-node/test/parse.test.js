@@ -65,7 +65,9 @@ test('a subarray input keeps its offset', () => {
 })
 
 test('parse rejects what is not bytes', () => {
+  // @ts-expect-error: text is not bytes
   assert.throws(() => mw.parse('text'), /./)
+  // @ts-expect-error: nor is a number
   assert.throws(() => mw.parse(42), /./)
 })
 
@@ -137,7 +139,7 @@ test('parseFile reads off the main thread and rejects with ENOENT', async () => 
   const m = await mw.parseFile(path.join(dir, 'm.eml'))
   assert.equal(m.subject, 'Grüße')
   assert.equal(m.attachments[0].content.toString(), 'RAWBYTES')
-  await assert.rejects(mw.parseFile(path.join(dir, 'missing.eml')), (e) => e instanceof Error && e.code === 'ENOENT' && e.kind === 'io')
+  await assert.rejects(mw.parseFile(path.join(dir, 'missing.eml')), (e) => mw.isMailwrightError(e) && e.code === 'ENOENT' && e.kind === 'io')
   fs.rmSync(dir, { recursive: true })
 })
 
