@@ -10,13 +10,10 @@ const mw = require('..')
 const { ROOT, tmpdir } = require('./support.js')
 
 // `require('mailwright')` in the examples resolves to this package.
-const env = { ...process.env, NODE_PATH: path.join(__dirname, 'node_path') }
-fs.mkdirSync(path.join(__dirname, 'node_path'), { recursive: true })
-try {
-  fs.symlinkSync(path.resolve(__dirname, '..'), path.join(__dirname, 'node_path', 'mailwright'))
-} catch (e) {
-  if (e.code !== 'EEXIST') throw e
-}
+const nodePath = tmpdir('mailwright-node-path-')
+fs.symlinkSync(path.resolve(__dirname, '..'), path.join(nodePath, 'mailwright'))
+const env = { ...process.env, NODE_PATH: nodePath }
+test.after(() => fs.rmSync(nodePath, { recursive: true }))
 
 test('the README JavaScript blocks run', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
