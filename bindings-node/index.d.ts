@@ -225,6 +225,20 @@ export declare class Part {
   get headers(): Array<Header>
 }
 
+/**
+ * A destination kept open between sends: an SMTP transport reuses its connection (reconnecting
+ * when the server closed it). Sends on one object run one after another; use several objects for
+ * parallel connections.
+ */
+export declare class Transport {
+  /** A transport for `options` (the options of `send`); nothing is connected until the first send. */
+  constructor(options: SendOptions)
+  /** Sends a ready message; resolves to the receipt (rejects like `send`). */
+  send(raw: Buffer | string): Promise<Receipt>
+  /** Closes the connection (after sends in progress); later sends reject. */
+  close(): void
+}
+
 /** A mailbox of an address header. */
 export interface Address {
   /** The display name, decoded. */

@@ -12,6 +12,7 @@ export const {
   MessageBuilder,
   Outbox,
   Part,
+  Transport,
   build,
   imapSync,
   isMailwrightError,

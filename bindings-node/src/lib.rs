@@ -14,7 +14,7 @@ pub use errors::Job;
 pub use message::{Address, DissectConfig, Dissection, Header, Message, ParseWarning, Part, parse, parse_file};
 pub use transport::{
     AttachmentData, BuildOptions, Envelope, ImapSyncOptions, Maildir, MaildirMessage, Mbox, MessageBuilder, Outbox,
-    Receipt, Recipient, SendOptions, Tls, build, imap_sync, send,
+    Receipt, Recipient, SendOptions, Tls, Transport, build, imap_sync, send,
 };
 
 /// The version of the mailwright core.

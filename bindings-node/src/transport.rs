@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use napi::Env;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use mailwright::build::MessageBuilder as CoreBuilder;
-use mailwright::inject::{Receipt as CoreReceipt, RecipientResult, RecipientStatus, Transport};
+use mailwright::inject::{Receipt as CoreReceipt, RecipientResult, RecipientStatus, Transport as CoreTransport};
 use mailwright::mailbox::{MaildirEntry, MboxFormat, MboxReader};
 
 use crate::errors::{Failure, Job, Json, same};
@@ -124,7 +125,7 @@ pub struct SendOptions {
     pub timeout: Option<f64>,
 }
 
-fn destination(o: SendOptions) -> std::result::Result<Box<dyn Transport + Send>, Failure> {
+fn destination(o: SendOptions) -> std::result::Result<Box<dyn CoreTransport + Send>, Failure> {
     let timeout = Duration::try_from_secs_f64(o.timeout.unwrap_or(60.0))
         .map_err(|_| Failure::usage("timeout must be a number of seconds"))?;
     let smtp_port = u16::try_from(o.smtp_port.unwrap_or(25)).map_err(|_| Failure::usage("smtpPort must be a port"))?;
@@ -166,6 +167,53 @@ pub fn send(raw: Either<Buffer, String>, options: SendOptions) -> AsyncTask<Job<
         },
         same,
     )
+}
+
+/// A destination kept open between sends: an SMTP transport reuses its connection (reconnecting
+/// when the server closed it). Sends on one object run one after another; use several objects for
+/// parallel connections.
+#[napi]
+pub struct Transport {
+    inner: Arc<Mutex<Option<Box<dyn CoreTransport + Send>>>>,
+}
+
+#[napi]
+impl Transport {
+    /// A transport for `options` (the options of `send`); nothing is connected until the first send.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: SendOptions) -> Result<Self> {
+        match destination(options) {
+            Ok(t) => Ok(Transport { inner: Arc::new(Mutex::new(Some(t))) }),
+            Err(f) => Err(f.into_js(&env)),
+        }
+    }
+
+    /// Sends a ready message; resolves to the receipt (rejects like `send`).
+    #[napi(ts_return_type = "Promise<Receipt>")]
+    pub fn send(&self, raw: Either<Buffer, String>) -> AsyncTask<Job<Receipt, Receipt>> {
+        let raw = bytes_of(raw);
+        let inner = self.inner.clone();
+        Job::new(
+            move || {
+                let mut slot = inner.lock().map_err(|_| Failure::new("delivery", "transport lock poisoned"))?;
+                let t = slot.as_mut().ok_or_else(|| Failure::usage("the transport is closed"))?;
+                t.send(&raw).map(Receipt::from).map_err(Failure::inject)
+            },
+            same,
+        )
+    }
+
+    /// Closes the connection (after sends in progress); later sends reject.
+    #[napi]
+    pub fn close(&self) {
+        let inner = self.inner.clone();
+        // Dropping an SMTP session says QUIT: not on the JavaScript thread.
+        std::thread::spawn(move || {
+            if let Ok(mut slot) = inner.lock() {
+                slot.take();
+            }
+        });
+    }
 }
 
 /// A file to attach: its name and bytes.

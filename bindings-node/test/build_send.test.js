@@ -119,6 +119,16 @@ test('SMTP submission through Postfix: receipt, 550 and 535 as structured errors
     return true
   })
   await assert.rejects(mw.send(raw, { ...opts, password: 'wrong' }), (e) => mw.isMailwrightError(e) && e.smtpCode === 535 && e.transient === false)
+  // One connection for several messages, then closed.
+  const kept = new mw.Transport(opts)
+  for (let i = 0; i < 3; i++) {
+    const m = await mw.build({ from: 'alice@example.test', to: 'bob@example.test', subject: `kept ${i}`, text: 'x' })
+    assert.equal((await kept.send(m)).recipients[0].status, 'accepted')
+  }
+  kept.close()
+  await new Promise((r) => setTimeout(r, 50))
+  await assert.rejects(kept.send(raw), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
+  assert.throws(() => new mw.Transport({}), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
 })
 
 test('MX delivery through the test zone, then IMAP sync of the mailbox', async (t) => {
