@@ -19,23 +19,19 @@ struct Inner {
     msg: SharedMessage,
 }
 
-/// A reference to the caller's input buffer, held by each `Message` and `Part` object and released
-/// when that object is collected.
+/// A reference to the caller's input buffer, shared by a `Message` and its `Part` objects and
+/// released when the last of them is collected.
 struct InputRef(Option<ObjectRef<false>>);
 
-impl InputRef {
-    fn again(&self, env: &Env) -> Result<InputRef> {
-        match &self.0 {
-            Some(r) => Ok(InputRef(Some(r.get_value(env)?.create_ref()?))),
-            None => Ok(InputRef(None)),
-        }
-    }
+// SAFETY: the reference is only read (`get_value`) and released (`unref`) with an `Env`, that is
+// on the JavaScript thread; other threads only move `Arc`s of it around.
+unsafe impl Sync for InputRef {}
 
-    fn release(self, env: &Env) -> Result<()> {
-        match self.0 {
-            Some(r) => r.unref(env),
-            None => Ok(()),
-        }
+/// Releases `input` if this was its last holder (called from finalizers, on the JS thread).
+fn release(input: Arc<InputRef>, env: &Env) -> Result<()> {
+    match Arc::into_inner(input) {
+        Some(InputRef(Some(r))) => r.unref(env),
+        _ => Ok(()),
     }
 }
 
@@ -72,12 +68,12 @@ pub struct ParseWarning {
 #[napi(custom_finalize)]
 pub struct Message {
     inner: Arc<Inner>,
-    input: InputRef,
+    input: Arc<InputRef>,
 }
 
 impl ObjectFinalize for Message {
     fn finalize(self, env: Env) -> Result<()> {
-        self.input.release(&env)
+        release(self.input, &env)
     }
 }
 
@@ -87,7 +83,7 @@ impl Message {
     pub(crate) fn from_vec(data: Vec<u8>) -> std::result::Result<Message, Failure> {
         let msg = SharedMessage::new(Bytes::from(data), &Limits::default())
             .map_err(|e| Failure::new("parse", e.to_string()))?;
-        Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef(None) })
+        Ok(Message { inner: Arc::new(Inner { msg }), input: Arc::new(InputRef(None)) })
     }
 
     /// The parts at these paths (`2`, `3.1`), as objects.
@@ -97,12 +93,12 @@ impl Message {
         paths
             .iter()
             .filter_map(|p| parts.iter().position(|x| x.path().to_string() == *p))
-            .map(|index| Part { inner: self.inner.clone(), index, input: InputRef(None) })
+            .map(|index| Part { inner: self.inner.clone(), index, input: Arc::new(InputRef(None)) })
             .collect()
     }
 
-    fn part_objects(&self, env: &Env, indexes: impl Iterator<Item = usize>) -> Result<Vec<Part>> {
-        indexes.map(|index| Ok(Part { inner: self.inner.clone(), index, input: self.input.again(env)? })).collect()
+    fn part_objects(&self, indexes: impl Iterator<Item = usize>) -> Vec<Part> {
+        indexes.map(|index| Part { inner: self.inner.clone(), index, input: self.input.clone() }).collect()
     }
 }
 
@@ -114,7 +110,7 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
     let copy = Bytes::copy_from_slice(&slice);
     let obj = unsafe { Object::from_napi_value(env.raw(), input.raw())? };
     match SharedMessage::new(copy, &Limits::default()) {
-        Ok(msg) => Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef(Some(obj.create_ref()?)) }),
+        Ok(msg) => Ok(Message { inner: Arc::new(Inner { msg }), input: Arc::new(InputRef(Some(obj.create_ref()?))) }),
         Err(e) => throw(&env, Failure::new("parse", e.to_string())),
     }
 }
@@ -133,8 +129,8 @@ fn addresses(list: &[mailwright::parse::Address]) -> Vec<Address> {
 impl Message {
     /// The decoded Subject.
     #[napi(getter)]
-    pub fn subject(&self) -> Option<String> {
-        self.inner.msg.message().subject().map(str::to_string)
+    pub fn subject(&self) -> Option<&str> {
+        self.inner.msg.message().subject()
     }
 
     /// From.
@@ -178,20 +174,20 @@ impl Message {
 
     /// The Message-ID without angle brackets.
     #[napi(getter)]
-    pub fn message_id(&self) -> Option<String> {
-        self.inner.msg.message().message_id().map(str::to_string)
+    pub fn message_id(&self) -> Option<&str> {
+        self.inner.msg.message().message_id()
     }
 
     /// The plain-text body (charset converted).
     #[napi(getter)]
-    pub fn text(&self) -> Option<String> {
-        self.inner.msg.message().text().map(str::to_string)
+    pub fn text(&self) -> Option<&str> {
+        self.inner.msg.message().text()
     }
 
     /// The HTML body (charset converted).
     #[napi(getter)]
-    pub fn html(&self) -> Option<String> {
-        self.inner.msg.message().html().map(str::to_string)
+    pub fn html(&self) -> Option<&str> {
+        self.inner.msg.message().html()
     }
 
     /// The top-level header fields in order, values decoded.
@@ -209,16 +205,16 @@ impl Message {
 
     /// The parts that are files.
     #[napi(getter)]
-    pub fn attachments(&self, env: Env) -> Result<Vec<Part>> {
+    pub fn attachments(&self) -> Vec<Part> {
         let m = self.inner.msg.message();
         let parts = m.parts();
-        self.part_objects(&env, m.attachments().filter_map(|a| parts.iter().position(|p| std::ptr::eq(p, a))))
+        self.part_objects(m.attachments().filter_map(|a| parts.iter().position(|p| std::ptr::eq(p, a))))
     }
 
     /// Every part, depth first, the root first.
     #[napi(getter)]
-    pub fn parts(&self, env: Env) -> Result<Vec<Part>> {
-        self.part_objects(&env, 0..self.inner.msg.message().parts().len())
+    pub fn parts(&self) -> Vec<Part> {
+        self.part_objects(0..self.inner.msg.message().parts().len())
     }
 
     /// Damage found while parsing.
@@ -288,12 +284,12 @@ pub struct Dissection {
 pub struct Part {
     inner: Arc<Inner>,
     index: usize,
-    input: InputRef,
+    input: Arc<InputRef>,
 }
 
 impl ObjectFinalize for Part {
     fn finalize(self, env: Env) -> Result<()> {
-        self.input.release(&env)
+        release(self.input, &env)
     }
 }
 
@@ -391,8 +387,8 @@ impl Part {
 
     /// The content as text (transfer-decoded, charset converted).
     #[napi(getter)]
-    pub fn text(&self) -> String {
-        self.part().text().to_string()
+    pub fn text(&self) -> &str {
+        self.part().text()
     }
 
     /// The decoded size in bytes.
