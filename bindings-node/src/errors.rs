@@ -202,3 +202,36 @@ impl ToNapiValue for Json {
         unsafe { serde_json::Value::to_napi_value(env, val.0) }
     }
 }
+
+/// Text handed to JavaScript the fast way: ASCII as Latin-1 (a copy, no decoding), anything else
+/// transcoded to UTF-16 here (V8 then copies it as is instead of decoding UTF-8 itself).
+pub struct JsText<'a>(pub(crate) &'a str);
+
+impl TypeName for JsText<'_> {
+    fn type_name() -> &'static str {
+        "String"
+    }
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ToNapiValue for JsText<'_> {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let s = val.0;
+        if s.is_ascii() {
+            let mut out = std::ptr::null_mut();
+            // SAFETY: `s` is valid for `len` bytes during the call; V8 copies them.
+            let status =
+                unsafe { napi::sys::napi_create_string_latin1(env, s.as_ptr().cast(), s.len() as isize, &mut out) };
+            if status != napi::sys::Status::napi_ok {
+                return Err(Error::new(Status::from(status), "cannot create a string"));
+            }
+            return Ok(out);
+        }
+        let mut wide = vec![0u16; s.len()];
+        let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
+        wide.truncate(n);
+        unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
+    }
+}

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use mailwright::parse::{PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
 
-use crate::errors::{Failure, Job, throw};
+use crate::errors::{Failure, Job, JsText, throw};
 
 /// The parsed message, from a private copy of the input, so that later writes to the caller's
 /// buffer cannot change it. Part contents are views of the caller's buffer (see `Part.content`).
@@ -20,18 +20,32 @@ struct Inner {
 }
 
 /// A reference to the caller's input buffer, shared by a `Message` and its `Part` objects and
-/// released when the last of them is collected.
-struct InputRef(Option<ObjectRef<false>>);
+/// released when the last of them is collected, with the memory the parse holds outside the
+/// JavaScript heap (reported to V8 so that it collects parsed messages as often as it should).
+struct InputRef {
+    js: Option<ObjectRef<false>>,
+    external: i64,
+}
 
 // SAFETY: the reference is only read (`get_value`) and released (`unref`) with an `Env`, that is
 // on the JavaScript thread; other threads only move `Arc`s of it around.
 unsafe impl Sync for InputRef {}
 
+impl InputRef {
+    fn none() -> Arc<InputRef> {
+        Arc::new(InputRef { js: None, external: 0 })
+    }
+}
+
 /// Releases `input` if this was its last holder (called from finalizers, on the JS thread).
 fn release(input: Arc<InputRef>, env: &Env) -> Result<()> {
-    match Arc::into_inner(input) {
-        Some(InputRef(Some(r))) => r.unref(env),
-        _ => Ok(()),
+    let Some(r) = Arc::into_inner(input) else { return Ok(()) };
+    if r.external > 0 {
+        env.adjust_external_memory(-r.external)?;
+    }
+    match r.js {
+        Some(js) => js.unref(env),
+        None => Ok(()),
     }
 }
 
@@ -83,7 +97,7 @@ impl Message {
     pub(crate) fn from_vec(data: Vec<u8>) -> std::result::Result<Message, Failure> {
         let msg = SharedMessage::new(Bytes::from(data), &Limits::default())
             .map_err(|e| Failure::new("parse", e.to_string()))?;
-        Ok(Message { inner: Arc::new(Inner { msg }), input: Arc::new(InputRef(None)) })
+        Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef::none() })
     }
 
     /// The parts at these paths (`2`, `3.1`), as objects.
@@ -93,7 +107,7 @@ impl Message {
         paths
             .iter()
             .filter_map(|p| parts.iter().position(|x| x.path().to_string() == *p))
-            .map(|index| Part { inner: self.inner.clone(), index, input: Arc::new(InputRef(None)) })
+            .map(|index| Part { inner: self.inner.clone(), index, input: InputRef::none() })
             .collect()
     }
 
@@ -110,7 +124,13 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
     let copy = Bytes::copy_from_slice(&slice);
     let obj = unsafe { Object::from_napi_value(env.raw(), input.raw())? };
     match SharedMessage::new(copy, &Limits::default()) {
-        Ok(msg) => Ok(Message { inner: Arc::new(Inner { msg }), input: Arc::new(InputRef(Some(obj.create_ref()?))) }),
+        Ok(msg) => {
+            // The copy, and about as much again for decoded parts.
+            let external = 2 * msg.bytes().len() as i64;
+            env.adjust_external_memory(external)?;
+            let input = Arc::new(InputRef { js: Some(obj.create_ref()?), external });
+            Ok(Message { inner: Arc::new(Inner { msg }), input })
+        }
         Err(e) => throw(&env, Failure::new("parse", e.to_string())),
     }
 }
@@ -179,15 +199,15 @@ impl Message {
     }
 
     /// The plain-text body (charset converted).
-    #[napi(getter)]
-    pub fn text(&self) -> Option<&str> {
-        self.inner.msg.message().text()
+    #[napi(getter, ts_return_type = "string | null")]
+    pub fn text(&self) -> Option<JsText<'_>> {
+        self.inner.msg.message().text().map(JsText)
     }
 
     /// The HTML body (charset converted).
-    #[napi(getter)]
-    pub fn html(&self) -> Option<&str> {
-        self.inner.msg.message().html()
+    #[napi(getter, ts_return_type = "string | null")]
+    pub fn html(&self) -> Option<JsText<'_>> {
+        self.inner.msg.message().html().map(JsText)
     }
 
     /// The top-level header fields in order, values decoded.
@@ -236,7 +256,7 @@ impl Message {
     /// The whole message: the buffer it was parsed from (the same object).
     #[napi(getter, ts_return_type = "Buffer | Uint8Array")]
     pub fn raw<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        match &self.input.0 {
+        match &self.input.js {
             Some(r) => Ok(r.get_value(env)?.to_unknown()),
             None => fresh_buffer(env, self.inner.msg.bytes()),
         }
@@ -293,9 +313,10 @@ impl ObjectFinalize for Part {
     }
 }
 
+/// A new Buffer in V8's own memory (so V8 counts it) holding a copy of `data`.
 fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
-    let b = Buffer::from(data.to_vec());
-    unsafe { Unknown::from_napi_value(env.raw(), Buffer::to_napi_value(env.raw(), b)?) }
+    let b = BufferSlice::copy_from(env, data)?;
+    unsafe { Unknown::from_napi_value(env.raw(), <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &b)?) }
 }
 
 impl Part {
@@ -375,7 +396,7 @@ impl Part {
         let data = self.part().decoded();
         let base = self.inner.msg.bytes();
         let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
-        if let Some(input) = &self.input.0
+        if let Some(input) = &self.input.js
             && !data.is_empty()
             && p >= b
             && p + data.len() <= b + base.len()
@@ -386,9 +407,9 @@ impl Part {
     }
 
     /// The content as text (transfer-decoded, charset converted).
-    #[napi(getter)]
-    pub fn text(&self) -> &str {
-        self.part().text()
+    #[napi(getter, ts_return_type = "string")]
+    pub fn text(&self) -> JsText<'_> {
+        JsText(self.part().text())
     }
 
     /// The decoded size in bytes.
