@@ -125,9 +125,12 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
     let obj = unsafe { Object::from_napi_value(env.raw(), input.raw())? };
     match SharedMessage::new(copy, &Limits::default()) {
         Ok(msg) => {
-            // The copy, and about as much again for decoded parts.
-            let external = 2 * msg.bytes().len() as i64;
-            env.adjust_external_memory(external)?;
+            // The copy, and about as much again for decoded parts; small messages are left to
+            // V8's usual pace (their wrappers alone make it collect often enough).
+            let external = if msg.bytes().len() >= 256 * 1024 { 2 * msg.bytes().len() as i64 } else { 0 };
+            if external > 0 {
+                env.adjust_external_memory(external)?;
+            }
             let input = Arc::new(InputRef { js: Some(obj.create_ref()?), external });
             Ok(Message { inner: Arc::new(Inner { msg }), input })
         }
