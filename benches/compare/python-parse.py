@@ -4,7 +4,7 @@ same generated corpora as the Rust benches, in one run. Then peak memory on a 50
 library in its own process.
 
     cargo run --release -p mailwright-benches --bin gen-corpus -- /tmp/corpus
-    python3 benches/compare/python-parse.py /tmp/corpus [ROUNDS]
+    python3 benches/compare/python-parse.py /tmp/corpus [ROUNDS] [--large N] [--json FILE]
 
 Needs `pip install ./bindings-python mail-parser` in the interpreter that runs it.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import shutil
 import statistics
@@ -116,10 +117,21 @@ def main() -> None:
     if sys.argv[1] == "--peak":
         peak(sys.argv[2], sys.argv[3])
         return
-    root = Path(sys.argv[1])
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    args = sys.argv[1:]
+    opts: Dict[str, str] = {}
+    for flag in ("--json", "--large"):
+        if flag in args:
+            i = args.index(flag)
+            opts[flag] = args[i + 1]
+            del args[i : i + 2]
+    root = Path(args[0])
+    rounds = int(args[1]) if len(args) > 1 else 3
+    report: Dict[str, Dict[str, float]] = {}
     for name in ("typical", "large"):
-        files = [p.read_bytes() for p in sorted((root / name).glob("*.eml"))]
+        paths = sorted((root / name).glob("*.eml"))
+        if name == "large" and "--large" in opts:
+            paths = paths[: int(opts["--large"])]
+        files = [p.read_bytes() for p in paths]
         mb = sum(len(x) for x in files) / 1e6
         results: Dict[str, float] = {"mailwright": rate(files, mw_parse, rounds)}
         results["email policy=default"] = rate(files, email_default, rounds)
@@ -133,12 +145,15 @@ def main() -> None:
         d_mw = dissect_rate(files, mw_dissect, rounds)
         d_email = dissect_rate(files, email_dissect, 1 if name == "typical" else rounds)
         print(f"  dissect to disk: mailwright {d_mw:.1f} MB/s, email policy=default {d_email:.1f} MB/s ({d_mw / d_email:.1f}x)")
+        report[name] = {k: round(v, 1) for k, v in results.items()}
     big = root / "big-50mb.eml"
     size = big.stat().st_size
     for which in ("mailwright", "email-default", "email-compat32"):
         out = subprocess.run([sys.executable, __file__, "--peak", which, str(big)], capture_output=True, text=True, check=True)
         rss = int(out.stdout.strip())
         print(f"peak RSS on the {size / 1e6:.0f} MB message, {which}: {rss / 2**20:.0f} MiB ({rss / size:.2f}x the message)")
+    if "--json" in opts:
+        Path(opts["--json"]).write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

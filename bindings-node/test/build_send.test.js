@@ -75,6 +75,9 @@ test('Maildir and mbox: deliver, iterate, flag, move; outbox to a Maildir', asyn
   assert.deepEqual(await md.folders(), ['Done'])
   assert.equal((await md.messages()).length, 4)
   assert.equal(mw.parse(await md.read(seen[1])).subject, 'box')
+  // A forged message object cannot move files out of the Maildir.
+  await assert.rejects(md.setFlags({ ...seen[1], id: '../../escaped' }, 'S'), (e) => mw.isMailwrightError(e) && e.code === 'EINVAL')
+  await assert.rejects(md.moveTo({ ...seen[1], path: path.join(dir, 'elsewhere') }, done.path), (e) => mw.isMailwrightError(e) && e.kind === 'io')
 
   const mbox = new mw.Mbox(path.join(dir, 'box.mbox'))
   const tricky = await mw.build({ from: 'a@example.org', to: 'b@example.org', subject: 'from', text: 'From me\n>From you\n' })

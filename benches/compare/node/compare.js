@@ -6,7 +6,7 @@
 //
 //   cargo run --release -p mailwright-benches --bin gen-corpus -- /tmp/corpus
 //   npm install ./bindings-node && npm install --prefix benches/compare/node
-//   node benches/compare/node/compare.js /tmp/corpus [ROUNDS] [COUNT] [--json FILE]
+//   node benches/compare/node/compare.js /tmp/corpus [ROUNDS] [COUNT] [--large N] [--json FILE]
 'use strict'
 
 const fs = require('node:fs')
@@ -18,19 +18,20 @@ const PostalMime = require('postal-mime').default ?? require('postal-mime')
 const nodemailer = require('nodemailer')
 
 const args = process.argv.slice(2)
-const jsonAt = args.indexOf('--json')
-const jsonOut = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : null
+const flag = (name) => {
+  const at = args.indexOf(name)
+  return at >= 0 ? args.splice(at, 2)[1] : null
+}
+const jsonOut = flag('--json')
+const largeLimit = Number(flag('--large') || 0)
 const [root, roundsArg, countArg] = args
 const rounds = Number(roundsArg || 3)
 const count = Number(countArg || 2000)
 
 function corpus(name) {
   const dir = path.join(root, name)
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.eml'))
-    .sort()
-    .map((f) => fs.readFileSync(path.join(dir, f)))
+  const names = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort()
+  return (name === 'large' && largeLimit ? names.slice(0, largeLimit) : names).map((f) => fs.readFileSync(path.join(dir, f)))
 }
 
 // Each parser reads every part's decoded content, the way a bot would.

@@ -129,13 +129,30 @@ impl Maildir {
         Ok(None)
     }
 
+    /// Refuses an entry that is not a message file of this Maildir (entries can be made by
+    /// callers, e.g. from a binding's plain objects): its file must sit in `new/` or `cur/` here and
+    /// its id be one plain file-name component.
+    fn check(&self, entry: &MaildirEntry) -> io::Result<()> {
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {}", entry.path.display()));
+        let id = &entry.id;
+        if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0', ':']) {
+            return Err(bad("not a Maildir message id"));
+        }
+        let parent = entry.path.parent().ok_or_else(|| bad("not a Maildir message"))?;
+        if parent != self.root.join("new") && parent != self.root.join("cur") {
+            return Err(bad("not a message of this Maildir"));
+        }
+        match MaildirEntry::from_file_name(entry.path.clone(), entry.new) {
+            Some(e) if e.id == *id => Ok(()),
+            _ => Err(bad("the id does not match the file name")),
+        }
+    }
+
     /// Sets the message's flags (letters from `DFPRST` and others; sorted and deduplicated), moving
     /// it from `new/` to `cur/`. Returns where it is now.
     pub fn set_flags(&self, entry: &MaildirEntry, flags: &str) -> io::Result<MaildirEntry> {
-        let mut f: Vec<char> = flags.chars().filter(|c| c.is_ascii_alphabetic()).collect();
-        f.sort_unstable();
-        f.dedup();
-        let flags: String = f.into_iter().collect();
+        self.check(entry)?;
+        let flags = normalize_flags(flags);
         let dest = self.root.join("cur").join(format!("{}:2,{flags}", entry.id));
         if dest != entry.path {
             std::fs::rename(&entry.path, &dest)?;
@@ -150,6 +167,7 @@ impl Maildir {
 
     /// Moves the message into another Maildir (keeping its name and flags; `new/` stays `new/`).
     pub fn move_to(&self, entry: &MaildirEntry, dest: &Maildir) -> io::Result<MaildirEntry> {
+        self.check(entry)?;
         let sub = if entry.new { "new" } else { "cur" };
         let name = entry.path.file_name().ok_or_else(|| io::Error::other("entry without a file name"))?;
         let to = dest.root.join(sub).join(name);
@@ -224,8 +242,18 @@ pub struct MaildirEntry {
     pub new: bool,
 }
 
+/// Maildir flags as stored: ASCII letters only, sorted, each once (`"SF a"` → `"FSa"`).
+pub fn normalize_flags(flags: &str) -> String {
+    let mut f: Vec<char> = flags.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    f.sort_unstable();
+    f.dedup();
+    f.into_iter().collect()
+}
+
 impl MaildirEntry {
-    fn from_path(path: PathBuf, new: bool) -> Option<Self> {
+    /// The entry for a file of `new/` (`new` true) or `cur/`: its id and flags read from the file
+    /// name (`ID:2,FLAGS`); `None` for dot files and names that are not UTF-8.
+    pub fn from_file_name(path: PathBuf, new: bool) -> Option<Self> {
         let name = path.file_name()?.to_str()?.to_string();
         if name.starts_with('.') {
             return None;
@@ -263,7 +291,7 @@ impl Iterator for Entries {
             };
             match dir.next() {
                 Some(Ok(e)) => {
-                    if let Some(entry) = MaildirEntry::from_path(e.path(), new) {
+                    if let Some(entry) = MaildirEntry::from_file_name(e.path(), new) {
                         return Some(Ok(entry));
                     }
                 }
@@ -309,6 +337,37 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forged_entries_cannot_move_files_out_of_the_maildir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let md = Maildir::create(dir.path().join("Maildir")).expect("create");
+        let other = Maildir::create(dir.path().join("Other")).expect("create");
+        let real = md.entries().expect("list").next();
+        assert!(real.is_none());
+        let p = md.deliver(b"Subject: x\r\n\r\n").expect("deliver");
+        let good =
+            md.find(&MaildirEntry::from_file_name(p.clone(), true).expect("entry").id).expect("find").expect("there");
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me").expect("write");
+        let forged = [
+            MaildirEntry { id: "../../escaped".into(), ..good.clone() },
+            MaildirEntry { id: "x/y".into(), ..good.clone() },
+            MaildirEntry { path: victim.clone(), id: "victim.txt".into(), flags: String::new(), new: true },
+            MaildirEntry { path: other.path().join("new").join(p.file_name().expect("name")), ..good.clone() },
+            MaildirEntry { id: "someone-else".into(), ..good.clone() },
+        ];
+        for f in &forged {
+            let e = md.set_flags(f, "S").expect_err("refused");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{f:?}");
+            assert!(md.move_to(f, &other).is_err(), "{f:?}");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).expect("still there"), "keep me");
+        assert!(p.exists(), "the real message did not move");
+        let flagged = md.set_flags(&good, "S F S x").expect("a real entry works");
+        assert_eq!(flagged.flags, "FSx");
+        assert_eq!(normalize_flags("ba?A1b"), "Aab");
+    }
 
     #[test]
     fn deliveries_are_unique_and_land_in_new() {

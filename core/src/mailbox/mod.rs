@@ -14,6 +14,6 @@ mod maildir;
 mod mbox;
 mod mbox_read;
 
-pub use maildir::{Entries, Maildir, MaildirEntry};
+pub use maildir::{Entries, Maildir, MaildirEntry, normalize_flags};
 pub use mbox::Mbox;
 pub use mbox_read::{MboxFormat, MboxMessage, MboxReader};

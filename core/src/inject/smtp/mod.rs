@@ -9,7 +9,7 @@
 //! bot to retry later, [`SmtpError::is_permanent`] to bounce.
 
 mod data;
-pub mod reply;
+pub use super::reply;
 pub(crate) mod session;
 
 use std::path::PathBuf;
