@@ -57,8 +57,11 @@ type = "run"
 command = ["lpr", "{file}"]
 "#;
     write_all(&root.join("rules"), &[rules.to_vec(), b"*.pdf\nreport.PDF".to_vec()])?;
-    let replies: &[&[u8]] =
-        &[b"250-mx.example.org\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n", b"550 5.1.1 <x@example.org>: no such user\r\n", b"354 go\r\n"];
+    let replies: &[&[u8]] = &[
+        b"250-mx.example.org\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n",
+        b"550 5.1.1 <x@example.org>: no such user\r\n",
+        b"354 go\r\n",
+    ];
     write_all(&root.join("smtp_reply"), &replies.iter().map(|r| r.to_vec()).collect::<Vec<_>>())?;
     let names: &[&str] = &["Résumé 2016.pdf", "../../etc/passwd", "C:\\Windows\\x.dll", "con.txt", "a\u{202e}fdp.exe"];
     write_all(&root.join("sanitize"), &names.iter().map(|n| n.as_bytes().to_vec()).collect::<Vec<_>>())?;

@@ -37,7 +37,8 @@ fn replay(target: &str, raw: &[u8]) {
         "maildir_name" => {
             let name = String::from_utf8_lossy(raw).replace(['/', '\0'], "_");
             if !name.is_empty()
-                && let Some(e) = mailwright::mailbox::MaildirEntry::from_file_name(PathBuf::from("/m/cur").join(&name), false)
+                && let Some(e) =
+                    mailwright::mailbox::MaildirEntry::from_file_name(PathBuf::from("/m/cur").join(&name), false)
             {
                 assert!(!e.id.contains(":2,"));
             }

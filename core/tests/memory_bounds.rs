@@ -59,10 +59,15 @@ fn peak_memory_stays_bounded() {
     h.extend_from_slice(b"\n\nbody\n");
     hostile.push((h, 4));
     hostile.push((mailwright::sample::Rng::new(3).bytes(1 << 20), 4));
+    // Time: 2 s per input in an optimised build; unoptimised test builds get ten times that.
+    let limit = std::time::Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 2 });
     for (raw, factor) in &hostile {
+        let started = std::time::Instant::now();
         let peak = peak_of(|| parse_and_dissect(raw));
+        let took = started.elapsed();
         let bound = factor * raw.len() + (16 << 20);
-        eprintln!("hostile input of {} bytes: peak heap {} bytes (bound {})", raw.len(), peak, bound);
+        eprintln!("hostile input of {} bytes: peak heap {} bytes (bound {}), {:?}", raw.len(), peak, bound, took);
         assert!(peak < bound, "{peak} >= {bound}");
+        assert!(took < limit, "{took:?} >= {limit:?}");
     }
 }
