@@ -99,7 +99,7 @@ def svg(rs: List[Row]) -> str:
     scale = width / top
     h = 60 + len(ratios) * (bar_h + gap) + 30
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{h}" font-family="sans-serif" font-size="12">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 300}" height="{h}" font-family="sans-serif" font-size="12">',
         f'<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="22" font-size="15" font-weight="bold">mailwright speed ÷ fastest competitor (same machine, same run)</text>',
     ]
