@@ -268,11 +268,10 @@ impl Mailbot {
                     l.push(v.clone());
                 }
             })
-            .on_call(move |name, file, parts| {
+            .on_call(move |name, raw, parts| {
                 let h = handlers.lock().map_err(|_| "handler lock poisoned".to_string())?.get(name).cloned();
                 let Some(h) = h else { return Err(format!("no handler called {name}")) };
-                let raw = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-                let msg = Message::from_vec(raw).map_err(|f| format!("{f:?}"))?;
+                let msg = Message::from_vec(raw.to_vec()).map_err(|f| format!("{f:?}"))?;
                 let selected = msg.parts_at(parts);
                 futures_executor::block_on(async move {
                     let promise = h.call_async(FnArgs::from((msg, selected))).await.map_err(|e| e.reason.clone())?;

@@ -5,7 +5,7 @@
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 
-use mailwright::inject::{InjectError, MxError, RecipientResult, SmtpError};
+use mailwright::inject::{InjectError, RecipientResult};
 
 use crate::transport::Recipient;
 
@@ -74,38 +74,22 @@ impl Failure {
 
     /// A delivery failure, with the SMTP details.
     pub(crate) fn inject(e: InjectError) -> Self {
-        let transient = e.is_transient();
-        let message = e.to_string();
-        let (kind, smtp_code, enhanced_code, recipients) = match &e {
-            InjectError::Smtp(s) => {
-                let rs = match s {
-                    SmtpError::AllRecipientsRefused { recipients } => recipients.clone(),
-                    _ => Vec::new(),
-                };
-                ("smtp", s.code(), s.enhanced_code().map(str::to_string), rs)
-            }
-            InjectError::Mx(m) => {
-                let rs = match m {
-                    MxError::Undelivered { recipients } => recipients.clone(),
-                    _ => Vec::new(),
-                };
-                let code = rs.iter().find_map(|r| r.code);
-                let enhanced = rs.iter().find_map(|r| r.enhanced_code.clone());
-                ("mx", code, enhanced, rs)
-            }
+        let kind = match &e {
+            InjectError::Smtp(_) => "smtp",
+            InjectError::Mx(_) => "mx",
             InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => {
-                return Failure::new("build", message);
+                return Failure::new("build", e.to_string());
             }
-            _ => ("delivery", None, None, Vec::new()),
+            _ => "delivery",
         };
+        let transient = e.is_transient();
         let code = format!("EMAILWRIGHT_{}_{}", kind.to_uppercase(), if transient { "TRANSIENT" } else { "PERMANENT" });
-        Failure {
-            kind,
-            code,
-            message,
-            transient: Some(transient),
-            delivery: Some(Box::new(Delivery { smtp_code, enhanced_code, recipients })),
-        }
+        let delivery = Delivery {
+            smtp_code: e.smtp_code(),
+            enhanced_code: e.enhanced_code().map(str::to_string),
+            recipients: e.recipients().to_vec(),
+        };
+        Failure { kind, code, message: e.to_string(), transient: Some(transient), delivery: Some(Box::new(delivery)) }
     }
 
     /// The JavaScript `Error` (made on the JS thread), as a `napi::Error` that throws it as is.

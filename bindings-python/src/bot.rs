@@ -17,7 +17,7 @@ pub(crate) struct Bot {
 
 #[pymethods]
 impl Bot {
-    /// A bot for the rules in `toml` (relative paths from `base`); `dispatch(name, file, parts)`
+    /// A bot for the rules in `toml` (relative paths from `base`); `dispatch(name, raw, parts)`
     /// runs `call` actions.
     #[new]
     #[pyo3(signature = (toml, base, dispatch, dry_run = false))]
@@ -32,10 +32,10 @@ impl Bot {
                     l.push(v.to_string());
                 }
             })
-            .on_call(move |name, file, parts| {
+            .on_call(move |name, raw, parts| {
                 Python::attach(|py| {
                     dispatch
-                        .call1(py, (name, file.to_path_buf(), parts.to_vec()))
+                        .call1(py, (name, pyo3::types::PyBytes::new(py, raw), parts.to_vec()))
                         .map(|_| ())
                         .map_err(|e| format!("handler {name} raised {e}"))
                 })

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use mailwright::inject::{InjectError, MxError, RecipientResult, SmtpError};
+use mailwright::inject::{InjectError, RecipientResult};
 
 /// Raises `mailwright.errors.<class>(message)` with extra attributes.
 fn raise(py: Python<'_>, class: &str, message: String, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
@@ -64,34 +64,21 @@ fn recipients_list(py: Python<'_>, rs: &[RecipientResult]) -> Py<PyAny> {
 
 fn delivery(py: Python<'_>, e: InjectError) -> PyErr {
     let transient = e.is_transient();
-    let (class, code, enhanced, recipients) = match &e {
-        InjectError::Smtp(s) => {
-            let rs = match s {
-                SmtpError::AllRecipientsRefused { recipients } => recipients.clone(),
-                _ => Vec::new(),
-            };
-            ("SmtpError", s.code(), s.enhanced_code().map(str::to_string), rs)
-        }
-        InjectError::Mx(m) => {
-            let rs = match m {
-                MxError::Undelivered { recipients } => recipients.clone(),
-                _ => Vec::new(),
-            };
-            let code = rs.iter().find_map(|r| r.code);
-            let enhanced = rs.iter().find_map(|r| r.enhanced_code.clone());
-            ("MxError", code, enhanced, rs)
-        }
+    let class = match &e {
+        InjectError::Smtp(_) => "SmtpError",
+        InjectError::Mx(_) => "MxError",
         InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => {
             return raise(py, "BuildError", e.to_string(), &[]);
         }
-        _ => ("DeliveryError", None, None, Vec::new()),
+        _ => "DeliveryError",
     };
+    let (code, enhanced, recipients) = (e.smtp_code(), e.enhanced_code().map(str::to_string), e.recipients());
     let attrs = (|| -> PyResult<Vec<(&str, Py<PyAny>)>> {
         Ok(vec![
             ("code", code.into_pyobject(py)?.into_any().unbind()),
             ("enhanced_code", enhanced.into_pyobject(py)?.into_any().unbind()),
             ("is_transient", pyo3::types::PyBool::new(py, transient).to_owned().into_any().unbind()),
-            ("recipients", recipients_list(py, &recipients)),
+            ("recipients", recipients_list(py, recipients)),
         ])
     })();
     match attrs {

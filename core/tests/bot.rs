@@ -319,10 +319,9 @@ fn call_actions_reach_the_registered_handler() {
     .expect("rules");
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = calls.clone();
-    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {}).on_call(move |name, file, parts| {
-        let raw = std::fs::read(file).map_err(|e| e.to_string())?;
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {}).on_call(move |name, raw, parts| {
         let subject =
-            mailwright::Message::parse(&raw).map_err(|e| e.to_string())?.subject().unwrap_or_default().to_string();
+            mailwright::Message::parse(raw).map_err(|e| e.to_string())?.subject().unwrap_or_default().to_string();
         seen.lock().expect("calls").push((name.to_string(), subject.clone(), parts.to_vec()));
         if subject == "bad" { Err("the printer is on fire".into()) } else { Ok(()) }
     });

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ._mailwright import Bot as _Bot
-from ._mailwright import Message, Part, parse_file
+from ._mailwright import Message, Part, parse
 
 Handler = Callable[[Message, List[Part]], None]
 _PathLike = Union[str, "os.PathLike[str]"]
@@ -178,8 +178,8 @@ class Mailbot:
                 out.append("[[rule.action]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in a.items()))
         return "".join(out)
 
-    def _dispatch(self, name: str, file: str, parts: List[str]) -> None:
-        msg = parse_file(file)
+    def _dispatch(self, name: str, raw: bytes, parts: List[str]) -> None:
+        msg = parse(raw)
         by_path = {p.path: p for p in msg.walk()}
         self._handlers[name](msg, [by_path[p] for p in parts if p in by_path])
 

@@ -68,7 +68,7 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BotError + '_ {
 }
 
 /// A `call` action's handler: name, message file, selected attachment paths.
-type Handler = dyn FnMut(&str, &Path, &[String]) -> Result<(), String> + Send;
+type Handler = dyn FnMut(&str, &[u8], &[String]) -> Result<(), String> + Send;
 
 /// What one cycle did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -144,11 +144,12 @@ impl Bot {
         self
     }
 
-    /// Runs `call` actions: the handler's name, the claimed message's file and the paths of the
-    /// attachments the rule selected (`2`, `3.1`…). An `Err` quarantines the message with its text.
+    /// Runs `call` actions: the handler's name, the claimed message's bytes (as read for this
+    /// cycle) and the paths of the attachments the rule selected (`2`, `3.1`…). An `Err`
+    /// quarantines the message with its text.
     pub fn on_call(
         mut self,
-        handler: impl FnMut(&str, &Path, &[String]) -> Result<(), String> + Send + 'static,
+        handler: impl FnMut(&str, &[u8], &[String]) -> Result<(), String> + Send + 'static,
     ) -> Self {
         self.call = Some(Box::new(handler));
         self
@@ -389,7 +390,7 @@ impl Bot {
                     Action::Call { handler } => {
                         let paths: Vec<String> = attachments.iter().map(|p| p.path().to_string()).collect();
                         match self.call.as_mut() {
-                            Some(call) => call(handler, &e.path, &paths).map(|()| json!({"handler": handler})),
+                            Some(call) => call(handler, raw, &paths).map(|()| json!({"handler": handler})),
                             None => Err(format!("no handler registered for {handler:?}")),
                         }
                     }

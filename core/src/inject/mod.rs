@@ -113,6 +113,36 @@ impl InjectError {
     pub fn is_permanent(&self) -> bool {
         !self.is_transient()
     }
+
+    /// The per-recipient results that came with the failure (all refused over SMTP, or every
+    /// recipient an MX delivery could not place); empty for other failures.
+    pub fn recipients(&self) -> &[RecipientResult] {
+        match self {
+            #[cfg(feature = "smtp")]
+            InjectError::Smtp(SmtpError::AllRecipientsRefused { recipients }) => recipients,
+            #[cfg(feature = "smtp")]
+            InjectError::Mx(MxError::Undelivered { recipients }) => recipients,
+            _ => &[],
+        }
+    }
+
+    /// The SMTP reply code behind the failure: the server's, or the first recipient's for MX.
+    pub fn smtp_code(&self) -> Option<u16> {
+        match self {
+            #[cfg(feature = "smtp")]
+            InjectError::Smtp(e) => e.code(),
+            _ => self.recipients().iter().find_map(|r| r.code),
+        }
+    }
+
+    /// The enhanced status code (RFC 3463) behind the failure, when one was given.
+    pub fn enhanced_code(&self) -> Option<&str> {
+        match self {
+            #[cfg(feature = "smtp")]
+            InjectError::Smtp(e) => e.enhanced_code(),
+            _ => self.recipients().iter().find_map(|r| r.enhanced_code.as_deref()),
+        }
+    }
 }
 
 /// Sender and recipients, apart from the headers. Never without a recipient.
