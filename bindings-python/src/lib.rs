@@ -4,6 +4,7 @@
 //! results and errors.
 
 mod bot;
+mod buffer;
 mod errors;
 mod message;
 mod transport;

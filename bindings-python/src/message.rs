@@ -9,7 +9,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
-use mailwright::parse::{PartKind, SharedMessage};
+use mailwright::parse::{Data, PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
 
 use crate::errors::Error;
@@ -52,9 +52,40 @@ pub(crate) fn parse(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Message
 /// Reads and parses the message in a file (`str` or `os.PathLike`).
 #[pyfunction]
 pub(crate) fn parse_file(py: Python<'_>, path: PathBuf) -> PyResult<Message> {
-    let data =
-        py.detach(|| std::fs::read(&path)).map_err(|e| Error::Io(e, format!("cannot read {}", path.display())))?;
-    parse_bytes(py, PyBytes::new(py, &data))
+    let input = read_into_bytes(py, &path).map_err(|e| Error::Io(e, format!("cannot read {}", path.display())))?;
+    parse_bytes(py, input)
+}
+
+/// Reads a file straight into a Python `bytes` (one copy of the message in memory, not two), with
+/// the interpreter released while reading. Falls back to a plain read if the file changes size.
+fn read_into_bytes<'py>(py: Python<'py>, path: &std::path::Path) -> std::io::Result<Bound<'py, PyBytes>> {
+    use std::io::Read;
+    let mut file = py.detach(|| std::fs::File::open(path))?;
+    let len = py.detach(|| file.metadata())?.len();
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("file too large"))?;
+    let mut failure = None;
+    let mut changed = false;
+    let made = PyBytes::new_with(py, len, |buf| {
+        let res = py.detach(|| {
+            file.read_exact(buf)?;
+            let mut probe = [0u8; 1];
+            Ok::<_, std::io::Error>(file.read(&mut probe)? != 0)
+        });
+        match res {
+            Ok(grew) => changed = grew,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => changed = true,
+            Err(e) => failure = Some(e),
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if changed {
+        let data = py.detach(|| std::fs::read(path))?;
+        return Ok(PyBytes::new(py, &data));
+    }
+    Ok(made)
 }
 
 fn addresses(py: Python<'_>, list: &[mailwright::parse::Address]) -> PyResult<Py<PyList>> {
@@ -63,8 +94,9 @@ fn addresses(py: Python<'_>, list: &[mailwright::parse::Address]) -> PyResult<Py
     Ok(PyList::new(py, items)?.unbind())
 }
 
-/// A zero-copy `memoryview` of the input when `data` lies in it; a `bytes` copy otherwise.
-fn view(py: Python<'_>, inner: &Inner, data: &[u8]) -> PyResult<Py<PyAny>> {
+/// A zero-copy, read-only `memoryview` of `data`: a slice of the input's view when `data` lies
+/// in the input, else a view of the bytes the message decoded.
+fn view(py: Python<'_>, inner: &Inner, data: Data<'_>) -> PyResult<Py<PyAny>> {
     let input = inner.input.bind(py);
     let base = input.as_bytes();
     let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
@@ -74,7 +106,8 @@ fn view(py: Python<'_>, inner: &Inner, data: &[u8]) -> PyResult<Py<PyAny>> {
         let slice = pyo3::types::PySlice::new(py, start as isize, (start + data.len()) as isize, 1);
         return Ok(mv.bind(py).get_item(slice)?.unbind());
     }
-    Ok(PyBytes::new(py, data).into_any().unbind())
+    let bytes = inner.msg.message().bytes_of(&data);
+    Ok(crate::buffer::memoryview(py, bytes)?.into_any().unbind())
 }
 
 #[pymethods]
@@ -282,12 +315,12 @@ impl Part {
         }
     }
 
-    /// The content with its transfer encoding undone: a zero-copy `memoryview` of the input when
-    /// there was nothing to decode, else `bytes`.
+    /// The content with its transfer encoding undone, as a read-only `memoryview` that copies
+    /// nothing: of the input itself where there was nothing to decode, else of the bytes decoded
+    /// at parse time. It stays valid after the message is gone; `bytes(...)` makes a copy.
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let part = self.part();
-        let data = part.decoded();
+        let data = self.part().decoded_data();
         view(py, &self.inner, data)
     }
 

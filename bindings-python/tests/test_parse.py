@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import gc
 import random
 import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -49,11 +52,41 @@ def test_contents_are_views_where_nothing_was_decoded() -> None:
     view = pdf.content
     assert isinstance(view, memoryview) and view.obj is SIMPLE, "a view of the very input"
     assert bytes(view).startswith(b"%PDF-1.4 raw")
-    assert binary.content == b"\x00\x01\x02\xff" and isinstance(binary.content, bytes)
+    decoded = binary.content
+    assert isinstance(decoded, memoryview) and decoded == b"\x00\x01\x02\xff" and decoded.readonly
+    assert decoded.obj is not SIMPLE and decoded.format == "B" and decoded.nbytes == 4
     assert binary.transfer_encoding == "base64" and binary.size == 4
     # bytearray and memoryview inputs are accepted (copied once).
     assert mailwright.parse(bytearray(SIMPLE)).subject == msg.subject
     assert mailwright.parse(memoryview(SIMPLE)).subject == msg.subject
+
+
+def test_decoded_content_outlives_its_message() -> None:
+    payload = bytes(range(256)) * 4096
+    raw = (
+        b"Subject: big\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(payload)
+    )
+    msg = mailwright.parse(raw)
+    view = msg.walk()[0].content
+    del msg
+    gc.collect()
+    assert view == payload and bytes(view[:3]) == b"\x00\x01\x02"
+    with pytest.raises(TypeError):
+        view[0] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        type(view.obj)()
+    with pytest.raises(TypeError):
+        memoryview(view.obj).cast("B")[0] = 1
+    # Views are released with their last reference: no growth over many parses.
+    tracemalloc.start()
+    for _ in range(3):
+        [bytes(mailwright.parse(raw).walk()[0].content[:1]) for _ in range(50)]
+    first = tracemalloc.get_traced_memory()[0]
+    for _ in range(10):
+        [bytes(mailwright.parse(raw).walk()[0].content[:1]) for _ in range(50)]
+    assert tracemalloc.get_traced_memory()[0] - first < 1_000_000
+    tracemalloc.stop()
 
 
 def test_parse_file_takes_paths(tmp_path: Path) -> None:

@@ -261,6 +261,7 @@ impl<'a> Part<'a> {
     pub fn decoded(&self) -> &[u8] {
         match &self.decoded {
             Some(d) => d,
+            None if self.needs_no_decoding() => &self.raw_body,
             None => self.decoded_lazy.get_or_init(|| match decode_body(&self.encoding, &self.raw_body).0 {
                 Data::Shared(b) => b,
                 Data::Borrowed(s) => bytes::Bytes::copy_from_slice(s),
@@ -272,11 +273,17 @@ impl<'a> Part<'a> {
     pub fn decoded_data(&self) -> Data<'a> {
         match &self.decoded {
             Some(d) => d.clone(),
+            None if self.needs_no_decoding() => self.raw_body.clone(),
             None => {
                 self.decoded();
                 Data::Shared(self.decoded_lazy.get().cloned().unwrap_or_default())
             }
         }
+    }
+
+    /// Whether the body is its own content (no transfer encoding to undo).
+    fn needs_no_decoding(&self) -> bool {
+        matches!(self.encoding, TransferEncoding::Identity | TransferEncoding::Other(_))
     }
 
     /// The body as text: transfer-decoded, then converted from its declared charset.

@@ -736,3 +736,20 @@ mod tests {
         assert_eq!(msg.parts()[0].decoded(), input);
     }
 }
+
+#[cfg(test)]
+mod view_tests {
+    use crate::Message;
+
+    #[test]
+    fn bodies_without_transfer_encoding_are_views_even_for_containers() {
+        let input = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhello\r\n--b--\r\n";
+        let msg = Message::parse(input).expect("small input");
+        let range = input.as_ptr_range();
+        for part in msg.parts() {
+            let d = part.decoded();
+            assert!(range.contains(&d.as_ptr()), "part {} was copied", part.path());
+            assert!(matches!(part.decoded_data(), crate::parse::Data::Borrowed(_)));
+        }
+    }
+}
