@@ -282,7 +282,7 @@ impl<'a> Part<'a> {
     }
 
     /// Whether the body is its own content (no transfer encoding to undo).
-    fn needs_no_decoding(&self) -> bool {
+    pub(crate) fn needs_no_decoding(&self) -> bool {
         matches!(self.encoding, TransferEncoding::Identity | TransferEncoding::Other(_))
     }
 
