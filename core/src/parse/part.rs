@@ -78,6 +78,11 @@ impl TransferEncoding {
         }
     }
 
+    /// Whether the body is its own content: nothing to undo (an unknown encoding is taken as is).
+    pub fn is_identity(&self) -> bool {
+        matches!(self, TransferEncoding::Identity | TransferEncoding::Other(_))
+    }
+
     /// The name as written in headers.
     pub fn as_str(&self) -> &str {
         match self {
@@ -261,7 +266,7 @@ impl<'a> Part<'a> {
     pub fn decoded(&self) -> &[u8] {
         match &self.decoded {
             Some(d) => d,
-            None if self.needs_no_decoding() => &self.raw_body,
+            None if self.encoding.is_identity() => &self.raw_body,
             None => self.decoded_lazy.get_or_init(|| match decode_body(&self.encoding, &self.raw_body).0 {
                 Data::Shared(b) => b,
                 Data::Borrowed(s) => bytes::Bytes::copy_from_slice(s),
@@ -273,17 +278,12 @@ impl<'a> Part<'a> {
     pub fn decoded_data(&self) -> Data<'a> {
         match &self.decoded {
             Some(d) => d.clone(),
-            None if self.needs_no_decoding() => self.raw_body.clone(),
+            None if self.encoding.is_identity() => self.raw_body.clone(),
             None => {
                 self.decoded();
                 Data::Shared(self.decoded_lazy.get().cloned().unwrap_or_default())
             }
         }
-    }
-
-    /// Whether the body is its own content (no transfer encoding to undo).
-    pub(crate) fn needs_no_decoding(&self) -> bool {
-        matches!(self.encoding, TransferEncoding::Identity | TransferEncoding::Other(_))
     }
 
     /// The body as text: transfer-decoded, then converted from its declared charset.

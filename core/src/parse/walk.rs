@@ -407,22 +407,22 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             PartType::Message(nested) => {
-                // An encoded message/rfc822 body that mail-parser did not decode (it named the
-                // encoding differently) is decoded and read here.
-                let (nested, nested_buf) = if part.needs_no_decoding() {
-                    (Some(nested), buf.clone())
+                // `decoded` is the part's content, `nested_buf` the buffer the nested parts lie in.
+                // An encoded body that mail-parser did not decode (it named the encoding
+                // differently) is decoded and read here.
+                let (nested, nested_buf, decoded) = if part.encoding.is_identity() {
+                    (Some(nested), buf.clone(), part.raw_body.clone())
                 } else if mp.encoding != MpEncoding::None {
                     let mut nested = nested;
                     let decoded = match std::mem::take(&mut nested.raw_message) {
                         Cow::Owned(v) => Data::from(v),
                         Cow::Borrowed(b) => Data::Borrowed(b),
                     };
-                    (Some(nested), decoded)
+                    (Some(nested), decoded.clone(), decoded)
                 } else {
                     let decoded = self.own_decode(&part);
-                    (parse_nested(&decoded, self.limits), decoded)
+                    (parse_nested(&decoded, self.limits), decoded.clone(), decoded)
                 };
-                let decoded = if part.needs_no_decoding() { part.raw_body.clone() } else { nested_buf.clone() };
                 part.decoded = Some(decoded);
                 let nested = nested.unwrap_or_default();
                 if nested.parts.is_empty() {
