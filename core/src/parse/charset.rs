@@ -24,9 +24,17 @@ pub(crate) fn is_utf8_label(label: &str) -> bool {
 
 /// Bytes outside any declared charset: UTF-8 when valid, else Windows-1252 (what legacy mailers wrote).
 pub(crate) fn decode_undeclared(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
+    match utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// `bytes` as UTF-8, checked with SIMD; std's checker only on failure, for the error's position.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(bytes),
     }
 }
 
@@ -36,7 +44,7 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], charset: Option<&str>) -> Decoded<'a> 
         return Decoded { text: decode_undeclared(bytes), problem: None };
     };
     if is_utf8_label(label) {
-        return match std::str::from_utf8(bytes) {
+        return match utf8(bytes) {
             Ok(s) => Decoded { text: Cow::Borrowed(s), problem: None },
             Err(e) => Decoded {
                 text: String::from_utf8_lossy(bytes),
@@ -83,6 +91,24 @@ fn unknown<'a>(bytes: &'a [u8], label: &str) -> Decoded<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simd_utf8_check_agrees_with_std() {
+        let long = "Привет, 日本, café. ".repeat(40);
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"plain".to_vec(), long.clone().into_bytes()];
+        for cut in [1, 2, 5, 100, long.len() - 1] {
+            cases.push(long.as_bytes()[..cut].to_vec()); // may end inside a character
+            let mut bad = long.clone().into_bytes();
+            bad[cut] = 0xff;
+            cases.push(bad);
+        }
+        cases.push(b"\xed\xa0\x80 surrogate".to_vec());
+        cases.push(b"\xc0\xaf overlong".to_vec());
+        for c in &cases {
+            let (ours, std) = (utf8(c), std::str::from_utf8(c));
+            assert_eq!(ours.map_err(|e| e.valid_up_to()), std.map_err(|e| e.valid_up_to()), "{c:?}");
+        }
+    }
 
     #[test]
     fn legacy_charsets_decode() {
