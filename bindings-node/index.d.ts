@@ -20,6 +20,48 @@ export interface MailwrightError extends Error {
 /** Whether `e` is an error from mailwright (narrows its type). */
 export declare function isMailwrightError(e: unknown): e is MailwrightError
 
+
+/** One part of a message (from `message.parts`, `message.attachments` or a bot handler). */
+export declare class Part {
+  private constructor()
+  /** Its IMAP-style path (`1`, `2.1`; the root is ``). */
+  get path(): string
+  /** The content type, lower case (`application/pdf`). */
+  get contentType(): string
+  /** The file name, decoded and as a mail client shows it. */
+  get filename(): string | null
+  /** `attachment`, `inline`, or null. */
+  get disposition(): string | null
+  /** The Content-ID without brackets. */
+  get contentId(): string | null
+  /** The declared charset. */
+  get charset(): string | null
+  /** The transfer encoding as written (`7bit`, `base64`, `quoted-printable`…). */
+  get transferEncoding(): string
+  /** `multipart`, `message` or `leaf`. */
+  get kind(): 'multipart' | 'message' | 'leaf'
+  /**
+   * The content with its transfer encoding undone. Where there was nothing to decode this is a
+   * view of the message's buffer (for `parse`, the buffer given to it: no copy, it shares that
+   * memory); else a new Buffer.
+   */
+  get content(): Buffer
+  /** The content as text (transfer-decoded, charset converted). */
+  get text(): string
+  /** The decoded size in bytes. */
+  get size(): number
+  /** This part's own header fields. */
+  get headers(): Array<Header>
+}
+
+/** The parts of a `Message`: made once, on first use, for all its parts. */
+export interface Message {
+  /** Every part, depth first, the root first (a new array of the same objects each time). */
+  readonly parts: Array<Part>
+  /** The parts that are files. */
+  readonly attachments: Array<Part>
+}
+
 declare global {
   interface __NapiRsAsyncGenerator<TOwner, T, TReturn, TNext> {
     next(...[value]: [] | [TNext]): globalThis.Promise<globalThis.IteratorResult<T, TReturn | undefined>>
@@ -131,10 +173,6 @@ export declare class Message {
   get headers(): Array<Header>
   /** The decoded value of the first header field called `name` (any case), or null. */
   header(name: string): string | null
-  /** The parts that are files. */
-  get attachments(): Array<Part>
-  /** Every part, depth first, the root first. */
-  get parts(): Array<Part>
   /** Damage found while parsing. */
   get warnings(): Array<ParseWarning>
   /** The whole message: the buffer it was parsed from (the same object). */
@@ -192,37 +230,6 @@ export declare class Outbox {
   status(): Promise<any[]>
   /** Sends what is due through one destination (the options of `send`); resolves to counts. */
   flush(options: SendOptions): Promise<any>
-}
-
-/** One part of a message. */
-export declare class Part {
-  /** Its IMAP-style path (`1`, `2.1`; the root is ``). */
-  get path(): string
-  /** The content type, lower case (`application/pdf`). */
-  get contentType(): string
-  /** The file name, decoded and as a mail client shows it. */
-  get filename(): string | null
-  /** `attachment`, `inline`, or null. */
-  get disposition(): string | null
-  /** The Content-ID without brackets. */
-  get contentId(): string | null
-  /** The declared charset. */
-  get charset(): string | null
-  /** The transfer encoding as written (`7bit`, `base64`, `quoted-printable`…). */
-  get transferEncoding(): string
-  /** `multipart`, `message` or `leaf`. */
-  get kind(): 'multipart' | 'message' | 'leaf'
-  /**
-   * The content with its transfer encoding undone. Where there was nothing to decode this is
-   * a view of the buffer given to `parse` (no copy: it shares that memory); else a new Buffer.
-   */
-  get content(): Buffer
-  /** The content as text (transfer-decoded, charset converted). */
-  get text(): string
-  /** The decoded size in bytes. */
-  get size(): number
-  /** This part's own header fields. */
-  get headers(): Array<Header>
 }
 
 /**

@@ -20,13 +20,132 @@ try {
   throw err
 }
 
-// A rule's handler may be sync or async; the core waits for a Promise either way.
+// Parts are plain JavaScript objects, made for all parts of a message from one native call and
+// kept with the message: a call across napi costs about as much as making a small object, so
+// native part objects with native getters spent more time crossing than parsing.
+const LAYOUT_FIELDS = 11
+const KINDS = ['leaf', 'multipart', 'message']
+const LAYOUT = Symbol('mailwright.layout')
+const MINT = Symbol('mailwright.part')
+
+/** One part of a message. */
+class Part {
+  #msg
+  #index
+  #l
+  #at
+  constructor(mint, msg, index, l, at) {
+    if (mint !== MINT) throw new TypeError('Part objects come from a Message (message.parts)')
+    this.#msg = msg
+    this.#index = index
+    this.#l = l
+    this.#at = at
+  }
+  /** Its IMAP-style path (`1`, `2.1`; the root is ``). */
+  get path() {
+    return this.#l.cells[this.#at]
+  }
+  /** The content type, lower case (`application/pdf`). */
+  get contentType() {
+    return this.#l.cells[this.#at + 1]
+  }
+  /** `multipart`, `message` or `leaf`. */
+  get kind() {
+    return KINDS[this.#l.cells[this.#at + 2]]
+  }
+  /** The transfer encoding as written (`7bit`, `base64`, `quoted-printable`…). */
+  get transferEncoding() {
+    return this.#l.cells[this.#at + 3]
+  }
+  /** The file name, decoded and as a mail client shows it. */
+  get filename() {
+    return this.#l.cells[this.#at + 4]
+  }
+  /** `attachment`, `inline`, or null. */
+  get disposition() {
+    return this.#l.cells[this.#at + 5]
+  }
+  /** The Content-ID without brackets. */
+  get contentId() {
+    return this.#l.cells[this.#at + 6]
+  }
+  /** The declared charset. */
+  get charset() {
+    return this.#l.cells[this.#at + 7]
+  }
+  /** The decoded size in bytes. */
+  get size() {
+    return this.#l.cells[this.#at + 8]
+  }
+  /**
+   * The content with its transfer encoding undone: a view of the message's buffer (no copy)
+   * where there was nothing to decode, else a new Buffer.
+   */
+  get content() {
+    const start = this.#l.cells[this.#at + 9]
+    if (start < 0) return this.#msg._content(this.#index)
+    const raw = this.#l.raw ?? (this.#l.raw = this.#msg.raw)
+    const size = this.#l.cells[this.#at + 8]
+    // A detached or shrunk input (its ArrayBuffer transferred) gets a copy from the parse instead.
+    if (raw.byteLength < start + size) return this.#msg._content(this.#index)
+    return Buffer.from(raw.buffer, raw.byteOffset + start, size)
+  }
+  /** The content as text (transfer-decoded, charset converted). */
+  get text() {
+    return this.#msg._text(this.#index)
+  }
+  /** This part's own header fields. */
+  get headers() {
+    return this.#msg._headers(this.#index)
+  }
+}
+
+function layout(msg) {
+  let l = msg[LAYOUT]
+  if (l === undefined) {
+    l = { cells: msg._layout(), parts: [], attachments: [], raw: null }
+    const { cells, parts, attachments } = l
+    for (let i = 0, at = 0; at < cells.length; i++, at += LAYOUT_FIELDS) {
+      const p = new Part(MINT, msg, i, l, at)
+      parts.push(p)
+      if (cells[at + 10]) attachments.push(p)
+    }
+    Object.defineProperty(msg, LAYOUT, { value: l })
+  }
+  return l
+}
+
+Object.defineProperties(native.Message.prototype, {
+  parts: {
+    /** Every part, depth first, the root first. */
+    get() {
+      return layout(this).parts.slice()
+    },
+    enumerable: true,
+    configurable: true,
+  },
+  attachments: {
+    /** The parts that are files. */
+    get() {
+      return layout(this).attachments.slice()
+    },
+    enumerable: true,
+    configurable: true,
+  },
+})
+
+// A rule's handler may be sync or async; the core waits for a Promise either way. The core hands
+// over the paths of the selected attachments; the handler gets the message's Part objects.
 const addRule = native.Mailbot.prototype.rule
 native.Mailbot.prototype.rule = function rule(spec, handler) {
   if (handler === undefined || handler === null) return addRule.call(this, spec)
   if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-  return addRule.call(this, spec, async (message, attachments) => {
-    await handler(message, attachments)
+  return addRule.call(this, spec, async (message, paths) => {
+    const parts = layout(message).parts
+    await handler(
+      message,
+      paths.map((path) => parts.find((p) => p.path === path)).filter((p) => p !== undefined),
+    )
   })
 }
 
@@ -36,4 +155,5 @@ function isMailwrightError(e) {
 }
 
 module.exports = native
+module.exports.Part = Part
 module.exports.isMailwrightError = isMailwrightError

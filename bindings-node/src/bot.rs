@@ -14,7 +14,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 
 use crate::errors::{Failure, Job, throw};
-use crate::message::{Message, Part};
+use crate::message::Message;
 
 /// How replies and forwards leave: `from` and exactly one of `outbox`, `maildir`, `smtp`.
 #[napi(object)]
@@ -114,8 +114,14 @@ pub struct WatchOptions {
     pub interval: Option<f64>,
 }
 
-type Handler =
-    ThreadsafeFunction<FnArgs<(Message, Vec<Part>)>, Promise<()>, FnArgs<(Message, Vec<Part>)>, Status, false, true>;
+type Handler = ThreadsafeFunction<
+    FnArgs<(Message, Vec<String>)>,
+    Promise<()>,
+    FnArgs<(Message, Vec<String>)>,
+    Status,
+    false,
+    true,
+>;
 
 struct Shared {
     bot: Mutex<Option<mailwright::bot::Bot>>,
@@ -272,7 +278,8 @@ impl Mailbot {
                 let h = handlers.lock().map_err(|_| "handler lock poisoned".to_string())?.get(name).cloned();
                 let Some(h) = h else { return Err(format!("no handler called {name}")) };
                 let msg = Message::from_vec(raw.to_vec()).map_err(|f| format!("{f:?}"))?;
-                let selected = msg.parts_at(parts);
+                // index.js turns the paths into the message's Part objects.
+                let selected = parts.to_vec();
                 futures_executor::block_on(async move {
                     let promise = h.call_async(FnArgs::from((msg, selected))).await.map_err(|e| e.reason.clone())?;
                     promise.await.map_err(|e| format!("handler {name} failed: {}", e.reason))

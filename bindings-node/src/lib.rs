@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 pub use bot::{BotReport, BotTransport, Mailbot, MailbotOptions, RuleSpec, WatchOptions};
 pub use errors::Job;
-pub use message::{Address, DissectConfig, Dissection, Header, Message, ParseWarning, Part, parse, parse_file};
+pub use message::{Address, DissectConfig, Dissection, Header, Message, ParseWarning, parse, parse_file};
 pub use transport::{
     AttachmentData, BuildOptions, Envelope, ImapSyncOptions, Maildir, MaildirMessage, Mbox, MessageBuilder, Outbox,
     Receipt, Recipient, SendOptions, Tls, Transport, build, imap_sync, send,
@@ -22,3 +22,8 @@ pub use transport::{
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+// mimalloc: messages are freed in batches when V8 collects them, and glibc's malloc returned the
+// pages and faulted them in again (see Cargo.toml).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

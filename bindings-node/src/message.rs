@@ -78,6 +78,9 @@ pub struct ParseWarning {
     pub detail: String,
 }
 
+// Its parts are JavaScript objects (index.js), made for every part at once from one call
+// (`_layout`); they read contents through `_content`/`_text`. Each call across napi costs about as
+// much as making a small object, so per-part native objects spent more time crossing than parsing.
 /// A parsed message. Its getters read the parse; nothing is decoded twice.
 #[napi(custom_finalize)]
 pub struct Message {
@@ -93,26 +96,20 @@ impl ObjectFinalize for Message {
 
 impl Message {
     /// Parses bytes that have no JavaScript buffer (read from a file by the core); part contents
-    /// are then copies.
+    /// are then views of one copy, made when a content is first read.
     pub(crate) fn from_vec(data: Vec<u8>) -> std::result::Result<Message, Failure> {
         let msg = SharedMessage::new(Bytes::from(data), &Limits::default())
             .map_err(|e| Failure::new("parse", e.to_string()))?;
         Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef::none() })
     }
 
-    /// The parts at these paths (`2`, `3.1`), as objects.
-    pub(crate) fn parts_at(&self, paths: &[String]) -> Vec<Part> {
-        let m = self.inner.msg.message();
-        let parts = m.parts();
-        paths
-            .iter()
-            .filter_map(|p| parts.iter().position(|x| x.path().to_string() == *p))
-            .map(|index| Part { inner: self.inner.clone(), index, input: InputRef::none() })
-            .collect()
-    }
-
-    fn part_objects(&self, indexes: impl Iterator<Item = usize>) -> Vec<Part> {
-        indexes.map(|index| Part { inner: self.inner.clone(), index, input: self.input.clone() }).collect()
+    fn part(&self, index: u32) -> Result<&mailwright::parse::Part<'_>> {
+        self.inner
+            .msg
+            .message()
+            .parts()
+            .get(index as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("no part {index}")))
     }
 }
 
@@ -226,18 +223,68 @@ impl Message {
         self.inner.msg.message().header_text(&name)
     }
 
-    /// The parts that are files.
-    #[napi(getter)]
-    pub fn attachments(&self) -> Vec<Part> {
+    /// Every part, in order, as a flat list of `LAYOUT_FIELDS` values each (see index.js).
+    #[napi(js_name = "_layout", skip_typescript)]
+    pub fn layout(&self) -> Vec<Cell<'_>> {
         let m = self.inner.msg.message();
         let parts = m.parts();
-        self.part_objects(m.attachments().filter_map(|a| parts.iter().position(|p| std::ptr::eq(p, a))))
+        let mut attachment = vec![false; parts.len()];
+        for a in m.attachments() {
+            if let Some(i) = parts.iter().position(|p| std::ptr::eq(p, a)) {
+                attachment[i] = true;
+            }
+        }
+        let base = self.inner.msg.bytes();
+        let (b, end) = (base.as_ptr() as usize, base.as_ptr() as usize + base.len());
+        let mut out = Vec::with_capacity(parts.len() * LAYOUT_FIELDS);
+        for (p, &attached) in parts.iter().zip(&attachment) {
+            let data = p.decoded();
+            let at = data.as_ptr() as usize;
+            // Where the content is a slice of the input: its offset there, so that JavaScript
+            // makes the view itself; -1 when it was decoded.
+            let view = if at >= b && at + data.len() <= end { (at - b) as f64 } else { -1.0 };
+            out.extend([
+                Cell::Owned(p.path().to_string()),
+                Cell::Text(p.content_type()),
+                Cell::Number(match p.kind() {
+                    PartKind::Leaf => 0.0,
+                    PartKind::Multipart(_) => 1.0,
+                    PartKind::Message { .. } => 2.0,
+                }),
+                Cell::Text(p.transfer_encoding().as_str()),
+                p.filename().map_or(Cell::Null, Cell::Text),
+                p.disposition().map_or(Cell::Null, Cell::Text),
+                p.content_id().map_or(Cell::Null, Cell::Text),
+                p.charset().map_or(Cell::Null, Cell::Text),
+                Cell::Number(data.len() as f64),
+                Cell::Number(view),
+                Cell::Bool(attached),
+            ]);
+        }
+        out
     }
 
-    /// Every part, depth first, the root first.
-    #[napi(getter)]
-    pub fn parts(&self) -> Vec<Part> {
-        self.part_objects(0..self.inner.msg.message().parts().len())
+    /// The decoded content of part `index`, copied into a new Buffer.
+    #[napi(js_name = "_content", skip_typescript)]
+    pub fn content_of<'e>(&self, env: &'e Env, index: u32) -> Result<Unknown<'e>> {
+        fresh_buffer(env, self.part(index)?.decoded())
+    }
+
+    /// The text of part `index`.
+    #[napi(js_name = "_text", skip_typescript)]
+    pub fn text_of(&self, index: u32) -> Result<JsText<'_>> {
+        Ok(JsText(self.part(index)?.text()))
+    }
+
+    /// The header fields of part `index`.
+    #[napi(js_name = "_headers", skip_typescript)]
+    pub fn headers_of(&self, index: u32) -> Result<Vec<Header>> {
+        Ok(self
+            .part(index)?
+            .headers()
+            .iter()
+            .map(|h| Header { name: h.name().into_owned(), value: h.text() })
+            .collect())
     }
 
     /// Damage found while parsing.
@@ -302,128 +349,43 @@ pub struct Dissection {
     pub bytes: f64,
 }
 
-/// One part of a message.
-#[napi(custom_finalize)]
-pub struct Part {
-    inner: Arc<Inner>,
-    index: usize,
-    input: Arc<InputRef>,
-}
-
-impl ObjectFinalize for Part {
-    fn finalize(self, env: Env) -> Result<()> {
-        release(self.input, &env)
-    }
-}
-
 /// A new Buffer in V8's own memory (so V8 counts it) holding a copy of `data`.
 fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
     let b = BufferSlice::copy_from(env, data)?;
     unsafe { Unknown::from_napi_value(env.raw(), <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &b)?) }
 }
 
-impl Part {
-    fn part(&self) -> &mailwright::parse::Part<'_> {
-        &self.inner.msg.message().parts()[self.index]
+/// How many values `_layout` gives per part.
+const LAYOUT_FIELDS: usize = 11;
+
+/// One value of `_layout`.
+pub enum Cell<'a> {
+    Text(&'a str),
+    Owned(String),
+    Number(f64),
+    Bool(bool),
+    Null,
+}
+
+impl TypeName for Cell<'_> {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
     }
 }
 
-/// A `Buffer` over `len` bytes of `input` from `start`: the same memory, no copy.
-fn view<'e>(env: &'e Env, input: &ObjectRef<false>, start: usize, len: usize) -> Result<Unknown<'e>> {
-    let obj = input.get_value(env)?;
-    let array_buffer: Unknown = obj.get_named_property("buffer")?;
-    let offset: f64 = obj.get_named_property("byteOffset")?;
-    let ctor: Object = env.get_global()?.get_named_property_unchecked("Buffer")?;
-    let from: Function<FnArgs<(Unknown, f64, f64)>, Unknown> = ctor.get_named_property("from")?;
-    from.apply(ctor, FnArgs::from((array_buffer, offset + start as f64, len as f64)))
-}
-
-#[napi]
-impl Part {
-    /// Its IMAP-style path (`1`, `2.1`; the root is ``).
-    #[napi(getter)]
-    pub fn path(&self) -> String {
-        self.part().path().to_string()
-    }
-
-    /// The content type, lower case (`application/pdf`).
-    #[napi(getter)]
-    pub fn content_type(&self) -> String {
-        self.part().content_type().to_string()
-    }
-
-    /// The file name, decoded and as a mail client shows it.
-    #[napi(getter)]
-    pub fn filename(&self) -> Option<String> {
-        self.part().filename().map(str::to_string)
-    }
-
-    /// `attachment`, `inline`, or null.
-    #[napi(getter)]
-    pub fn disposition(&self) -> Option<String> {
-        self.part().disposition().map(str::to_string)
-    }
-
-    /// The Content-ID without brackets.
-    #[napi(getter)]
-    pub fn content_id(&self) -> Option<String> {
-        self.part().content_id().map(str::to_string)
-    }
-
-    /// The declared charset.
-    #[napi(getter)]
-    pub fn charset(&self) -> Option<String> {
-        self.part().charset().map(str::to_string)
-    }
-
-    /// The transfer encoding as written (`7bit`, `base64`, `quoted-printable`…).
-    #[napi(getter)]
-    pub fn transfer_encoding(&self) -> String {
-        self.part().transfer_encoding().as_str().to_string()
-    }
-
-    /// `multipart`, `message` or `leaf`.
-    #[napi(getter, ts_return_type = "'multipart' | 'message' | 'leaf'")]
-    pub fn kind(&self) -> &'static str {
-        match self.part().kind() {
-            PartKind::Multipart(_) => "multipart",
-            PartKind::Message { .. } => "message",
-            PartKind::Leaf => "leaf",
+impl ToNapiValue for Cell<'_> {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        unsafe {
+            match val {
+                Cell::Text(s) => JsText::to_napi_value(env, JsText(s)),
+                Cell::Owned(s) => JsText::to_napi_value(env, JsText(&s)),
+                Cell::Number(n) => f64::to_napi_value(env, n),
+                Cell::Bool(b) => bool::to_napi_value(env, b),
+                Cell::Null => Null::to_napi_value(env, Null),
+            }
         }
-    }
-
-    /// The content with its transfer encoding undone. Where there was nothing to decode this is
-    /// a view of the buffer given to `parse` (no copy: it shares that memory); else a new Buffer.
-    #[napi(getter, ts_return_type = "Buffer")]
-    pub fn content<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        let data = self.part().decoded();
-        let base = self.inner.msg.bytes();
-        let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
-        if let Some(input) = &self.input.js
-            && !data.is_empty()
-            && p >= b
-            && p + data.len() <= b + base.len()
-        {
-            return view(env, input, p - b, data.len());
-        }
-        fresh_buffer(env, data)
-    }
-
-    /// The content as text (transfer-decoded, charset converted).
-    #[napi(getter, ts_return_type = "string")]
-    pub fn text(&self) -> JsText<'_> {
-        JsText(self.part().text())
-    }
-
-    /// The decoded size in bytes.
-    #[napi(getter)]
-    pub fn size(&self) -> u32 {
-        self.part().decoded().len() as u32
-    }
-
-    /// This part's own header fields.
-    #[napi(getter)]
-    pub fn headers(&self) -> Vec<Header> {
-        self.part().headers().iter().map(|h| Header { name: h.name().into_owned(), value: h.text() }).collect()
     }
 }

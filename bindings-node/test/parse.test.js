@@ -64,6 +64,52 @@ test('a subarray input keeps its offset', () => {
   assert.equal(v.buffer, big.buffer)
 })
 
+test('parts are made once per message; the list is new each time', () => {
+  const m = mw.parse(PLAIN)
+  const a = m.parts
+  assert.notEqual(m.parts, a, 'a new array')
+  a.pop()
+  assert.equal(m.parts.length, 4, 'changing the array changes nothing else')
+  assert.equal(m.parts[2], m.attachments[0], 'the same objects')
+  assert.ok(m.parts.every((p) => p instanceof mw.Part))
+  assert.deepEqual(Object.keys(m.parts[1]), [], 'no own state shows')
+  assert.equal(m.parts[3].size, 8)
+  assert.equal(m.parts[1].transferEncoding, '7bit')
+  assert.equal(m.parts[3].charset, null)
+  assert.deepEqual(m.parts[3].headers.map((h) => h.name), ['Content-Type', 'Content-Disposition', 'Content-Transfer-Encoding'])
+  // @ts-expect-error: not constructible
+  assert.throws(() => new mw.Part(), TypeError)
+})
+
+test('parts keep their message alive', () => {
+  const v8 = require('node:v8')
+  const vm = require('node:vm')
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc')
+  let m = mw.parse(Buffer.from(PLAIN))
+  const [raw, pdf] = m.attachments
+  m = null
+  for (let i = 0; i < 3; i++) gc()
+  assert.equal(raw.content.toString(), 'RAWBYTES')
+  assert.equal(pdf.content.toString(), '%PDF-1.4')
+  assert.equal(raw.text, 'RAWBYTES')
+})
+
+test('a transferred (detached) input gets copies, not a broken view', () => {
+  const u8 = new Uint8Array(PLAIN)
+  const m = mw.parse(u8)
+  structuredClone(u8.buffer, { transfer: [u8.buffer] })
+  assert.equal(u8.byteLength, 0)
+  const c = m.attachments[0].content
+  assert.equal(c.toString(), 'RAWBYTES')
+})
+
+test('the internal part calls refuse an index out of range', () => {
+  const m = mw.parse(PLAIN)
+  // @ts-expect-error: internal
+  for (const f of [m._content, m._text, m._headers]) assert.throws(() => f.call(m, 99), /no part 99/)
+})
+
 test('parse rejects what is not bytes', () => {
   // @ts-expect-error: text is not bytes
   assert.throws(() => mw.parse('text'), /./)
@@ -139,6 +185,8 @@ test('parseFile reads off the main thread and rejects with ENOENT', async () => 
   const m = await mw.parseFile(path.join(dir, 'm.eml'))
   assert.equal(m.subject, 'Grüße')
   assert.equal(m.attachments[0].content.toString(), 'RAWBYTES')
+  const [text, raw] = [m.parts[1].content, m.parts[2].content]
+  assert.equal(text.buffer, raw.buffer, 'contents are views of one copy of the file')
   await assert.rejects(mw.parseFile(path.join(dir, 'missing.eml')), (e) => mw.isMailwrightError(e) && e.code === 'ENOENT' && e.kind === 'io')
   fs.rmSync(dir, { recursive: true })
 })
