@@ -187,8 +187,9 @@ impl ToNapiValue for Json {
     }
 }
 
-/// Text handed to JavaScript the fast way: ASCII as Latin-1 (a copy, no decoding), anything else
-/// transcoded to UTF-16 here (V8 then copies it as is instead of decoding UTF-8 itself).
+/// Text handed to JavaScript the fast way: ASCII and other Latin-1 text as one byte per character
+/// (no decoding in V8), anything else transcoded to UTF-16 here (V8 then copies it as is instead of
+/// decoding UTF-8 itself).
 pub struct JsText<'a>(pub(crate) &'a str);
 
 impl TypeName for JsText<'_> {
@@ -204,18 +205,29 @@ impl ToNapiValue for JsText<'_> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         let s = val.0;
         if s.is_ascii() {
-            let mut out = std::ptr::null_mut();
-            // SAFETY: `s` is valid for `len` bytes during the call; V8 copies them.
-            let status =
-                unsafe { napi::sys::napi_create_string_latin1(env, s.as_ptr().cast(), s.len() as isize, &mut out) };
-            if status != napi::sys::Status::napi_ok {
-                return Err(Error::new(Status::from(status), "cannot create a string"));
-            }
-            return Ok(out);
+            return unsafe { latin1(env, s.as_bytes()) };
+        }
+        // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
+        if encoding_rs::mem::is_str_latin1(s) {
+            let mut narrow = vec![0u8; s.len()];
+            let n = encoding_rs::mem::convert_utf8_to_latin1_lossy(s.as_bytes(), &mut narrow);
+            return unsafe { latin1(env, &narrow[..n]) };
         }
         let mut wide = vec![0u16; s.len()];
         let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
         wide.truncate(n);
         unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
     }
+}
+
+/// A JavaScript string of these Latin-1 bytes (V8 copies them).
+unsafe fn latin1(env: napi::sys::napi_env, bytes: &[u8]) -> Result<napi::sys::napi_value> {
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `bytes` is valid for its length during the call; V8 copies it.
+    let status =
+        unsafe { napi::sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, &mut out) };
+    if status != napi::sys::Status::napi_ok {
+        return Err(Error::new(Status::from(status), "cannot create a string"));
+    }
+    Ok(out)
 }

@@ -110,6 +110,15 @@ test('the internal part calls refuse an index out of range', () => {
   for (const f of [m._content, m._text, m._headers]) assert.throws(() => f.call(m, 99), /no part 99/)
 })
 
+test('text reaches JavaScript intact: ASCII, Latin-1 and wider', () => {
+  const texts = ['plain ascii', 'Grüße, café, ÿ\u0080', 'Ā just past Latin-1', '日本語 – “quotes” 😀', '']
+  const body = texts
+    .map((t) => `--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=t.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(t).toString('base64')}\r\n`)
+    .join('')
+  const m = mw.parse(Buffer.from(`Subject: t\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n${body}--B--\r\n`))
+  assert.deepEqual(m.attachments.map((p) => p.text), texts)
+})
+
 test('parse rejects what is not bytes', () => {
   // @ts-expect-error: text is not bytes
   assert.throws(() => mw.parse('text'), /./)
