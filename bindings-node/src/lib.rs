@@ -22,8 +22,3 @@ pub use transport::{
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
-
-// mimalloc: messages are freed in batches when V8 collects them, and glibc's malloc returned the
-// pages and faulted them in again (see Cargo.toml).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

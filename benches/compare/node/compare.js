@@ -61,12 +61,16 @@ async function postalMime(raw) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
 // Rounds go round-robin over the libraries, so that a slow spell of the machine hits them alike.
+// Each round starts after a turn of the event loop, as a bot's batches do (Node releases native
+// objects' memory, mailwright's parsed messages, only then: without it the whole run's parses
+// pile up and every round pays for fresh pages).
 async function rates(files, libs, r) {
   const size = files.reduce((s, f) => s + f.length, 0)
   const times = Object.fromEntries(Object.keys(libs).map((k) => [k, []]))
   for (const fn of Object.values(libs)) for (const f of files.slice(0, 50)) await fn(f) // warm-up
   for (let i = 0; i < r; i++) {
     for (const [name, fn] of Object.entries(libs)) {
+      await new Promise(setImmediate)
       const t = process.hrtime.bigint()
       for (const f of files) await fn(f)
       times[name].push(Number(process.hrtime.bigint() - t) / 1e9)
