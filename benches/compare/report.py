@@ -50,8 +50,9 @@ def rows(d: Path) -> List[Row]:
             out.append((f"Python: parse + decode, {s}", "MB/s", py[s], "mailwright", "email (stdlib) and PyPI mail-parser"))
     node = load(d, "node")
     if node:
-        for s in ("typical", "large"):
-            out.append((f"Node: parse + decode, {s}", "MB/s", node["parse"][s], "mailwright", "postal-mime, mailparser"))
+        for s in ("typical", "large", "real-world"):
+            if s in node["parse"]:
+                out.append((f"Node: parse + decode, {s}", "MB/s", node["parse"][s], "mailwright", "postal-mime, mailparser"))
         if node.get("send"):
             one = {k: v for k, v in node["send"].items() if "1 connection" in k}
             four = {k: v for k, v in node["send"].items() if "4 connections" in k}

@@ -6,7 +6,9 @@
 //
 //   cargo run --release -p mailwright-benches --bin gen-corpus -- /tmp/corpus
 //   npm install ./bindings-node && npm install --prefix benches/compare/node
-//   node benches/compare/node/compare.js /tmp/corpus [ROUNDS] [COUNT] [--large N] [--json FILE]
+//   node benches/compare/node/compare.js /tmp/corpus [ROUNDS] [COUNT] [--large N] [--real DIR] [--json FILE]
+// --real DIR adds a third set: every file of 2–50 KB under DIR (real-world messages, e.g. public
+// parser test suites), read in place.
 'use strict'
 
 const fs = require('node:fs')
@@ -24,11 +26,28 @@ const flag = (name) => {
 }
 const jsonOut = flag('--json')
 const largeLimit = Number(flag('--large') || 0)
+const realDir = flag('--real')
+const REAL_REPEAT = 20
 const [root, roundsArg, countArg] = args
 const rounds = Number(roundsArg || 3)
 const count = Number(countArg || 2000)
 
+function files(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name)
+    return e.isDirectory() ? files(p) : e.name.endsWith('.md') ? [] : [p]
+  })
+}
+
 function corpus(name) {
+  if (name === 'real-world') {
+    // Under a megabyte: each round goes over it REAL_REPEAT times.
+    const set = files(realDir)
+      .sort()
+      .map((f) => fs.readFileSync(f))
+      .filter((b) => b.length >= 2000 && b.length < 50000)
+    return Array.from({ length: REAL_REPEAT }, () => set).flat()
+  }
   const dir = path.join(root, name)
   const names = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort()
   return (name === 'large' && largeLimit ? names.slice(0, largeLimit) : names).map((f) => fs.readFileSync(path.join(dir, f)))
@@ -124,12 +143,13 @@ async function sendRates(host, port) {
 
 async function main() {
   const results = { parse: {}, send: null, rounds, count }
-  for (const name of ['typical', 'large']) {
+  for (const name of ['typical', 'large', ...(realDir ? ['real-world'] : [])]) {
     const files = corpus(name)
     const mb = files.reduce((s, f) => s + f.length, 0) / 1e6
     const r = await rates(files, { mailwright, 'postal-mime': postalMime, 'mailparser simpleParser': mailparser }, rounds)
     results.parse[name] = r
-    console.log(`parse + decode, ${name} (${files.length} messages, ${mb.toFixed(0)} MB), median of ${rounds}:`)
+    const n = name === 'real-world' ? `${files.length / REAL_REPEAT} messages x ${REAL_REPEAT}` : `${files.length} messages`
+    console.log(`parse + decode, ${name} (${n}, ${mb.toFixed(0)} MB), median of ${rounds}:`)
     for (const [k, v] of Object.entries(r)) {
       console.log(`  ${k.padEnd(26)} ${v.toFixed(1).padStart(8)} MB/s   mailwright is ${(r.mailwright / v).toFixed(1)}x`)
     }
