@@ -52,6 +52,8 @@ export declare class Part {
   get size(): number
   /** This part's own header fields. */
   get headers(): Array<Header>
+  /** What it is, without its content (for logs; `JSON.stringify` and `console.log` use it). */
+  toJSON(): { path: string; kind: 'multipart' | 'message' | 'leaf'; contentType: string; filename: string | null; disposition: string | null; size: number }
 }
 
 /** The parts of a `Message`: made once, on first use, for all its parts. */

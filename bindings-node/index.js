@@ -98,6 +98,14 @@ class Part {
   get headers() {
     return this.#msg._headers(this.#index)
   }
+  /** What it is, without its content (for logs). */
+  toJSON() {
+    const { path, kind, contentType, filename, disposition, size } = this
+    return { path, kind, contentType, filename, disposition, size }
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](depth, options, inspect) {
+    return `Part ${inspect(this.toJSON(), options)}`
+  }
 }
 
 function layout(msg) {

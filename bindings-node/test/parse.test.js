@@ -77,6 +77,12 @@ test('parts are made once per message; the list is new each time', () => {
   assert.equal(m.parts[1].transferEncoding, '7bit')
   assert.equal(m.parts[3].charset, null)
   assert.deepEqual(m.parts[3].headers.map((h) => h.name), ['Content-Type', 'Content-Disposition', 'Content-Transfer-Encoding'])
+  assert.equal(
+    JSON.stringify(m.attachments[1]),
+    '{"path":"3","kind":"leaf","contentType":"application/pdf","filename":"a.pdf","disposition":"attachment","size":8}',
+  )
+  const shown = require('node:util').inspect(m.parts[1], { breakLength: Infinity })
+  assert.match(shown, /^Part \{ path: '1', kind: 'leaf', contentType: 'text\/plain'/)
   // @ts-expect-error: not constructible
   assert.throws(() => new mw.Part(), TypeError)
 })
