@@ -229,20 +229,15 @@ impl Message {
         let m = self.inner.msg.message();
         let parts = m.parts();
         let mut attachment = vec![false; parts.len()];
-        for a in m.attachments() {
-            if let Some(i) = parts.iter().position(|p| std::ptr::eq(p, a)) {
-                attachment[i] = true;
-            }
+        for &i in &m.envelope().attachments {
+            attachment[i] = true;
         }
-        let base = self.inner.msg.bytes();
-        let (b, end) = (base.as_ptr() as usize, base.as_ptr() as usize + base.len());
         let mut out = Vec::with_capacity(parts.len() * LAYOUT_FIELDS);
         for (p, &attached) in parts.iter().zip(&attachment) {
             let data = p.decoded();
-            let at = data.as_ptr() as usize;
             // Where the content is a slice of the input: its offset there, so that JavaScript
             // makes the view itself; -1 when it was decoded.
-            let view = if at >= b && at + data.len() <= end { (at - b) as f64 } else { -1.0 };
+            let view = m.input_offset(data).map_or(-1.0, |at| at as f64);
             out.extend([
                 Cell::Owned(p.path().to_string()),
                 Cell::Text(p.content_type()),

@@ -98,10 +98,8 @@ fn addresses(py: Python<'_>, list: &[mailwright::parse::Address]) -> PyResult<Py
 /// in the input, else a view of the bytes the message decoded.
 fn view(py: Python<'_>, inner: &Inner, data: Data<'_>) -> PyResult<Py<PyAny>> {
     let input = inner.input.bind(py);
-    let base = input.as_bytes();
-    let (b, p) = (base.as_ptr() as usize, data.as_ptr() as usize);
-    if !data.is_empty() && p >= b && p + data.len() <= b + base.len() {
-        let start = p - b;
+    // The message was parsed in place from `input`, so an offset in it is one in `input`.
+    if let Some(start) = inner.msg.message().input_offset(&data).filter(|_| !data.is_empty()) {
         let mv = inner.view.get_or_try_init(py, || PyMemoryView::from(input.as_any()).map(Bound::unbind))?;
         let slice = pyo3::types::PySlice::new(py, start as isize, (start + data.len()) as isize, 1);
         return Ok(mv.bind(py).get_item(slice)?.unbind());
@@ -199,11 +197,7 @@ impl Message {
     #[getter]
     fn attachments(&self) -> Vec<Part> {
         let m = self.inner.msg.message();
-        let parts = m.parts();
-        m.attachments()
-            .filter_map(|a| parts.iter().position(|p| std::ptr::eq(p, a)))
-            .map(|index| Part { inner: self.inner.clone(), index })
-            .collect()
+        m.envelope().attachments.iter().map(|&index| Part { inner: self.inner.clone(), index }).collect()
     }
 
     /// Every part, depth first (the root first).

@@ -32,17 +32,17 @@ const [root, roundsArg, countArg] = args
 const rounds = Number(roundsArg || 3)
 const count = Number(countArg || 2000)
 
-function files(dir) {
+function listFiles(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name)
-    return e.isDirectory() ? files(p) : e.name.endsWith('.md') ? [] : [p]
+    return e.isDirectory() ? listFiles(p) : e.name.endsWith('.md') ? [] : [p]
   })
 }
 
 function corpus(name) {
   if (name === 'real-world') {
     // Under a megabyte: each round goes over it REAL_REPEAT times.
-    const set = files(realDir)
+    const set = listFiles(realDir)
       .sort()
       .map((f) => fs.readFileSync(f))
       .filter((b) => b.length >= 2000 && b.length < 50000)

@@ -45,9 +45,7 @@ impl Data<'_> {
 }
 
 fn contains(owner: &Bytes, s: &[u8]) -> bool {
-    let o = owner.as_ptr() as usize;
-    let p = s.as_ptr() as usize;
-    p >= o && p + s.len() <= o + owner.len()
+    super::part::offset_in(owner, s).is_some()
 }
 
 impl Deref for Data<'_> {

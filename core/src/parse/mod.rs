@@ -271,6 +271,12 @@ impl<'a> Message<'a> {
         self.input
     }
 
+    /// Where `bytes` start in the input, when they are a slice of it (a part's content that had no
+    /// transfer encoding, say): what a binding needs to hand out a view instead of a copy.
+    pub fn input_offset(&self, bytes: &[u8]) -> Option<usize> {
+        part::offset_in(self.input, bytes)
+    }
+
     /// `data` as a shared buffer: a view of the input buffer when the message was made from
     /// [`Bytes`] and `data` borrows it; a copy otherwise.
     pub fn bytes_of(&self, data: &Data<'a>) -> Bytes {

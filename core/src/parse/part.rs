@@ -306,7 +306,7 @@ impl<'a> Part<'a> {
 }
 
 /// Where `part` starts in `whole`, when it is a sub-slice of it.
-fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+pub(crate) fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
     let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
     (p >= w && p + part.len() <= w + whole.len()).then(|| p - w)
 }

@@ -806,4 +806,17 @@ mod view_tests {
             assert!(matches!(part.decoded_data(), crate::parse::Data::Borrowed(_)));
         }
     }
+
+    #[test]
+    fn input_offset_finds_views_and_refuses_the_rest() {
+        let input = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhello\r\n--b\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\naGk=\r\n--b--\r\n";
+        let msg = Message::parse(input).expect("small input");
+        let [_, plain, encoded] = msg.parts() else { panic!("three parts") };
+        let at = msg.input_offset(plain.decoded()).expect("a view");
+        assert_eq!(&input[at..at + 5], b"hello");
+        assert_eq!(encoded.decoded(), b"hi");
+        assert_eq!(msg.input_offset(encoded.decoded()), None, "decoded bytes are not in the input");
+        assert_eq!(msg.input_offset(b"hello"), None, "equal bytes elsewhere are not in the input");
+    }
 }
