@@ -10,6 +10,7 @@ mod data;
 pub(crate) mod decode;
 pub mod header;
 mod part;
+mod split;
 mod walk;
 
 use bytes::Bytes;

@@ -12,6 +12,7 @@ use super::data::Data;
 use super::decode;
 use super::header::{self, MimeValue};
 use super::part::{Part, PartKind, PartPath, RawHeader, TransferEncoding, decode_body, text_of};
+use super::split;
 use super::{Address, Envelope, Message, UuAttachment};
 use crate::limits::Limits;
 use crate::warning::{Warning, WarningKind, Warnings};
@@ -23,6 +24,8 @@ struct Arena<'a> {
     text_body: Vec<u32>,
     html_body: Vec<u32>,
     envelope: usize,
+    /// mail-parser decoded its text bodies (else they are empty and the walker decodes them).
+    texts: bool,
     /// mail-parser part id → index in `Message::parts`.
     map: Vec<usize>,
 }
@@ -58,8 +61,14 @@ fn dismantle(part: MpPart<'_>) {
 }
 
 pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
-    let parser = if may_nest_messages(input) { &*FULL } else { &*FAST };
-    parse_using(input, owner, limits, |b| parser.parse(b))
+    if may_nest_messages(input) {
+        parse_using(input, owner, limits, |b| (FULL.parse(b), true))
+    } else {
+        parse_using(input, owner, limits, |b| match split::split(&FAST, b) {
+            Ok(m) => (m, false),
+            Err(split::Nested) => (FAST.parse(b), true),
+        })
+    }
 }
 
 /// Whether `input` may hold a message/rfc822 or message/global part: a cheap, generous test.
@@ -82,7 +91,7 @@ fn parse_nested(decoded: &[u8], limits: &Limits) -> Option<mail_parser::Message<
 }
 
 static FULL: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| fields(MessageParser::new()));
-static FAST: std::sync::LazyLock<MessageParser> =
+pub(super) static FAST: std::sync::LazyLock<MessageParser> =
     std::sync::LazyLock::new(|| fields(MessageParser::new()).ignore_header(HeaderName::ContentTransferEncoding));
 
 /// mail-parser set to interpret only the fields it needs to find the parts (the MIME fields) and
@@ -144,7 +153,7 @@ fn parse_using<'a>(
     input: &'a [u8],
     owner: Option<Bytes>,
     limits: &Limits,
-    mime: impl FnOnce(&'a [u8]) -> Option<mail_parser::Message<'a>>,
+    mime: impl FnOnce(&'a [u8]) -> (Option<mail_parser::Message<'a>>, bool),
 ) -> Message<'a> {
     let top: Data<'a> = Data::Borrowed(input);
     let mut w = Walker {
@@ -172,7 +181,7 @@ fn parse_using<'a>(
     };
     let parsed = catch_unwind(AssertUnwindSafe(|| mime(seen)));
     match parsed {
-        Ok(Some(m)) if !m.parts.is_empty() => {
+        Ok((Some(m), texts)) if !m.parts.is_empty() => {
             w.envelopes.push(Envelope::default());
             let root_multi = matches!(m.parts[0].body, PartType::Multipart(_));
             w.arenas.push(Arena {
@@ -182,6 +191,7 @@ fn parse_using<'a>(
                 text_body: m.text_body,
                 html_body: m.html_body,
                 envelope: 0,
+                texts,
             });
             let path = if root_multi { PartPath::default() } else { PartPath(vec![1]) };
             w.stack.push(Work { arena: 0, id: 0, path, depth: 0, parent: None, digest: false });
@@ -284,6 +294,7 @@ impl<'a> Walker<'a, '_> {
         let arena = &self.arenas[work.arena];
         let buf = arena.buf.clone();
         let env_idx = arena.envelope;
+        let texts = arena.texts;
         let idx = self.parts.len();
         self.arenas[work.arena].map[work.id] = idx;
 
@@ -449,6 +460,7 @@ impl<'a> Walker<'a, '_> {
                         text_body: nested.text_body,
                         html_body: nested.html_body,
                         envelope: env,
+                        texts: true,
                     });
                     let root = self.parts.len() + 1;
                     part.kind = PartKind::Message { root, envelope: env };
@@ -457,7 +469,7 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             PartType::Text(t) | PartType::Html(t) => {
-                self.leaf_text(&mut part, mp.encoding, mp.is_encoding_problem, t);
+                self.leaf_text(&mut part, mp.encoding, mp.is_encoding_problem, texts.then_some(t));
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
                 self.leaf_binary(&mut part, mp.encoding, mp.is_encoding_problem, b);
@@ -564,7 +576,8 @@ impl<'a> Walker<'a, '_> {
         part.decoded = Some(data);
     }
 
-    fn leaf_text(&mut self, part: &mut Part<'a>, mp_enc: MpEncoding, problem: bool, t: Cow<'a, str>) {
+    /// `t` is mail-parser's text, when it decoded it.
+    fn leaf_text(&mut self, part: &mut Part<'a>, mp_enc: MpEncoding, problem: bool, t: Option<Cow<'a, str>>) {
         let charset = part.charset().map(str::to_string);
         let known = charset.as_deref().is_none_or(charset_known);
         if part.encoding == TransferEncoding::Identity {
@@ -572,7 +585,8 @@ impl<'a> Walker<'a, '_> {
         }
         // The text's length is its decoded length only when no charset conversion happened.
         let utf8 = charset.as_deref().is_none_or(super::charset::is_utf8_label);
-        if Self::trust(part, mp_enc, problem, utf8.then_some(t.len()))
+        if let Some(t) = t
+            && Self::trust(part, mp_enc, problem, utf8.then_some(t.len()))
             && known
             && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none()
         {
@@ -783,7 +797,9 @@ mod tests {
     #[test]
     fn a_parser_panic_becomes_a_warning() {
         let input = b"Subject: x\r\n\r\nbody";
-        let msg = parse_using(input, None, &Limits::default(), |_| panic!("crafted input"));
+        let msg = parse_using(input, None, &Limits::default(), |_| -> (Option<mail_parser::Message<'_>>, bool) {
+            panic!("crafted input")
+        });
         assert_eq!(msg.warnings().len(), 1);
         assert_eq!(msg.warnings()[0].kind, WarningKind::ParserFailure);
         assert_eq!(msg.parts().len(), 1);

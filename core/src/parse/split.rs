@@ -1,0 +1,526 @@
+//! The MIME structure of a message without nested messages, found the way mail-parser finds it
+//! but with a SIMD substring search for the boundaries where mail-parser steps byte by byte, and
+//! without decoding text bodies (the walker decodes them itself). Header sections are still read
+//! by mail-parser.
+//!
+//! The result is what `MessageParser::parse` gives for the same input and parser settings when
+//! they leave Content-Transfer-Encoding alone (every body as written), except that text and HTML
+//! bodies are empty. A test holds the two equal over every message the project has.
+
+use std::borrow::Cow;
+
+use mail_parser::parsers::MessageStream;
+use mail_parser::{ContentType, Encoding, GetHeader, HeaderName, Message, MessageParser, MessagePart, PartType};
+use memchr::memmem::Finder;
+
+/// The input holds a part mail-parser reads as a nested message: it must read it all.
+#[derive(Debug)]
+pub(super) struct Nested;
+
+#[derive(Debug, PartialEq, Clone, Copy, Default)]
+enum Mime {
+    MultipartMixed,
+    MultipartAlternative,
+    MultipartRelated,
+    MultipartDigest,
+    TextPlain,
+    TextHtml,
+    TextOther,
+    Inline,
+    #[default]
+    Message,
+    Other,
+}
+
+/// (is multipart, is inline, is text, type), as mail-parser classifies a part.
+fn mime_type(ct: Option<&ContentType<'_>>, parent: Mime) -> (bool, bool, bool, Mime) {
+    let Some(ct) = ct else {
+        return if parent == Mime::MultipartDigest {
+            (false, false, false, Mime::Message)
+        } else {
+            (false, true, true, Mime::TextPlain)
+        };
+    };
+    match ct.ctype() {
+        "multipart" => (
+            true,
+            false,
+            false,
+            match ct.subtype() {
+                Some("mixed") => Mime::MultipartMixed,
+                Some("alternative") => Mime::MultipartAlternative,
+                Some("related") => Mime::MultipartRelated,
+                Some("digest") => Mime::MultipartDigest,
+                _ => Mime::Other,
+            },
+        ),
+        "text" => match ct.subtype() {
+            Some("plain") => (false, true, true, Mime::TextPlain),
+            Some("html") => (false, true, true, Mime::TextHtml),
+            _ => (false, false, true, Mime::TextOther),
+        },
+        "image" | "audio" | "video" => (false, true, false, Mime::Inline),
+        "message" if matches!(ct.subtype(), Some("rfc822" | "global")) => (false, false, false, Mime::Message),
+        _ => (false, false, false, Mime::Other),
+    }
+}
+
+#[derive(Default)]
+struct State {
+    mime_type: Mime,
+    /// Finds `--boundary`.
+    boundary: Option<Finder<'static>>,
+    in_alternative: bool,
+    parts: usize,
+    html_parts: usize,
+    text_parts: usize,
+    need_html_body: bool,
+    need_text_body: bool,
+    part_id: u32,
+    sub_part_ids: Vec<u32>,
+    offset_header: usize,
+    offset_body: usize,
+    offset_end: usize,
+}
+
+/// A stream over `data` positioned at `pos`.
+fn stream_at(data: &[u8], pos: usize) -> MessageStream<'_> {
+    let mut s = MessageStream::new(data);
+    s.skip_bytes(pos.min(data.len()));
+    s
+}
+
+/// The first `--boundary` at or after `from`.
+fn find(finder: &Finder<'_>, data: &[u8], from: usize) -> Option<usize> {
+    let from = from.min(data.len());
+    finder.find(&data[from..]).map(|i| from + i)
+}
+
+/// Where a part's body that starts at `start` ends, given the first `--boundary` at `at`: before
+/// the line break ahead of it when it starts a line, else right before it.
+fn end_before(data: &[u8], start: usize, at: usize) -> usize {
+    if at > start && data[at - 1] == b'\n' {
+        if at - 1 > start && data[at - 2] == b'\r' { at - 2 } else { at - 1 }
+    } else if at > start {
+        at
+    } else {
+        start
+    }
+}
+
+/// Reads a part's body up to the next `--boundary` (to the end without one): its end, with the
+/// stream past the boundary; `usize::MAX` with the stream unmoved when the boundary never comes.
+fn mime_part<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: Option<&Finder<'_>>) -> usize {
+    let start = stream.offset();
+    match boundary {
+        None => {
+            *stream = stream_at(data, data.len());
+            data.len()
+        }
+        Some(f) => match find(f, data, start) {
+            Some(at) => {
+                *stream = stream_at(data, at + f.needle().len());
+                end_before(data, start, at)
+            }
+            None => usize::MAX,
+        },
+    }
+}
+
+/// Like [`mime_part`] for a part whose boundary may be missing: (its end, whether the boundary
+/// came); without it the part runs to the end of the input.
+fn seek_part_end<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: Option<&Finder<'_>>) -> (usize, bool) {
+    match boundary {
+        Some(_) => match mime_part(data, stream, boundary) {
+            usize::MAX => {
+                *stream = stream_at(data, data.len());
+                (data.len(), false)
+            }
+            end => (end, true),
+        },
+        None => {
+            *stream = stream_at(data, data.len());
+            (data.len(), true)
+        }
+    }
+}
+
+/// Moves past the next `--boundary`, giving where the line before it ends; unmoved and `None`
+/// without one.
+fn seek_next_part_offset<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: &Finder<'_>) -> Option<usize> {
+    let start = stream.offset();
+    let at = find(boundary, data, start)?;
+    *stream = stream_at(data, at + boundary.needle().len());
+    Some(match memchr::memrchr(b'\n', &data[start..at]) {
+        Some(i) if i > 0 && data[start + i - 1] == b'\r' => start + i - 1,
+        Some(i) => start + i,
+        None => start,
+    })
+}
+
+/// The parts of `data`, as `conf.parse(data)` finds them (see the module's description); `Ok(None)`
+/// when it has no header section.
+pub(super) fn split<'x>(conf: &MessageParser, data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
+    let mut stream = MessageStream::new(data);
+    let mut message = Message::default();
+    let mut state = State { need_text_body: true, need_html_body: true, ..Default::default() };
+    let mut stack: Vec<State> = Vec::with_capacity(4);
+    let mut part_headers = Vec::new();
+
+    'outer: loop {
+        state.offset_header = stream.offset();
+        if !stream.parse_headers(conf, &mut part_headers) {
+            break;
+        }
+        state.offset_body = stream.offset();
+        state.parts += 1;
+        state.sub_part_ids.push(message.parts.len() as u32);
+
+        let content_type = part_headers.header_value(&HeaderName::ContentType).and_then(|c| c.as_content_type());
+        let (is_multipart, mut is_inline, mut is_text, mut mime_type) = mime_type(content_type, state.mime_type);
+
+        if is_multipart && let Some(b) = content_type.and_then(|f| f.attribute("boundary")) {
+            let found = if b.is_empty() {
+                None
+            } else {
+                let mut needle = Vec::with_capacity(b.len() + 2);
+                needle.extend_from_slice(b"--");
+                needle.extend_from_slice(b.as_bytes());
+                let finder = Finder::new(&needle).into_owned();
+                find(&finder, data, stream.offset()).map(|at| (at, finder))
+            };
+            if let Some((at, finder)) = found {
+                stream = stream_at(data, at + finder.needle().len());
+                let new_state = State {
+                    in_alternative: state.in_alternative || mime_type == Mime::MultipartAlternative,
+                    mime_type,
+                    boundary: Some(finder),
+                    html_parts: message.html_body.len(),
+                    text_parts: message.text_body.len(),
+                    need_html_body: state.need_html_body,
+                    need_text_body: state.need_text_body,
+                    part_id: message.parts.len() as u32,
+                    ..Default::default()
+                };
+                message.parts.push(MessagePart {
+                    headers: std::mem::take(&mut part_headers),
+                    offset_header: state.offset_header as u32,
+                    offset_body: state.offset_body as u32,
+                    offset_end: 0,
+                    is_encoding_problem: false,
+                    encoding: Encoding::None,
+                    body: PartType::default(),
+                });
+                stack.push(state);
+                state = new_state;
+                stream.skip_crlf();
+                continue;
+            }
+            mime_type = Mime::TextOther;
+            is_text = true;
+        }
+
+        if mime_type == Mime::Message {
+            return Err(Nested);
+        }
+
+        let end = mime_part(data, &mut stream, state.boundary.as_ref());
+        let is_encoding_problem = end == usize::MAX;
+        if is_encoding_problem {
+            if mime_type != Mime::TextPlain {
+                mime_type = Mime::TextOther;
+            }
+            is_inline = false;
+            is_text = true;
+            let (end, found) = seek_part_end(data, &mut stream, state.boundary.as_ref());
+            state.offset_end = end;
+            if !found {
+                state.boundary = None;
+            }
+        } else {
+            state.offset_end = end;
+        }
+        let bytes = data.get(state.offset_body..state.offset_end).unwrap_or_default();
+
+        let is_inline = is_inline
+            && part_headers
+                .header_value(&HeaderName::ContentDisposition)
+                .is_none_or(|d| !d.as_content_type().is_some_and(|ct| ct.is_attachment()))
+            && (state.parts == 1
+                || state.mime_type != Mime::MultipartRelated
+                    && (mime_type == Mime::Inline || content_type.is_none_or(|c| !c.has_attribute("name"))));
+        // A message of one text/plain part is text whatever its damage (mail-parser's rule).
+        let is_inline = is_inline
+            || state.parts == 1
+                && state.mime_type == Mime::Message
+                && mime_type == Mime::TextPlain
+                && is_encoding_problem;
+
+        let (add_to_html, add_to_text) = if state.mime_type == Mime::MultipartAlternative {
+            match mime_type {
+                Mime::TextHtml => (true, false),
+                Mime::TextPlain => (false, true),
+                _ => (false, false),
+            }
+        } else if is_inline {
+            if state.in_alternative && (state.need_text_body || state.need_html_body) {
+                match mime_type {
+                    Mime::TextHtml => state.need_text_body = false,
+                    Mime::TextPlain => state.need_html_body = false,
+                    _ => (),
+                }
+            }
+            (state.need_html_body, state.need_text_body)
+        } else {
+            (false, false)
+        };
+        let id = message.parts.len() as u32;
+        if add_to_html {
+            message.html_body.push(id);
+        }
+        if add_to_text {
+            message.text_body.push(id);
+        }
+        let body = if is_text {
+            let is_html = mime_type == Mime::TextHtml;
+            if !add_to_html && is_html || !add_to_text && !is_html {
+                message.attachments.push(id);
+            }
+            if is_html { PartType::Html(Cow::Borrowed("")) } else { PartType::Text(Cow::Borrowed("")) }
+        } else {
+            message.attachments.push(id);
+            if is_inline {
+                PartType::InlineBinary(Cow::Borrowed(bytes))
+            } else {
+                PartType::Binary(Cow::Borrowed(bytes))
+            }
+        };
+        message.parts.push(MessagePart {
+            headers: std::mem::take(&mut part_headers),
+            encoding: Encoding::None,
+            is_encoding_problem,
+            body,
+            offset_header: state.offset_header as u32,
+            offset_body: state.offset_body as u32,
+            offset_end: state.offset_end as u32,
+        });
+
+        if state.boundary.is_none() {
+            if stream.offset() >= data.len() {
+                break 'outer;
+            }
+            continue;
+        }
+        loop {
+            if !stream.is_multipart_end() {
+                // The next part's header section follows.
+                continue 'outer;
+            }
+            if state.mime_type == Mime::MultipartAlternative && state.need_html_body && state.need_text_body {
+                // Only HTML, or only plain text: each stands for the other.
+                if state.text_parts == message.text_body.len() && state.html_parts != message.html_body.len() {
+                    message.text_body.extend_from_slice(&message.html_body[state.html_parts..]);
+                }
+                if state.html_parts == message.html_body.len() && state.text_parts != message.text_body.len() {
+                    message.html_body.extend_from_slice(&message.text_body[state.text_parts..]);
+                }
+            }
+            let Some(part) = message.parts.get_mut(state.part_id as usize) else { break 'outer };
+            if state.sub_part_ids.len() != 1 || state.sub_part_ids[0] != 0 {
+                part.body = PartType::Multipart(std::mem::take(&mut state.sub_part_ids));
+            }
+            if let Some(prev) = stack.pop() {
+                state = prev;
+                if let Some(b) = &state.boundary
+                    && let Some(offset) = seek_next_part_offset(data, &mut stream, b)
+                {
+                    part.offset_end = offset as u32;
+                    continue;
+                }
+            }
+            part.offset_end = stream.offset() as u32;
+            break 'outer;
+        }
+    }
+
+    // Damaged structure: close what is still open.
+    while let Some(prev) = stack.pop() {
+        if let Some(part) = message.parts.get_mut(state.part_id as usize) {
+            part.offset_end = stream.offset() as u32;
+            if state.sub_part_ids.len() != 1 || state.sub_part_ids[0] != 0 {
+                part.body = PartType::Multipart(std::mem::take(&mut state.sub_part_ids));
+            }
+        }
+        state = prev;
+    }
+
+    message.raw_message = Cow::Borrowed(data);
+    if !message.parts.is_empty() {
+        message.parts[0].offset_end = data.len() as u32;
+        Ok(Some(message))
+    } else if !part_headers.is_empty() {
+        // Headers without a body.
+        message.parts.push(MessagePart {
+            headers: part_headers,
+            encoding: Encoding::None,
+            is_encoding_problem: true,
+            body: PartType::Text(Cow::Borrowed("")),
+            offset_header: 0,
+            offset_body: data.len() as u32,
+            offset_end: data.len() as u32,
+        });
+        Ok(Some(message))
+    } else {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::sample::Rng;
+
+    /// mail-parser's result with the text bodies emptied, as `split` gives them.
+    fn reference(data: &[u8]) -> Option<Option<Message<'_>>> {
+        let mut m = catch_unwind(AssertUnwindSafe(|| super::super::walk::FAST.parse(data))).ok()?;
+        for p in m.iter_mut().flat_map(|m| m.parts.iter_mut()) {
+            match &mut p.body {
+                PartType::Text(t) | PartType::Html(t) => *t = Cow::Borrowed(""),
+                _ => {}
+            }
+        }
+        Some(m)
+    }
+
+    /// Whether `split` agrees with mail-parser on `data`; `None` when it left the input to
+    /// mail-parser (a nested message) or mail-parser itself failed.
+    fn agrees(data: &[u8]) -> Option<bool> {
+        let want = reference(data)?;
+        let got = catch_unwind(AssertUnwindSafe(|| split(&super::super::walk::FAST, data))).unwrap_or_else(|_| {
+            panic!("split panicked on {:?}", String::from_utf8_lossy(&data[..data.len().min(300)]))
+        });
+        let got = got.ok()?;
+        Some(got == want)
+    }
+
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() { files(&p, out) } else { out.push(p) }
+        }
+    }
+
+    fn check(inputs: impl IntoIterator<Item = (String, Vec<u8>)>) -> (usize, usize) {
+        let (mut same, mut left) = (0, 0);
+        for (name, data) in inputs {
+            match agrees(&data) {
+                Some(true) => same += 1,
+                Some(false) => panic!("split differs from mail-parser on {name}"),
+                None => left += 1,
+            }
+        }
+        (same, left)
+    }
+
+    #[test]
+    fn boundary_edge_cases_agree() {
+        let cases: &[&str] = &[
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n",
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--b\n\n\n--b--",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx--b\ny\n---b\n\nz\n--b--",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--bb\n\nz\n--b--\r\n\r\nepilogue",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n\n<p>x\n",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: image/png; name=a\n\nAAAA",
+            "Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\nx\n",
+            "Content-Type: multipart/mixed\n\n--b\n\nx\n--b--\n",
+            "Content-Type: multipart/mixed; boundary=b\n\nno boundary at all\n",
+            "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/html\n\nh\n--a--\n",
+            "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\np\n--a--\n",
+            "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative; boundary=i\n\n\
+             --i\n\np\n--i\nContent-Type: text/html\n\nh\n--i--\n--o\nContent-Type: application/pdf\n\n%PDF\n--o--\n",
+            "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/related; boundary=i\n\n\
+             --i\nContent-Type: text/html\n\nh\n--i\nContent-Type: image/gif\n\nG\n--o--\n",
+            "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n--i\n\nx",
+            "Content-Type: multipart/mixed; boundary=o\n\n\n--o\r\n\r\n\r\n--o \t \r\n\r\nz\n--o--",
+            "Content-Type: text/plain\n\n--b\n",
+            "Subject: only headers\n",
+            "Subject: x\n\n",
+            "\n\nbody without headers",
+            "",
+            "Content-Type: multipart/digest; boundary=d\n\n--d\nContent-Type: text/plain\n\nx\n--d--\n",
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Disposition: attachment\nContent-Type: text/plain\n\nf\n--b--",
+        ];
+        let (same, left) = check(cases.iter().enumerate().map(|(i, c)| (format!("case {i}"), c.as_bytes().to_vec())));
+        assert_eq!(left, 0, "none of these holds a nested message");
+        assert_eq!(same, cases.len());
+        // A digest child without Content-Type is a nested message: mail-parser reads those.
+        let digest = b"Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: s\n\nx\n--d--\n";
+        assert!(split(&super::super::walk::FAST, digest).is_err());
+    }
+
+    /// The test data, the fuzz corpora, generated mail and mutations of it, and the public
+    /// test suites beside the project when present: `split` gives what mail-parser gives.
+    #[test]
+    fn agrees_with_mail_parser_everywhere() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = Vec::new();
+        for dir in [
+            "testdata/fuzz",
+            "../fuzz/corpus/parse",
+            "../fuzz/corpus/dissect",
+            "../fuzz/corpus/mbox",
+            "../../shared/corpus",
+        ] {
+            files(&root.join(dir), &mut paths);
+        }
+        paths.sort();
+        let read = paths.iter().filter_map(|p| Some((p.display().to_string(), std::fs::read(p).ok()?)));
+        let (same, left) = check(read);
+        assert!(same > 1000 || paths.len() < 1000, "only {same} of {} files compared", paths.len());
+
+        let cases: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("testdata/cases/parse.json")).expect("cases"))
+                .expect("json");
+        let inputs: Vec<String> = cases["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .filter_map(|c| c["input"].as_str().map(String::from))
+            .collect();
+        let crlf = inputs.iter().map(|s| s.replace('\n', "\r\n"));
+        check(inputs.iter().cloned().chain(crlf).map(|s| ("a shared case".to_string(), s.into_bytes())));
+
+        let mut generated = crate::sample::typical_corpus(300, 7);
+        generated.extend(crate::sample::large_corpus(3, 7).into_iter().map(|m| m[..m.len().min(200_000)].to_vec()));
+        // Mutations where boundaries are decided: line breaks, dashes and boundary text.
+        let mut rng = Rng::new(11);
+        let mut mutated = Vec::new();
+        for m in generated.iter().take(300) {
+            let mut m = m.clone();
+            for _ in 0..rng.range(1, 6) {
+                let marks: Vec<usize> = memchr::memchr_iter(b'-', &m).collect();
+                let at = if marks.is_empty() { rng.range(0, m.len()) } else { marks[rng.range(0, marks.len())] };
+                let insert: &[u8] = rng.pick(&[&b"\r"[..], b"\n", b"-", b"--", b"\r\n--", b"x", b""]);
+                match rng.range(0, 3) {
+                    0 => {
+                        m.splice(at..at, insert.iter().copied());
+                    }
+                    1 if at < m.len() => {
+                        m.remove(at);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            mutated.push(m);
+        }
+        let (g, _) =
+            check(generated.into_iter().chain(mutated).enumerate().map(|(i, m)| (format!("generated {i}"), m)));
+        assert!(g > 500, "only {g} generated messages compared");
+        eprintln!("split agrees with mail-parser: {same} files ({left} left to it), {g} generated");
+    }
+}
