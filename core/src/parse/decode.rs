@@ -201,46 +201,55 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
         };
         out.extend_from_slice(&input[i..i + rel]);
         i += rel;
-        match input[i] {
-            b'=' => {
-                let rest = &input[i + 1..];
-                if let (Some(h), Some(l)) =
-                    (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
-                {
-                    out.push(h << 4 | l);
-                    keep = out.len();
-                    i += 3;
-                    continue;
-                }
-                // soft line break: '=' [spaces] CRLF|LF|end
-                let mut j = 0;
-                while j < rest.len() && (rest[j] == b' ' || rest[j] == b'\t') {
-                    j += 1;
-                }
-                match rest.get(j) {
-                    None => i = input.len(),
-                    Some(b'\n') => i += 1 + j + 1,
-                    Some(b'\r') if rest.get(j + 1) == Some(&b'\n') => i += 1 + j + 2,
-                    Some(b'\r') => i += 1 + j + 1,
-                    _ => {
-                        bad += 1;
-                        if problem.is_none() {
-                            problem = Some((WarningKind::InvalidQuotedPrintable, i, String::new()));
+        // Escapes and line breaks come in runs (`=C3=A9`, `\r\n`): take them all before searching.
+        loop {
+            match input.get(i) {
+                Some(b'=') => {
+                    let rest = &input[i + 1..];
+                    if let (Some(h), Some(l)) =
+                        (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
+                    {
+                        out.push(h << 4 | l);
+                        keep = out.len();
+                        i += 3;
+                        continue;
+                    }
+                    // soft line break: '=' [spaces] CRLF|LF|end
+                    let mut j = 0;
+                    while j < rest.len() && (rest[j] == b' ' || rest[j] == b'\t') {
+                        j += 1;
+                    }
+                    match rest.get(j) {
+                        None => i = input.len(),
+                        Some(b'\n') => i += 1 + j + 1,
+                        Some(b'\r') if rest.get(j + 1) == Some(&b'\n') => i += 1 + j + 2,
+                        Some(b'\r') => i += 1 + j + 1,
+                        _ => {
+                            bad += 1;
+                            if problem.is_none() {
+                                problem = Some((WarningKind::InvalidQuotedPrintable, i, String::new()));
+                            }
+                            out.push(b'=');
+                            i += 1;
                         }
-                        out.push(b'=');
+                    }
+                    keep = out.len();
+                }
+                Some(&b @ (b'\r' | b'\n')) => {
+                    // line break: drop trailing white space written before it (not decoded escapes)
+                    while out.len() > keep && matches!(out.last(), Some(b' ' | b'\t')) {
+                        out.pop();
+                    }
+                    if b == b'\r' && input.get(i + 1) == Some(&b'\n') {
+                        out.extend_from_slice(b"\r\n");
+                        i += 2;
+                    } else {
+                        out.push(b);
                         i += 1;
                     }
+                    keep = out.len();
                 }
-                keep = out.len();
-            }
-            _ => {
-                // line break: drop trailing white space written before it (not decoded escapes)
-                while out.len() > keep && matches!(out.last(), Some(b' ' | b'\t')) {
-                    out.pop();
-                }
-                out.push(input[i]);
-                i += 1;
-                keep = out.len();
+                _ => break,
             }
         }
     }
@@ -461,6 +470,61 @@ mod tests {
         assert!(!base64_complete(b"aGVs\r\nbA\r\n", 3));
         assert!(!base64_complete(b"aGVsbA", 3));
         assert!(base64_complete(b"aGVsbG8h", 6));
+    }
+
+    #[test]
+    fn quoted_printable_matches_a_byte_at_a_time_reading() {
+        // The rules one byte at a time: escapes, soft breaks, trailing space dropped before line breaks.
+        fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>) {
+            let (mut out, mut keep, mut i, mut first_bad) = (Vec::new(), 0, 0, None);
+            while i < input.len() {
+                match input[i] {
+                    b'=' => {
+                        let rest = &input[i + 1..];
+                        if let (Some(h), Some(l)) =
+                            (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
+                        {
+                            out.push(h << 4 | l);
+                            i += 3;
+                        } else {
+                            let j = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+                            match (rest.get(j), rest.get(j + 1)) {
+                                (None, _) => i = input.len(),
+                                (Some(b'\r'), Some(b'\n')) => i += j + 3,
+                                (Some(b'\r' | b'\n'), _) => i += j + 2,
+                                _ => {
+                                    first_bad.get_or_insert(i);
+                                    out.push(b'=');
+                                    i += 1;
+                                }
+                            }
+                        }
+                        keep = out.len();
+                    }
+                    b @ (b'\r' | b'\n') => {
+                        while out.len() > keep && matches!(out.last(), Some(b' ' | b'\t')) {
+                            out.pop();
+                        }
+                        out.push(b);
+                        keep = out.len();
+                        i += 1;
+                    }
+                    b => {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            (out, first_bad)
+        }
+        let alphabet = b"a \t=\r\n3DfZ\xc3";
+        let mut rng = crate::sample::Rng::new(5);
+        for _ in 0..20_000 {
+            let len = rng.range(0, 48);
+            let input: Vec<u8> = (0..len).map(|_| rng.pick(alphabet)).collect();
+            let (out, p) = quoted_printable(&input);
+            assert_eq!((out, p.map(|p| p.1)), reference(&input), "{:?}", String::from_utf8_lossy(&input));
+        }
     }
 
     #[test]
