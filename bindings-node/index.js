@@ -23,7 +23,7 @@ try {
 // Parts are plain JavaScript objects, made for all parts of a message from one native call and
 // kept with the message: a call across napi costs about as much as making a small object, so
 // native part objects with native getters spent more time crossing than parsing.
-const LAYOUT_FIELDS = 11
+const LAYOUT_NUMBERS = 18
 const KINDS = ['leaf', 'multipart', 'message']
 const LAYOUT = Symbol('mailwright.layout')
 const MINT = Symbol('mailwright.part')
@@ -43,49 +43,49 @@ class Part {
   }
   /** Its IMAP-style path (`1`, `2.1`; the root is ``). */
   get path() {
-    return this.#l.cells[this.#at]
+    return text(this.#l, this.#at, 0)
   }
   /** The content type, lower case (`application/pdf`). */
   get contentType() {
-    return this.#l.cells[this.#at + 1]
+    return text(this.#l, this.#at, 1)
   }
   /** `multipart`, `message` or `leaf`. */
   get kind() {
-    return KINDS[this.#l.cells[this.#at + 2]]
+    return KINDS[this.#l.n[this.#at]]
   }
   /** The transfer encoding as written (`7bit`, `base64`, `quoted-printable`…). */
   get transferEncoding() {
-    return this.#l.cells[this.#at + 3]
+    return text(this.#l, this.#at, 2)
   }
   /** The file name, decoded and as a mail client shows it. */
   get filename() {
-    return this.#l.cells[this.#at + 4]
+    return text(this.#l, this.#at, 3)
   }
   /** `attachment`, `inline`, or null. */
   get disposition() {
-    return this.#l.cells[this.#at + 5]
+    return text(this.#l, this.#at, 4)
   }
   /** The Content-ID without brackets. */
   get contentId() {
-    return this.#l.cells[this.#at + 6]
+    return text(this.#l, this.#at, 5)
   }
   /** The declared charset. */
   get charset() {
-    return this.#l.cells[this.#at + 7]
+    return text(this.#l, this.#at, 6)
   }
   /** The decoded size in bytes. */
   get size() {
-    return this.#l.cells[this.#at + 8]
+    return this.#l.n[this.#at + 1]
   }
   /**
    * The content with its transfer encoding undone: a view of the message's buffer (no copy)
    * where there was nothing to decode, else a new Buffer.
    */
   get content() {
-    const start = this.#l.cells[this.#at + 9]
+    const start = this.#l.n[this.#at + 2]
     if (start < 0) return this.#msg._content(this.#index)
     const raw = this.#l.raw ?? (this.#l.raw = this.#msg.raw)
-    const size = this.#l.cells[this.#at + 8]
+    const size = this.#l.n[this.#at + 1]
     // A detached or shrunk input (its ArrayBuffer transferred) gets a copy from the parse instead.
     if (raw.byteLength < start + size) return this.#msg._content(this.#index)
     return Buffer.from(raw.buffer, raw.byteOffset + start, size)
@@ -108,15 +108,22 @@ class Part {
   }
 }
 
+// Text `k` of the part whose numbers start at `at` (see `_layout` in src/message.rs).
+function text(l, at, k) {
+  const start = l.n[at + 4 + 2 * k]
+  return start < 0 ? null : l.s.slice(start, l.n[at + 5 + 2 * k])
+}
+
 function layout(msg) {
   let l = msg[LAYOUT]
   if (l === undefined) {
-    l = { cells: msg._layout(), parts: [], attachments: [], raw: null }
-    const { cells, parts, attachments } = l
-    for (let i = 0, at = 0; at < cells.length; i++, at += LAYOUT_FIELDS) {
+    const [s, n] = msg._layout()
+    l = { s, n, parts: [], attachments: [], raw: null }
+    const { parts, attachments } = l
+    for (let i = 0, at = 0; at < n.length; i++, at += LAYOUT_NUMBERS) {
       const p = new Part(MINT, msg, i, l, at)
       parts.push(p)
-      if (cells[at + 10]) attachments.push(p)
+      if (n[at + 3] === 1) attachments.push(p)
     }
     Object.defineProperty(msg, LAYOUT, { value: l })
   }

@@ -223,40 +223,45 @@ impl Message {
         self.inner.msg.message().header_text(&name)
     }
 
-    /// Every part, in order, as a flat list of `LAYOUT_FIELDS` values each (see index.js).
+    /// Every part's metadata in two values (see index.js): one string holding every part's
+    /// texts one after the other, and `LAYOUT_NUMBERS` numbers per part (kind, size, where the
+    /// content sits in the input or -1, attachment flag, then each text's start and end in the
+    /// string, -1 for none). Two values instead of a value per field: each value made and stored
+    /// across napi cost about as much as the part's parse.
     #[napi(js_name = "_layout", skip_typescript)]
-    pub fn layout(&self) -> Vec<Cell<'_>> {
+    pub fn layout(&self) -> Layout {
         let m = self.inner.msg.message();
         let parts = m.parts();
         let mut attachment = vec![false; parts.len()];
         for &i in &m.envelope().attachments {
             attachment[i] = true;
         }
-        let mut out = Vec::with_capacity(parts.len() * LAYOUT_FIELDS);
+        let mut layout = Layout { text: String::new(), units: 0, numbers: Vec::with_capacity(parts.len() * LAYOUT_NUMBERS) };
+        let mut path = String::new();
         for (p, &attached) in parts.iter().zip(&attachment) {
             let data = p.decoded();
-            // Where the content is a slice of the input: its offset there, so that JavaScript
-            // makes the view itself; -1 when it was decoded.
-            let view = m.input_offset(data).map_or(-1.0, |at| at as f64);
-            out.extend([
-                Cell::Owned(p.path().to_string()),
-                Cell::Text(p.content_type()),
-                Cell::Number(match p.kind() {
+            layout.numbers.extend([
+                match p.kind() {
                     PartKind::Leaf => 0.0,
                     PartKind::Multipart(_) => 1.0,
                     PartKind::Message { .. } => 2.0,
-                }),
-                Cell::Text(p.transfer_encoding().as_str()),
-                p.filename().map_or(Cell::Null, Cell::Text),
-                p.disposition().map_or(Cell::Null, Cell::Text),
-                p.content_id().map_or(Cell::Null, Cell::Text),
-                p.charset().map_or(Cell::Null, Cell::Text),
-                Cell::Number(data.len() as f64),
-                Cell::Number(view),
-                Cell::Bool(attached),
+                },
+                data.len() as f64,
+                m.input_offset(data).map_or(-1.0, |at| at as f64),
+                f64::from(u8::from(attached)),
             ]);
+            path.clear();
+            use std::fmt::Write as _;
+            let _ = write!(path, "{}", p.path());
+            layout.push(Some(&path));
+            layout.push(Some(p.content_type()));
+            layout.push(Some(p.transfer_encoding().as_str()));
+            layout.push(p.filename());
+            layout.push(p.disposition());
+            layout.push(p.content_id());
+            layout.push(p.charset());
         }
-        out
+        layout
     }
 
     /// The decoded content of part `index`, copied into a new Buffer.
@@ -350,37 +355,73 @@ fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
     unsafe { Unknown::from_napi_value(env.raw(), <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &b)?) }
 }
 
-/// How many values `_layout` gives per part.
-const LAYOUT_FIELDS: usize = 11;
+/// How many numbers `_layout` gives per part: 4, then a start and an end for each of 7 texts.
+const LAYOUT_NUMBERS: usize = 18;
 
-/// One value of `_layout`.
-pub enum Cell<'a> {
-    Text(&'a str),
-    Owned(String),
-    Number(f64),
-    Bool(bool),
-    Null,
+/// What `_layout` gives.
+pub struct Layout {
+    text: String,
+    /// `text`'s length in UTF-16 code units (JavaScript string positions).
+    units: usize,
+    numbers: Vec<f64>,
 }
 
-impl TypeName for Cell<'_> {
+impl Layout {
+    fn push(&mut self, s: Option<&str>) {
+        let Some(s) = s else {
+            self.numbers.extend([-1.0, -1.0]);
+            return;
+        };
+        let start = self.units;
+        self.units += if s.is_ascii() { s.len() } else { s.chars().map(char::len_utf16).sum() };
+        self.text.push_str(s);
+        self.numbers.extend([start as f64, self.units as f64]);
+    }
+}
+
+impl TypeName for Layout {
     fn type_name() -> &'static str {
-        "unknown"
+        "Array"
     }
     fn value_type() -> ValueType {
-        ValueType::Unknown
+        ValueType::Object
     }
 }
 
-impl ToNapiValue for Cell<'_> {
+impl ToNapiValue for Layout {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        use napi::sys;
+        let check = |status: sys::napi_status, what: &str| {
+            if status == sys::Status::napi_ok { Ok(()) } else { Err(Error::new(Status::from(status), what.to_string())) }
+        };
+        let bytes = val.numbers.len() * std::mem::size_of::<f64>();
+        let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        let mut numbers = std::ptr::null_mut();
+        let mut out = std::ptr::null_mut();
+        // SAFETY: V8 allocates `bytes` bytes at `data` (8-aligned) for the copy; every handle is
+        // checked before use.
         unsafe {
-            match val {
-                Cell::Text(s) => JsText::to_napi_value(env, JsText(s)),
-                Cell::Owned(s) => JsText::to_napi_value(env, JsText(&s)),
-                Cell::Number(n) => f64::to_napi_value(env, n),
-                Cell::Bool(b) => bool::to_napi_value(env, b),
-                Cell::Null => Null::to_napi_value(env, Null),
+            check(sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer), "cannot create an ArrayBuffer")?;
+            if bytes > 0 {
+                std::ptr::copy_nonoverlapping(val.numbers.as_ptr(), data.cast::<f64>(), val.numbers.len());
             }
+            check(
+                sys::napi_create_typedarray(
+                    env,
+                    sys::TypedarrayType::float64_array,
+                    val.numbers.len(),
+                    buffer,
+                    0,
+                    &mut numbers,
+                ),
+                "cannot create a Float64Array",
+            )?;
+            let text = JsText::to_napi_value(env, JsText(&val.text))?;
+            check(sys::napi_create_array_with_length(env, 2, &mut out), "cannot create an array")?;
+            check(sys::napi_set_element(env, out, 0, text), "cannot fill an array")?;
+            check(sys::napi_set_element(env, out, 1, numbers), "cannot fill an array")?;
         }
+        Ok(out)
     }
 }
