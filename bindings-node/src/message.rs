@@ -236,7 +236,8 @@ impl Message {
         for &i in &m.envelope().attachments {
             attachment[i] = true;
         }
-        let mut layout = Layout { text: String::new(), units: 0, numbers: Vec::with_capacity(parts.len() * LAYOUT_NUMBERS) };
+        let mut layout =
+            Layout { text: String::new(), units: 0, numbers: Vec::with_capacity(parts.len() * LAYOUT_NUMBERS) };
         let mut path = String::new();
         for (p, &attached) in parts.iter().zip(&attachment) {
             let data = p.decoded();
@@ -392,7 +393,11 @@ impl ToNapiValue for Layout {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         use napi::sys;
         let check = |status: sys::napi_status, what: &str| {
-            if status == sys::Status::napi_ok { Ok(()) } else { Err(Error::new(Status::from(status), what.to_string())) }
+            if status == sys::Status::napi_ok {
+                Ok(())
+            } else {
+                Err(Error::new(Status::from(status), what.to_string()))
+            }
         };
         let bytes = val.numbers.len() * std::mem::size_of::<f64>();
         let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
