@@ -211,13 +211,82 @@ impl ToNapiValue for JsText<'_> {
         if encoding_rs::mem::is_str_latin1(s) {
             let mut narrow = vec![0u8; s.len()];
             let n = encoding_rs::mem::convert_utf8_to_latin1_lossy(s.as_bytes(), &mut narrow);
-            return unsafe { latin1(env, &narrow[..n]) };
+            narrow.truncate(n);
+            if n >= EXTERNAL_MIN && external_strings(env) {
+                return unsafe { external_latin1(env, narrow) };
+            }
+            return unsafe { latin1(env, &narrow) };
         }
         let mut wide = vec![0u16; s.len()];
         let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
         wide.truncate(n);
         unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
     }
+}
+
+/// Texts from this many bytes up go to V8 as external strings: V8 keeps our buffer instead of
+/// copying it into its young generation, which long texts filled (each fill a collection).
+const EXTERNAL_MIN: usize = 2048;
+
+unsafe extern "C" {
+    // Node-API 10; exported (as experimental) by Node from 20.4.
+    fn node_api_create_external_string_latin1(
+        env: napi::sys::napi_env,
+        str_: *mut std::ffi::c_char,
+        length: isize,
+        finalize: Option<unsafe extern "C" fn(napi::sys::napi_env, *mut std::ffi::c_void, *mut std::ffi::c_void)>,
+        hint: *mut std::ffi::c_void,
+        result: *mut napi::sys::napi_value,
+        copied: *mut bool,
+    ) -> napi::sys::napi_status;
+}
+
+/// Whether this Node has `node_api_create_external_string_latin1` (20.4 and later).
+fn external_strings(env: napi::sys::napi_env) -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        let mut v: *const napi::sys::napi_node_version = std::ptr::null();
+        // SAFETY: Node fills `v` with a pointer to its static version record.
+        let ok = unsafe { napi::sys::napi_get_node_version(env, &mut v) } == napi::sys::Status::napi_ok;
+        // SAFETY: checked non-null; the record lives as long as the process.
+        ok && !v.is_null() && {
+            let v = unsafe { &*v };
+            (v.major, v.minor) >= (20, 4)
+        }
+    })
+}
+
+unsafe extern "C" fn free_latin1(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in
+    // `external_latin1`; Node calls this once, when the string is collected or was copied.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<u8>(), hint as usize)) });
+}
+
+/// A JavaScript string that keeps these Latin-1 bytes where they are.
+unsafe fn external_latin1(env: napi::sys::napi_env, bytes: Vec<u8>) -> Result<napi::sys::napi_value> {
+    let len = bytes.len();
+    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
+    let hint = len as *mut std::ffi::c_void;
+    let mut out = std::ptr::null_mut();
+    let mut copied = false;
+    // SAFETY: `ptr` holds `len` bytes that stay valid until `free_latin1` runs.
+    let status = unsafe {
+        node_api_create_external_string_latin1(
+            env,
+            ptr.cast(),
+            len as isize,
+            Some(free_latin1),
+            hint,
+            &mut out,
+            &mut copied,
+        )
+    };
+    if status != napi::sys::Status::napi_ok {
+        // SAFETY: on failure Node took nothing over.
+        unsafe { free_latin1(env, ptr.cast(), hint) };
+        return Err(Error::new(Status::from(status), "cannot create a string"));
+    }
+    Ok(out)
 }
 
 /// A JavaScript string of these Latin-1 bytes (V8 copies them).

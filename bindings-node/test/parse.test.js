@@ -125,6 +125,28 @@ test('text reaches JavaScript intact: ASCII, Latin-1 and wider', () => {
   assert.deepEqual(m.attachments.map((p) => p.text), texts)
 })
 
+test('long texts stay intact after their message is gone and the heap collected', async () => {
+  // Long Latin-1 texts go to V8 as external strings that keep the addon's buffer.
+  const { setFlagsFromString } = require('node:v8')
+  const { runInNewContext } = require('node:vm')
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc')
+  const long = ['Grüße, café, ÿ. '.repeat(400), 'plain '.repeat(1000), '日本語 – “quotes” 😀 '.repeat(300)]
+  const kept = []
+  for (let i = 0; i < 50; i++) {
+    const body = long
+      .map((t) => `--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=t.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(t).toString('base64')}\r\n`)
+      .join('')
+    const m = mw.parse(Buffer.from(`Subject: t\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n${body}--B--\r\n`))
+    kept.push(m.attachments.map((p) => p.text))
+  }
+  for (let i = 0; i < 3; i++) {
+    gc()
+    await new Promise(setImmediate)
+  }
+  for (const texts of kept) assert.deepEqual(texts, long)
+})
+
 test('parse rejects what is not bytes', () => {
   // @ts-expect-error: text is not bytes
   assert.throws(() => mw.parse('text'), /./)
