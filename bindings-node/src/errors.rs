@@ -204,15 +204,12 @@ impl TypeName for JsText<'_> {
 impl ToNapiValue for JsText<'_> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         let s = val.0;
-        if s.is_ascii() {
+        if s.len() < 64 && s.is_ascii() {
             return unsafe { latin1(env, s.as_bytes()) };
         }
         // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
-        if encoding_rs::mem::is_str_latin1(s) {
-            let mut narrow = vec![0u8; s.len()];
-            let n = encoding_rs::mem::convert_utf8_to_latin1_lossy(s.as_bytes(), &mut narrow);
-            narrow.truncate(n);
-            if n >= EXTERNAL_MIN && external_strings(env) {
+        if let Some(narrow) = to_latin1(s) {
+            if narrow.len() >= EXTERNAL_MIN && external_strings(env) {
                 return unsafe { external_latin1(env, narrow) };
             }
             return unsafe { latin1(env, &narrow) };
@@ -222,6 +219,37 @@ impl ToNapiValue for JsText<'_> {
         wide.truncate(n);
         unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
     }
+}
+
+/// `s` in Latin-1, one byte per character; `None` when it holds a character past U+00FF. One
+/// pass: ASCII eight bytes at a time, the two-byte sequences of U+0080–U+00FF one by one.
+fn to_latin1(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        while let Some(chunk) = b.get(i..i + 8) {
+            if u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8])) & 0x8080_8080_8080_8080 != 0 {
+                break;
+            }
+            out.extend_from_slice(chunk);
+            i += 8;
+        }
+        match b.get(i) {
+            None => break,
+            Some(&c) if c < 0x80 => {
+                out.push(c);
+                i += 1;
+            }
+            // `s` is UTF-8, so a continuation byte follows these lead bytes.
+            Some(&c @ (0xc2 | 0xc3)) => {
+                out.push((c & 0x1f) << 6 | (b.get(i + 1)? & 0x3f));
+                i += 2;
+            }
+            Some(_) => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Texts from this many bytes up go to V8 as external strings: V8 keeps our buffer instead of
