@@ -284,7 +284,12 @@ fn external_strings(env: napi::sys::napi_env) -> bool {
     })
 }
 
+/// Bytes of external strings freed since V8 was last told (finalizers may run inside a collection,
+/// where no napi call is allowed; the next string settles the count).
+static FREED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 unsafe extern "C" fn free_latin1(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    FREED.fetch_add(hint as i64, std::sync::atomic::Ordering::Relaxed);
     // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in
     // `external_latin1`; Node calls this once, when the string is collected or was copied.
     drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<u8>(), hint as usize)) });
@@ -314,6 +319,12 @@ unsafe fn external_latin1(env: napi::sys::napi_env, bytes: Vec<u8>) -> Result<na
         unsafe { free_latin1(env, ptr.cast(), hint) };
         return Err(Error::new(Status::from(status), "cannot create a string"));
     }
+    // V8 does not count what external strings hold: without this, collections would come too
+    // rarely and memory (these strings and the messages they came from) pile up.
+    let change = len as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    // SAFETY: called on the JavaScript thread, outside any collection.
+    unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };
     Ok(out)
 }
 
