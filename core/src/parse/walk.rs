@@ -61,14 +61,12 @@ fn dismantle(part: MpPart<'_>) {
 }
 
 pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
-    if may_nest_messages(input) {
-        parse_using(input, owner, limits, |b| (FULL.parse(b), true))
-    } else {
-        parse_using(input, owner, limits, |b| match split::split(&FAST, b) {
-            Ok(m) => (m, false),
-            Err(split::Nested) => (FAST.parse(b), true),
-        })
-    }
+    // Most mail holds no nested message: the split finds that out without a pass of its own.
+    parse_using(input, owner, limits, |b| match split::split(&FAST, b) {
+        Ok(m) => (m, false),
+        Err(split::Nested) if may_nest_messages(b) => (FULL.parse(b), true),
+        Err(split::Nested) => (FAST.parse(b), true),
+    })
 }
 
 /// Whether `input` may hold a message/rfc822 or message/global part: a cheap, generous test.
