@@ -217,6 +217,9 @@ impl ToNapiValue for JsText<'_> {
         let mut wide = vec![0u16; s.len()];
         let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
         wide.truncate(n);
+        if n >= EXTERNAL_MIN / 2 && external_strings(env) {
+            return unsafe { external_utf16(env, wide) };
+        }
         unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
     }
 }
@@ -261,6 +264,15 @@ unsafe extern "C" {
     fn node_api_create_external_string_latin1(
         env: napi::sys::napi_env,
         str_: *mut std::ffi::c_char,
+        length: isize,
+        finalize: Option<unsafe extern "C" fn(napi::sys::napi_env, *mut std::ffi::c_void, *mut std::ffi::c_void)>,
+        hint: *mut std::ffi::c_void,
+        result: *mut napi::sys::napi_value,
+        copied: *mut bool,
+    ) -> napi::sys::napi_status;
+    fn node_api_create_external_string_utf16(
+        env: napi::sys::napi_env,
+        str_: *mut u16,
         length: isize,
         finalize: Option<unsafe extern "C" fn(napi::sys::napi_env, *mut std::ffi::c_void, *mut std::ffi::c_void)>,
         hint: *mut std::ffi::c_void,
@@ -322,6 +334,36 @@ unsafe fn external_latin1(env: napi::sys::napi_env, bytes: Vec<u8>) -> Result<na
     // V8 does not count what external strings hold: without this, collections would come too
     // rarely and memory (these strings and the messages they came from) pile up.
     let change = len as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    // SAFETY: called on the JavaScript thread, outside any collection.
+    unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };
+    Ok(out)
+}
+
+unsafe extern "C" fn free_utf16(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
+    FREED.fetch_add(2 * hint as i64, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in
+    // `external_utf16`; Node calls this once.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<u16>(), hint as usize)) });
+}
+
+/// A JavaScript string that keeps these UTF-16 code units where they are.
+unsafe fn external_utf16(env: napi::sys::napi_env, units: Vec<u16>) -> Result<napi::sys::napi_value> {
+    let len = units.len();
+    let ptr = Box::into_raw(units.into_boxed_slice()).cast::<u16>();
+    let hint = len as *mut std::ffi::c_void;
+    let mut out = std::ptr::null_mut();
+    let mut copied = false;
+    // SAFETY: `ptr` holds `len` code units that stay valid until `free_utf16` runs.
+    let status = unsafe {
+        node_api_create_external_string_utf16(env, ptr, len as isize, Some(free_utf16), hint, &mut out, &mut copied)
+    };
+    if status != napi::sys::Status::napi_ok {
+        // SAFETY: on failure Node took nothing over.
+        unsafe { free_utf16(env, ptr.cast(), hint) };
+        return Err(Error::new(Status::from(status), "cannot create a string"));
+    }
+    let change = 2 * len as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
     // SAFETY: called on the JavaScript thread, outside any collection.
     unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };
