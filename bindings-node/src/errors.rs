@@ -210,7 +210,7 @@ impl ToNapiValue for JsText<'_> {
         // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
         if let Some(narrow) = to_latin1(s) {
             if narrow.len() >= EXTERNAL_MIN && external_strings(env) {
-                return unsafe { external_latin1(env, narrow) };
+                return unsafe { external(env, narrow, node_api_create_external_string_latin1) };
             }
             return unsafe { latin1(env, &narrow) };
         }
@@ -218,7 +218,7 @@ impl ToNapiValue for JsText<'_> {
         let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
         wide.truncate(n);
         if n >= EXTERNAL_MIN / 2 && external_strings(env) {
-            return unsafe { external_utf16(env, wide) };
+            return unsafe { external(env, wide, node_api_create_external_string_utf16) };
         }
         unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
     }
@@ -263,7 +263,7 @@ unsafe extern "C" {
     // Node-API 10; exported (as experimental) by Node from 20.4.
     fn node_api_create_external_string_latin1(
         env: napi::sys::napi_env,
-        str_: *mut std::ffi::c_char,
+        str_: *mut u8,
         length: isize,
         finalize: Option<unsafe extern "C" fn(napi::sys::napi_env, *mut std::ffi::c_void, *mut std::ffi::c_void)>,
         hint: *mut std::ffi::c_void,
@@ -300,70 +300,51 @@ fn external_strings(env: napi::sys::napi_env) -> bool {
 /// where no napi call is allowed; the next string settles the count).
 static FREED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
-unsafe extern "C" fn free_latin1(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
-    FREED.fetch_add(hint as i64, std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in
-    // `external_latin1`; Node calls this once, when the string is collected or was copied.
-    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<u8>(), hint as usize)) });
+/// Frees a boxed slice of `hint` `T`s handed to V8 by `external`; Node calls it once, when the
+/// string is collected (or right away if V8 copied it).
+unsafe extern "C" fn free_external<T>(
+    _env: napi::sys::napi_env,
+    data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    FREED.fetch_add((hint as usize * std::mem::size_of::<T>()) as i64, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in `external`.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<T>(), hint as usize)) });
 }
 
-/// A JavaScript string that keeps these Latin-1 bytes where they are.
-unsafe fn external_latin1(env: napi::sys::napi_env, bytes: Vec<u8>) -> Result<napi::sys::napi_value> {
-    let len = bytes.len();
-    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
+/// The signature of Node's `node_api_create_external_string_*`.
+type CreateExternal<T> = unsafe extern "C" fn(
+    napi::sys::napi_env,
+    *mut T,
+    isize,
+    Option<unsafe extern "C" fn(napi::sys::napi_env, *mut std::ffi::c_void, *mut std::ffi::c_void)>,
+    *mut std::ffi::c_void,
+    *mut napi::sys::napi_value,
+    *mut bool,
+) -> napi::sys::napi_status;
+
+/// A JavaScript string that keeps `units` (Latin-1 bytes or UTF-16 code units, as `create` takes
+/// them) where they are.
+unsafe fn external<T>(
+    env: napi::sys::napi_env,
+    units: Vec<T>,
+    create: CreateExternal<T>,
+) -> Result<napi::sys::napi_value> {
+    let len = units.len();
+    let ptr = Box::into_raw(units.into_boxed_slice()).cast::<T>();
     let hint = len as *mut std::ffi::c_void;
     let mut out = std::ptr::null_mut();
     let mut copied = false;
-    // SAFETY: `ptr` holds `len` bytes that stay valid until `free_latin1` runs.
-    let status = unsafe {
-        node_api_create_external_string_latin1(
-            env,
-            ptr.cast(),
-            len as isize,
-            Some(free_latin1),
-            hint,
-            &mut out,
-            &mut copied,
-        )
-    };
+    // SAFETY: `ptr` holds `len` units that stay valid until `free_external` runs.
+    let status = unsafe { create(env, ptr, len as isize, Some(free_external::<T>), hint, &mut out, &mut copied) };
     if status != napi::sys::Status::napi_ok {
         // SAFETY: on failure Node took nothing over.
-        unsafe { free_latin1(env, ptr.cast(), hint) };
+        unsafe { free_external::<T>(env, ptr.cast(), hint) };
         return Err(Error::new(Status::from(status), "cannot create a string"));
     }
     // V8 does not count what external strings hold: without this, collections would come too
     // rarely and memory (these strings and the messages they came from) pile up.
-    let change = len as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
-    let mut total = 0;
-    // SAFETY: called on the JavaScript thread, outside any collection.
-    unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };
-    Ok(out)
-}
-
-unsafe extern "C" fn free_utf16(_env: napi::sys::napi_env, data: *mut std::ffi::c_void, hint: *mut std::ffi::c_void) {
-    FREED.fetch_add(2 * hint as i64, std::sync::atomic::Ordering::Relaxed);
-    // SAFETY: `data` and `hint` are the pointer and length of the boxed slice leaked in
-    // `external_utf16`; Node calls this once.
-    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data.cast::<u16>(), hint as usize)) });
-}
-
-/// A JavaScript string that keeps these UTF-16 code units where they are.
-unsafe fn external_utf16(env: napi::sys::napi_env, units: Vec<u16>) -> Result<napi::sys::napi_value> {
-    let len = units.len();
-    let ptr = Box::into_raw(units.into_boxed_slice()).cast::<u16>();
-    let hint = len as *mut std::ffi::c_void;
-    let mut out = std::ptr::null_mut();
-    let mut copied = false;
-    // SAFETY: `ptr` holds `len` code units that stay valid until `free_utf16` runs.
-    let status = unsafe {
-        node_api_create_external_string_utf16(env, ptr, len as isize, Some(free_utf16), hint, &mut out, &mut copied)
-    };
-    if status != napi::sys::Status::napi_ok {
-        // SAFETY: on failure Node took nothing over.
-        unsafe { free_utf16(env, ptr.cast(), hint) };
-        return Err(Error::new(Status::from(status), "cannot create a string"));
-    }
-    let change = 2 * len as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
+    let change = (len * std::mem::size_of::<T>()) as i64 - FREED.swap(0, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
     // SAFETY: called on the JavaScript thread, outside any collection.
     unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };

@@ -127,24 +127,6 @@ fn mime_part<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: Optio
     }
 }
 
-/// Like [`mime_part`] for a part whose boundary may be missing: (its end, whether the boundary
-/// came); without it the part runs to the end of the input.
-fn seek_part_end<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: Option<&Finder<'_>>) -> (usize, bool) {
-    match boundary {
-        Some(_) => match mime_part(data, stream, boundary) {
-            usize::MAX => {
-                *stream = stream_at(data, data.len());
-                (data.len(), false)
-            }
-            end => (end, true),
-        },
-        None => {
-            *stream = stream_at(data, data.len());
-            (data.len(), true)
-        }
-    }
-}
-
 /// Moves past the next `--boundary`, giving where the line before it ends; unmoved and `None`
 /// without one.
 fn seek_next_part_offset<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, boundary: &Finder<'_>) -> Option<usize> {
@@ -232,11 +214,10 @@ pub(super) fn split<'x>(conf: &MessageParser, data: &'x [u8]) -> Result<Option<M
             }
             is_inline = false;
             is_text = true;
-            let (end, found) = seek_part_end(data, &mut stream, state.boundary.as_ref());
-            state.offset_end = end;
-            if !found {
-                state.boundary = None;
-            }
+            // The boundary never comes: the part runs to the end of the input.
+            stream = stream_at(data, data.len());
+            state.offset_end = data.len();
+            state.boundary = None;
         } else {
             state.offset_end = end;
         }
