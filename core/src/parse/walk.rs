@@ -62,7 +62,7 @@ fn dismantle(part: MpPart<'_>) {
 
 pub(super) fn parse<'a>(input: &'a [u8], owner: Option<Bytes>, limits: &Limits) -> Message<'a> {
     // Most mail holds no nested message: the split finds that out without a pass of its own.
-    parse_using(input, owner, limits, |b| match split::split(&FAST, b) {
+    parse_using(input, owner, limits, |b| match split::split(b) {
         Ok(m) => (m, false),
         Err(split::Nested) if may_nest_messages(b) => (FULL.parse(b), true),
         Err(split::Nested) => (FAST.parse(b), true),
