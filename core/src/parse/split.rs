@@ -143,7 +143,8 @@ fn seek_next_part_offset<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, bou
 
 /// Reads a header section into `headers` as `MessageStream::parse_headers` does with the walker's
 /// `FAST` settings (MIME fields, Date and the address fields parsed; Content-Transfer-Encoding and
-/// every other field kept without a value): true when the section ended with an empty line.
+/// every other field kept without a value; the list is `walk::fields` again, which mail-parser does
+/// not let us read): true when the section ended with an empty line.
 fn read_headers<'x>(data: &'x [u8], stream: &mut MessageStream<'x>, headers: &mut Vec<Header<'x>>) -> bool {
     loop {
         loop {
