@@ -155,10 +155,18 @@ fn flush_watch_delivers_as_messages_arrive_and_come_due() {
     std::thread::sleep(Duration::from_millis(700));
     let _down = Server::start("127.0.1.9", "sink", Some(spool.path()), &[]);
     assert_eq!(wait_for(2), 2);
+    // The server has the message a moment before the watcher records it: wait for the record.
+    let outbox = mailwright::inject::Outbox::open(&q).expect("open");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = outbox.status().expect("status");
+    while !status.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        status = outbox.status().expect("status");
+    }
     let _ = watcher.kill();
     let _ = watcher.wait();
-    let status = mailwright::inject::Outbox::open(&q).expect("open").status().expect("status");
     assert!(status.is_empty(), "{status:?}");
+    assert_eq!(delivered(spool.path()).len(), 2, "nothing sent twice");
 }
 
 #[test]
