@@ -9,6 +9,9 @@ mod transport;
 
 use napi_derive::napi;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use bot::{BotReport, BotTransport, Mailbot, MailbotOptions, RuleSpec, WatchOptions};
 pub use errors::Job;
 pub use message::{Address, DissectConfig, Dissection, Header, Message, ParseWarning, parse, parse_file};
