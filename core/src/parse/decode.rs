@@ -34,12 +34,35 @@ static B64: [u8; 256] = {
     t
 };
 
+/// Set in a [`B64_LE`] entry for a character outside the alphabet.
+const NOT_B64: u32 = 0xff00_0000;
+
+/// For the character at each position of a group of four, its 6 bits placed where they go in the
+/// group's 3 bytes, as a little-endian word; [`NOT_B64`] for anything else.
+static B64_LE: [[u32; 256]; 4] = {
+    let mut t = [[NOT_B64; 256]; 4];
+    let mut c = 0;
+    while c < 256 {
+        let v = B64[c];
+        if v < 64 {
+            let v = v as u32;
+            t[0][c] = v << 2;
+            t[1][c] = v >> 4 | (v & 0xf) << 12;
+            t[2][c] = (v >> 2) << 8 | (v & 3) << 22;
+            t[3][c] = v << 16;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Decodes base64, skipping white space and (with a problem reported) characters outside the
 /// alphabet. A final group without padding is decoded as far as it goes; padding in the middle
 /// starts a new group (concatenated encodings). Returns the bytes and the first problem.
 pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option<Problem>) {
-    // Every 4 input characters give at most 3 bytes, so writes by index stay inside `out`.
-    let mut out = vec![0u8; (input.len() / 4 * 3 + 3).max(size_hint.unwrap_or(0))];
+    // Every 4 input characters give at most 3 bytes, so writes by index stay inside `out`; the
+    // fast path writes up to 2 bytes past what it decodes.
+    let mut out = vec![0u8; (input.len() / 4 * 3 + 8).max(size_hint.unwrap_or(0))];
     let mut pos = 0;
     let mut problem: Option<Problem> = None;
     let mut invalid = 0usize;
@@ -49,33 +72,36 @@ pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option
     while i < input.len() {
         // Fast path at a group boundary: eight, then four, alphabet characters at a time.
         if n == 0 {
-            while i + 8 <= input.len() {
-                let mut w: u64 = 0;
-                let mut bad = 0u8;
-                for &c in &input[i..i + 8] {
-                    let v = B64[c as usize];
-                    bad |= v;
-                    w = w << 6 | u64::from(v);
-                }
-                if bad >= 64 {
+            // Each character's table entry is its 6 bits already in place in a little-endian word
+            // of 3 output bytes; a character outside the alphabet sets the top byte.
+            while i + 8 <= input.len() && pos + 8 <= out.len() {
+                let s: &[u8; 8] = input[i..i + 8].try_into().expect("eight bytes");
+                let w0 = B64_LE[0][s[0] as usize]
+                    | B64_LE[1][s[1] as usize]
+                    | B64_LE[2][s[2] as usize]
+                    | B64_LE[3][s[3] as usize];
+                let w1 = B64_LE[0][s[4] as usize]
+                    | B64_LE[1][s[5] as usize]
+                    | B64_LE[2][s[6] as usize]
+                    | B64_LE[3][s[7] as usize];
+                if (w0 | w1) & NOT_B64 != 0 {
                     break;
                 }
-                out[pos..pos + 6].copy_from_slice(&w.to_be_bytes()[2..]);
+                // 6 bytes, written as 8 (the slack is overwritten or truncated).
+                out[pos..pos + 8].copy_from_slice(&(u64::from(w0) | u64::from(w1) << 24).to_le_bytes());
                 pos += 6;
                 i += 8;
             }
-            while i + 4 <= input.len() {
-                let (a, b, c, d) = (
-                    B64[input[i] as usize],
-                    B64[input[i + 1] as usize],
-                    B64[input[i + 2] as usize],
-                    B64[input[i + 3] as usize],
-                );
-                if (a | b | c | d) >= 64 {
+            while i + 4 <= input.len() && pos + 4 <= out.len() {
+                let s: &[u8; 4] = input[i..i + 4].try_into().expect("four bytes");
+                let w = B64_LE[0][s[0] as usize]
+                    | B64_LE[1][s[1] as usize]
+                    | B64_LE[2][s[2] as usize]
+                    | B64_LE[3][s[3] as usize];
+                if w & NOT_B64 != 0 {
                     break;
                 }
-                let w = (a as u32) << 18 | (b as u32) << 12 | (c as u32) << 6 | d as u32;
-                out[pos..pos + 3].copy_from_slice(&[(w >> 16) as u8, (w >> 8) as u8, w as u8]);
+                out[pos..pos + 4].copy_from_slice(&w.to_le_bytes());
                 pos += 3;
                 i += 4;
             }
