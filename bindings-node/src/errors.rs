@@ -204,7 +204,8 @@ impl TypeName for JsText<'_> {
 impl ToNapiValue for JsText<'_> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
         let s = val.0;
-        if s.len() < 64 && s.is_ascii() {
+        // ASCII is Latin-1 already: V8 copies it from where it is.
+        if s.len() < EXTERNAL_MIN && s.is_ascii() {
             return unsafe { latin1(env, s.as_bytes()) };
         }
         // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
@@ -255,9 +256,11 @@ fn to_latin1(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Texts from this many bytes up go to V8 as external strings: V8 keeps our buffer instead of
-/// copying it into its young generation, which long texts filled (each fill a collection).
-const EXTERNAL_MIN: usize = 2048;
+/// Texts from this many bytes up go to V8 as external strings, which keep our buffer instead of a
+/// copy (V8 puts strings this long in its large-object space anyway). Shorter texts are copied
+/// into the young generation: external strings live in the old one, so each would keep its
+/// buffer, and V8 collect parsed messages, only at the next full collection.
+const EXTERNAL_MIN: usize = 128 * 1024;
 
 unsafe extern "C" {
     // Node-API 10; exported (as experimental) by Node from 20.4.
