@@ -80,9 +80,7 @@ async function postalMime(raw) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
 // Rounds go round-robin over the libraries, so that a slow spell of the machine hits them alike.
-// Each round starts after a turn of the event loop, as a bot's batches do (Node releases native
-// objects' memory, mailwright's parsed messages, only then: without it the whole run's parses
-// pile up and every round pays for fresh pages).
+// Each round starts after a turn of the event loop, as a bot's batches do.
 async function rates(files, libs, r) {
   const size = files.reduce((s, f) => s + f.length, 0)
   const times = Object.fromEntries(Object.keys(libs).map((k) => [k, []]))
