@@ -258,8 +258,8 @@ fn to_latin1(s: &str) -> Option<Vec<u8>> {
 
 /// Texts from this many bytes up go to V8 as external strings, which keep our buffer instead of a
 /// copy (V8 puts strings this long in its large-object space anyway). Shorter texts are copied
-/// into the young generation: external strings live in the old one, so each would keep its
-/// buffer, and V8 collect parsed messages, only at the next full collection.
+/// into the young generation: external strings live in the old one, where each would keep its
+/// buffer until the next full collection.
 const EXTERNAL_MIN: usize = 128 * 1024;
 
 unsafe extern "C" {

@@ -56,6 +56,13 @@ static B64_LE: [[u32; 256]; 4] = {
     t
 };
 
+/// A group of four characters as its 3 bytes in a little-endian word; [`NOT_B64`] bits set when
+/// one is outside the alphabet.
+#[inline(always)]
+fn b64_group(s: &[u8]) -> u32 {
+    B64_LE[0][s[0] as usize] | B64_LE[1][s[1] as usize] | B64_LE[2][s[2] as usize] | B64_LE[3][s[3] as usize]
+}
+
 /// Decodes base64, skipping white space and (with a problem reported) characters outside the
 /// alphabet. A final group without padding is decoded as far as it goes; padding in the middle
 /// starts a new group (concatenated encodings). Returns the bytes and the first problem.
@@ -76,14 +83,7 @@ pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option
             // of 3 output bytes; a character outside the alphabet sets the top byte.
             while i + 8 <= input.len() && pos + 8 <= out.len() {
                 let s: &[u8; 8] = input[i..i + 8].try_into().expect("eight bytes");
-                let w0 = B64_LE[0][s[0] as usize]
-                    | B64_LE[1][s[1] as usize]
-                    | B64_LE[2][s[2] as usize]
-                    | B64_LE[3][s[3] as usize];
-                let w1 = B64_LE[0][s[4] as usize]
-                    | B64_LE[1][s[5] as usize]
-                    | B64_LE[2][s[6] as usize]
-                    | B64_LE[3][s[7] as usize];
+                let (w0, w1) = (b64_group(&s[..4]), b64_group(&s[4..]));
                 if (w0 | w1) & NOT_B64 != 0 {
                     break;
                 }
@@ -94,10 +94,7 @@ pub(crate) fn base64(input: &[u8], size_hint: Option<usize>) -> (Vec<u8>, Option
             }
             while i + 4 <= input.len() && pos + 4 <= out.len() {
                 let s: &[u8; 4] = input[i..i + 4].try_into().expect("four bytes");
-                let w = B64_LE[0][s[0] as usize]
-                    | B64_LE[1][s[1] as usize]
-                    | B64_LE[2][s[2] as usize]
-                    | B64_LE[3][s[3] as usize];
+                let w = b64_group(s);
                 if w & NOT_B64 != 0 {
                     break;
                 }
