@@ -257,12 +257,12 @@ test('parsed messages and their parts are freed: no leak across turns of the eve
         '\r\n--B--\r\n',
     )
   const sets = [
-    [message('hello world '.repeat(1000)), 10000],
-    [message('привет мир '.repeat(1000)), 10000],
-    [message('grüße, world '.repeat(12000)), 1000],
-    [message('привет мир '.repeat(7000)), 1000],
+    { raw: message('hello world '.repeat(1000)), n: 10000 },
+    { raw: message('привет мир '.repeat(1000)), n: 10000 },
+    { raw: message('grüße, world '.repeat(12000)), n: 1000 },
+    { raw: message('привет мир '.repeat(7000)), n: 1000 },
   ]
-  for (const [raw, n] of sets) {
+  for (const { raw, n } of sets) {
     const round = async () => {
       for (let i = 0; i < n; i++) {
         for (const p of mw.parse(raw).parts) if (p.kind === 'leaf') void (p.contentType.startsWith('text/') ? p.text : p.content)
