@@ -203,57 +203,51 @@ impl TypeName for JsText<'_> {
 
 impl ToNapiValue for JsText<'_> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        let s = val.0;
+        use encoding_rs::mem;
+        let b = val.0.as_bytes();
         // ASCII is Latin-1 already: V8 copies it from where it is.
-        if s.len() < EXTERNAL_MIN && s.is_ascii() {
-            return unsafe { latin1(env, s.as_bytes()) };
+        if b.len() < EXTERNAL_MIN && mem::is_ascii(b) {
+            return unsafe { latin1(env, b) };
         }
+        let external = b.len() >= EXTERNAL_MIN && external_strings(env);
         // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
-        if let Some(narrow) = to_latin1(s) {
-            if narrow.len() >= EXTERNAL_MIN && external_strings(env) {
-                return unsafe { external(env, narrow, node_api_create_external_string_latin1) };
+        if mem::is_str_latin1(val.0) {
+            if external {
+                let mut narrow = vec![0u8; b.len()];
+                let n = mem::convert_utf8_to_latin1_lossy(b, &mut narrow);
+                narrow.truncate(n);
+                return unsafe { external_string(env, narrow, node_api_create_external_string_latin1) };
             }
-            return unsafe { latin1(env, &narrow) };
+            return SCRATCH.with_borrow_mut(|(narrow, _)| {
+                let n = mem::convert_utf8_to_latin1_lossy(b, grown(narrow, b.len()));
+                unsafe { latin1(env, &narrow[..n]) }
+            });
         }
-        let mut wide = vec![0u16; s.len()];
-        let n = encoding_rs::mem::convert_str_to_utf16(s, &mut wide);
-        wide.truncate(n);
-        if n >= EXTERNAL_MIN / 2 && external_strings(env) {
-            return unsafe { external(env, wide, node_api_create_external_string_utf16) };
+        if external {
+            let mut wide = vec![0u16; b.len()];
+            let n = mem::convert_str_to_utf16(val.0, &mut wide);
+            wide.truncate(n);
+            return unsafe { external_string(env, wide, node_api_create_external_string_utf16) };
         }
-        unsafe { Utf16String::to_napi_value(env, Utf16String::from(wide)) }
+        SCRATCH.with_borrow_mut(|(_, wide)| {
+            let n = mem::convert_str_to_utf16(val.0, grown(wide, b.len()));
+            unsafe { utf16(env, &wide[..n]) }
+        })
     }
 }
 
-/// `s` in Latin-1, one byte per character; `None` when it holds a character past U+00FF. One
-/// pass: ASCII eight bytes at a time, the two-byte sequences of U+0080–U+00FF one by one.
-fn to_latin1(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        while let Some(chunk) = b.get(i..i + 8) {
-            if u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8])) & 0x8080_8080_8080_8080 != 0 {
-                break;
-            }
-            out.extend_from_slice(chunk);
-            i += 8;
-        }
-        match b.get(i) {
-            None => break,
-            Some(&c) if c < 0x80 => {
-                out.push(c);
-                i += 1;
-            }
-            // `s` is UTF-8, so a continuation byte follows these lead bytes.
-            Some(&c @ (0xc2 | 0xc3)) => {
-                out.push((c & 0x1f) << 6 | (b.get(i + 1)? & 0x3f));
-                i += 2;
-            }
-            Some(_) => return None,
-        }
+thread_local! {
+    /// Where texts shorter than `EXTERNAL_MIN` are converted before V8 copies them (one of each
+    /// width, reused: no allocation or fresh memory per string).
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u16>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `buf` with room for at least `len` units (zeroed only when it grows).
+fn grown<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
+    if buf.len() < len {
+        buf.resize(len, T::default());
     }
-    Some(out)
+    &mut buf[..len]
 }
 
 /// Texts from this many bytes up go to V8 as external strings, which keep our buffer instead of a
@@ -328,7 +322,7 @@ type CreateExternal<T> = unsafe extern "C" fn(
 
 /// A JavaScript string that keeps `units` (Latin-1 bytes or UTF-16 code units, as `create` takes
 /// them) where they are.
-unsafe fn external<T>(
+unsafe fn external_string<T>(
     env: napi::sys::napi_env,
     units: Vec<T>,
     create: CreateExternal<T>,
@@ -351,6 +345,17 @@ unsafe fn external<T>(
     let mut total = 0;
     // SAFETY: called on the JavaScript thread, outside any collection.
     unsafe { napi::sys::napi_adjust_external_memory(env, change, &mut total) };
+    Ok(out)
+}
+
+/// A JavaScript string of these UTF-16 code units (V8 copies them).
+unsafe fn utf16(env: napi::sys::napi_env, units: &[u16]) -> Result<napi::sys::napi_value> {
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `units` is valid for its length during the call; V8 copies it.
+    let status = unsafe { napi::sys::napi_create_string_utf16(env, units.as_ptr(), units.len() as isize, &mut out) };
+    if status != napi::sys::Status::napi_ok {
+        return Err(Error::new(Status::from(status), "cannot create a string"));
+    }
     Ok(out)
 }
 

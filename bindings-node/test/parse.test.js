@@ -117,7 +117,8 @@ test('the internal part calls refuse an index out of range', () => {
 })
 
 test('text reaches JavaScript intact: ASCII, Latin-1 and wider', () => {
-  const texts = ['plain ascii', 'Grüße, café, ÿ\u0080', 'Ā just past Latin-1', '日本語 – “quotes” 😀', '']
+  // Long before short of each width: the conversion buffer is reused, only what was written is read.
+  const texts = ['plain ascii', 'Grüße, café, ÿ\u0080', 'Ā just past Latin-1', '日本語 – “quotes” 😀', '', 'é'.repeat(5000), 'é!', '日'.repeat(5000), '日!']
   const body = texts
     .map((t) => `--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=t.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(t).toString('base64')}\r\n`)
     .join('')
