@@ -118,7 +118,7 @@ impl Bot {
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
             .map_err(|_| BotError::Busy(state.clone()))?;
         let source = Maildir::create(&rules.source.maildir).map_err(io_at(&rules.source.maildir))?;
-        let ledger = read_ledger(&state.join("ledger.jsonl"))?;
+        let ledger = read_ledger(&state.join("ledger.jsonl"), !dry_run)?;
         let transport = match (&rules.transport, dry_run) {
             (Some(t), false) => Some(make_transport(t)?),
             _ => None,
@@ -440,7 +440,12 @@ impl Bot {
         });
         let path = self.state.join("ledger.jsonl");
         let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io_at(&path))?;
-        f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(io_at(&path))?;
+        let before = f.metadata().map_err(io_at(&path))?.len();
+        if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_all()) {
+            // No torn line left for the next record to join (a full disk, say).
+            let _ = f.set_len(before);
+            return Err(io_at(&path)(e));
+        }
         self.ledger.insert(hash.to_string());
         Ok(())
     }
@@ -527,13 +532,20 @@ fn entries(md: &Maildir) -> Result<Vec<MaildirEntry>, BotError> {
     Ok(v)
 }
 
-fn read_ledger(path: &Path) -> Result<HashSet<String>, BotError> {
+/// The hashes in the ledger. A torn last line (a crash in the middle of an append) is not a
+/// record; with `repair` it is cut off, so that the next record starts on a line of its own
+/// instead of joining it into one unreadable line.
+fn read_ledger(path: &Path, repair: bool) -> Result<HashSet<String>, BotError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
         Err(e) => return Err(BotError::Io { path: path.to_path_buf(), source: e }),
     };
-    // A torn last line (a crash in the middle of an append) is simply not a record.
+    if repair && !text.is_empty() && !text.ends_with('\n') {
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        let f = OpenOptions::new().write(true).open(path).map_err(io_at(path))?;
+        f.set_len(whole as u64).and_then(|_| f.sync_all()).map_err(io_at(path))?;
+    }
     Ok(text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -748,8 +760,20 @@ mod tests {
     fn torn_ledger_lines_are_ignored() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("ledger.jsonl");
-        std::fs::write(&p, "{\"hash\":\"a\"}\n{\"hash\":\"b\"}\n{\"hash\":\"c").expect("write");
-        let l = read_ledger(&p).expect("ledger");
-        assert_eq!(l.len(), 2);
+        let torn = "{\"hash\":\"a\"}\n{\"hash\":\"b\"}\n{\"hash\":\"c";
+        std::fs::write(&p, torn).expect("write");
+        // A dry run reads without writing.
+        assert_eq!(read_ledger(&p, false).expect("ledger").len(), 2);
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), torn);
+        // A real run cuts the torn line off: the next record is a line of its own.
+        assert_eq!(read_ledger(&p, true).expect("ledger").len(), 2);
+        let mut f = OpenOptions::new().append(true).open(&p).expect("open");
+        f.write_all(b"{\"hash\":\"c\"}\n").expect("append");
+        let l = read_ledger(&p, true).expect("ledger");
+        assert_eq!(l, ["a", "b", "c"].map(String::from).into_iter().collect());
+        // A ledger that is one torn line becomes empty.
+        std::fs::write(&p, "{\"hash\":\"c").expect("write");
+        assert!(read_ledger(&p, true).expect("ledger").is_empty());
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "");
     }
 }
