@@ -323,6 +323,33 @@ fn views_not_copies() {
 }
 
 #[test]
+fn decoded_utf8_text_is_kept_once() {
+    // Decoded UTF-8 is its own text: one buffer. Text in another charset is converted; invalid
+    // UTF-8 is repaired in the text while the decoded bytes stay as sent.
+    let parts = [
+        ("utf-8", "quoted-printable", "Gr=C3=BC=C3=9Fe, caf=C3=A9 =E2=80=93 =E6=97=A5=E6=9C=AC=\n end"),
+        ("iso-8859-1", "quoted-printable", "caf=E9 cr=E8me"),
+        ("utf-8", "quoted-printable", "bad =FF byte"),
+        ("utf-8", "base64", "w6nDqMOg"),
+    ];
+    let body: String = parts
+        .iter()
+        .map(|(cs, enc, body)| format!("--B\nContent-Type: text/plain; charset={cs}\nContent-Disposition: attachment; filename=t.txt\nContent-Transfer-Encoding: {enc}\n\n{body}\n"))
+        .collect();
+    let raw = format!("Subject: t\nContent-Type: multipart/mixed; boundary=B\n\n{body}--B--\n");
+    let msg = Message::parse(raw.as_bytes()).expect("parse");
+    let got: Vec<_> = msg.attachments().map(|p| (p.text().to_string(), p.decoded().to_vec())).collect();
+    assert_eq!(got[0].0, "Grüße, café – 日本 end");
+    assert_eq!(got[0].1, got[0].0.as_bytes());
+    assert_eq!(got[1], ("café crème".to_string(), b"caf\xe9 cr\xe8me".to_vec()));
+    assert_eq!(got[2], ("bad \u{fffd} byte".to_string(), b"bad \xff byte".to_vec()));
+    assert_eq!(got[3], ("éèà".to_string(), "éèà".as_bytes().to_vec()));
+    let first = msg.attachments().next().expect("part");
+    assert_eq!(first.text().as_ptr(), first.decoded().as_ptr(), "one buffer, not a copy");
+    assert!(!msg.warnings().is_empty(), "the invalid byte is reported");
+}
+
+#[test]
 fn named_inline_text_parts_are_files() {
     // Apple Mail style: a text file sent inline, named only in Content-Disposition.
     let part = "Content-Type: text/plain; charset=us-ascii\nContent-Disposition: inline; filename=notes.txt\nContent-Transfer-Encoding: 7bit\n\nline one\nline two";

@@ -175,6 +175,8 @@ pub struct Part<'a> {
     /// Decoded bytes computed on first use (owned, so `Part` stays covariant).
     pub(crate) decoded_lazy: OnceLock<bytes::Bytes>,
     pub(crate) text: Option<Cow<'a, str>>,
+    /// The decoded bytes are the text (checked UTF-8 at parse time; `text` is then `None`).
+    pub(crate) text_in_decoded: bool,
     pub(crate) text_lazy: OnceLock<String>,
 }
 
@@ -290,6 +292,8 @@ impl<'a> Part<'a> {
     pub fn text(&self) -> &str {
         match &self.text {
             Some(t) => t,
+            // Checked when set; checking again costs little next to any use of a text.
+            None if self.text_in_decoded => charset::utf8(self.decoded()).unwrap_or_default(),
             None => self.text_lazy.get_or_init(|| charset::decode(self.decoded(), self.charset()).text.into_owned()),
         }
     }

@@ -88,6 +88,10 @@ fn parse_nested(decoded: &[u8], limits: &Limits) -> Option<mail_parser::Message<
     })
 }
 
+/// Where a uuencoded block may start in a text (built once: every text part is searched).
+static UU_BEGIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\nbegin "));
+
 static FULL: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| fields(MessageParser::new()));
 pub(super) static FAST: std::sync::LazyLock<MessageParser> =
     std::sync::LazyLock::new(|| fields(MessageParser::new()).ignore_header(HeaderName::ContentTransferEncoding));
@@ -242,6 +246,7 @@ impl<'a> Walker<'a, '_> {
             decoded: Some(top),
             decoded_lazy: OnceLock::new(),
             text: None,
+            text_in_decoded: false,
             text_lazy: OnceLock::new(),
         });
     }
@@ -393,6 +398,7 @@ impl<'a> Walker<'a, '_> {
             decoded: None,
             decoded_lazy: OnceLock::new(),
             text: None,
+            text_in_decoded: false,
             text_lazy: OnceLock::new(),
         };
         if let Some(parent) = work.parent
@@ -595,7 +601,19 @@ impl<'a> Walker<'a, '_> {
         }
         let data =
             if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
-        let (text, p) = text_of(&data, charset.as_deref());
+        let (text, p) = match &data {
+            Data::Shared(b) => {
+                let d = super::charset::decode(b, charset.as_deref());
+                if d.problem.is_none() && matches!(&d.text, Cow::Borrowed(t) if t.len() == b.len()) {
+                    // The decoded bytes are the text: kept once, not copied.
+                    part.decoded = Some(data);
+                    part.text_in_decoded = true;
+                    return;
+                }
+                (Cow::Owned(d.text.into_owned()), d.problem)
+            }
+            Data::Borrowed(_) => text_of(&data, charset.as_deref()),
+        };
         if let Some((kind, detail)) = p {
             self.warnings
                 .push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
@@ -680,7 +698,7 @@ impl<'a> Walker<'a, '_> {
             let mut stripped = false;
             for &i in &text_parts {
                 let t = msg.parts[i].text();
-                let found = t.starts_with("begin ") || memchr::memmem::find(t.as_bytes(), b"\nbegin ").is_some();
+                let found = t.starts_with("begin ") || UU_BEGIN.find(t.as_bytes()).is_some();
                 if !found {
                     pieces.push(Cow::Borrowed(t));
                     continue;
