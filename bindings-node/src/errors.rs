@@ -203,37 +203,67 @@ impl TypeName for JsText<'_> {
 
 impl ToNapiValue for JsText<'_> {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        use encoding_rs::mem;
         let b = val.0.as_bytes();
         // ASCII is Latin-1 already: V8 copies it from where it is.
-        if b.len() < EXTERNAL_MIN && mem::is_ascii(b) {
+        if b.len() < EXTERNAL_MIN && b.is_ascii() {
             return unsafe { latin1(env, b) };
         }
-        let external = b.len() >= EXTERNAL_MIN && external_strings(env);
         // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
-        if mem::is_str_latin1(val.0) {
-            if external {
-                let mut narrow = vec![0u8; b.len()];
-                let n = mem::convert_utf8_to_latin1_lossy(b, &mut narrow);
+        if b.len() >= EXTERNAL_MIN && external_strings(env) {
+            let mut narrow = vec![0u8; b.len()];
+            if let Some(n) = to_latin1(b, &mut narrow) {
                 narrow.truncate(n);
                 return unsafe { external_string(env, narrow, node_api_create_external_string_latin1) };
             }
-            return SCRATCH.with_borrow_mut(|(narrow, _)| {
-                let n = mem::convert_utf8_to_latin1_lossy(b, grown(narrow, b.len()));
-                unsafe { latin1(env, &narrow[..n]) }
-            });
-        }
-        if external {
             let mut wide = vec![0u16; b.len()];
-            let n = mem::convert_str_to_utf16(val.0, &mut wide);
+            let n = encoding_rs::mem::convert_str_to_utf16(val.0, &mut wide);
             wide.truncate(n);
             return unsafe { external_string(env, wide, node_api_create_external_string_utf16) };
         }
-        SCRATCH.with_borrow_mut(|(_, wide)| {
-            let n = mem::convert_str_to_utf16(val.0, grown(wide, b.len()));
-            unsafe { utf16(env, &wide[..n]) }
+        SCRATCH.with_borrow_mut(|(narrow, wide)| match to_latin1(b, grown(narrow, b.len())) {
+            Some(n) => unsafe { latin1(env, &narrow[..n]) },
+            None => {
+                let n = encoding_rs::mem::convert_str_to_utf16(val.0, grown(wide, b.len()));
+                unsafe { utf16(env, &wide[..n]) }
+            }
         })
     }
+}
+
+/// UTF-8 `s` as Latin-1 in `out` (at least as long as `s`): its length, or `None` at the first
+/// character past U+00FF. One pass: ASCII eight bytes at a time, U+0080–U+00FF (two bytes, lead
+/// C2 or C3) one by one.
+fn to_latin1(s: &[u8], out: &mut [u8]) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (mut i, mut o) = (0, 0);
+    while i < s.len() {
+        if let (Some(chunk), Some(dst)) = (s.get(i..i + 8), out.get_mut(o..o + 8)) {
+            // All eight bytes are copied; only the ASCII run at their start counts (`o` never
+            // passes `i`, so the room is there).
+            dst.copy_from_slice(chunk);
+            let high = u64::from_le_bytes(chunk.try_into().ok()?) & HIGH;
+            let run = if high == 0 { 8 } else { high.trailing_zeros() as usize / 8 };
+            i += run;
+            o += run;
+            if run == 8 {
+                continue;
+            }
+        }
+        match s[i] {
+            c if c < 0x80 => {
+                out[o] = c;
+                i += 1;
+            }
+            // `s` is UTF-8: a continuation byte follows these lead bytes.
+            c @ (0xc2 | 0xc3) => {
+                out[o] = (c & 0x1f) << 6 | (s.get(i + 1)? & 0x3f);
+                i += 2;
+            }
+            _ => return None,
+        }
+        o += 1;
+    }
+    Some(o)
 }
 
 thread_local! {
@@ -369,4 +399,28 @@ unsafe fn latin1(env: napi::sys::napi_env, bytes: &[u8]) -> Result<napi::sys::na
         return Err(Error::new(Status::from(status), "cannot create a string"));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_latin1;
+
+    #[test]
+    fn latin1_conversion_matches_the_characters() {
+        let pieces = ["a", "plain ascii ", "é", "ÿ", "\u{80}", "Grüße ", "Ā", "日", "😀", "\r\n"];
+        // Every mix of three pieces, at every offset from an eight-byte boundary.
+        for pad in 0..9 {
+            for a in pieces {
+                for b in pieces {
+                    for c in pieces {
+                        let s = format!("{}{a}{b}{c}{}", "x".repeat(pad), "y".repeat(pad));
+                        let mut out = vec![0u8; s.len()];
+                        let got = to_latin1(s.as_bytes(), &mut out).map(|n| out[..n].to_vec());
+                        let want: Option<Vec<u8>> = s.chars().map(|ch| u8::try_from(u32::from(ch)).ok()).collect();
+                        assert_eq!(got, want, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
 }
