@@ -208,25 +208,38 @@ impl ToNapiValue for JsText<'_> {
         if b.len() < EXTERNAL_MIN && b.is_ascii() {
             return unsafe { latin1(env, b) };
         }
-        // Most Western mail is Latin-1 throughout: V8 keeps that one byte per character.
         if b.len() >= EXTERNAL_MIN && external_strings(env) {
-            let mut narrow = vec![0u8; b.len()];
-            if let Some(n) = to_latin1(b, &mut narrow) {
-                narrow.truncate(n);
-                return unsafe { external_string(env, narrow, node_api_create_external_string_latin1) };
-            }
-            let mut wide = vec![0u16; b.len()];
-            let n = encoding_rs::mem::convert_str_to_utf16(val.0, &mut wide);
-            wide.truncate(n);
-            return unsafe { external_string(env, wide, node_api_create_external_string_utf16) };
+            let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+            return match convert(val.0, &mut narrow, &mut wide) {
+                Units::Latin1(n) => {
+                    narrow.truncate(n);
+                    unsafe { external_string(env, narrow, node_api_create_external_string_latin1) }
+                }
+                Units::Utf16(n) => {
+                    wide.truncate(n);
+                    unsafe { external_string(env, wide, node_api_create_external_string_utf16) }
+                }
+            };
         }
-        SCRATCH.with_borrow_mut(|(narrow, wide)| match to_latin1(b, grown(narrow, b.len())) {
-            Some(n) => unsafe { latin1(env, &narrow[..n]) },
-            None => {
-                let n = encoding_rs::mem::convert_str_to_utf16(val.0, grown(wide, b.len()));
-                unsafe { utf16(env, &wide[..n]) }
-            }
+        SCRATCH.with_borrow_mut(|(narrow, wide)| match convert(val.0, narrow, wide) {
+            Units::Latin1(n) => unsafe { latin1(env, &narrow[..n]) },
+            Units::Utf16(n) => unsafe { utf16(env, &wide[..n]) },
         })
+    }
+}
+
+/// How `convert` wrote a text: this many Latin-1 bytes, or UTF-16 code units.
+enum Units {
+    Latin1(usize),
+    Utf16(usize),
+}
+
+/// `s` in the narrowest form V8 keeps: Latin-1 into `narrow` (most Western mail is Latin-1
+/// throughout; V8 then keeps one byte per character), else UTF-16 into `wide`.
+fn convert(s: &str, narrow: &mut Vec<u8>, wide: &mut Vec<u16>) -> Units {
+    match to_latin1(s.as_bytes(), grown(narrow, s.len())) {
+        Some(n) => Units::Latin1(n),
+        None => Units::Utf16(encoding_rs::mem::convert_str_to_utf16(s, grown(wide, s.len()))),
     }
 }
 

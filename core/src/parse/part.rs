@@ -334,19 +334,24 @@ pub(crate) fn decode_body<'a>(enc: &TransferEncoding, raw: &Data<'a>) -> (Data<'
     }
 }
 
-/// Charset-decodes `data`, borrowing where the bytes are already UTF-8.
+/// Charset-decodes `data`, borrowing where the input is already UTF-8. `None` for the text when
+/// `data` is a decoded buffer that is its own text (valid UTF-8, nothing converted): it is then
+/// kept once, not copied.
 pub(crate) fn text_of<'a>(
     data: &Data<'a>,
     charset: Option<&str>,
-) -> (Cow<'a, str>, Option<(crate::WarningKind, String)>) {
+) -> (Option<Cow<'a, str>>, Option<(crate::WarningKind, String)>) {
     match data {
         Data::Borrowed(s) => {
             let d = charset::decode(s, charset);
-            (d.text, d.problem)
+            (Some(d.text), d.problem)
         }
         Data::Shared(b) => {
             let d = charset::decode(b, charset);
-            (Cow::Owned(d.text.into_owned()), d.problem)
+            match d.text {
+                Cow::Borrowed(t) if d.problem.is_none() && t.len() == b.len() => (None, None),
+                t => (Some(Cow::Owned(t.into_owned())), d.problem),
+            }
         }
     }
 }

@@ -601,25 +601,14 @@ impl<'a> Walker<'a, '_> {
         }
         let data =
             if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
-        let (text, p) = match &data {
-            Data::Shared(b) => {
-                let d = super::charset::decode(b, charset.as_deref());
-                if d.problem.is_none() && matches!(&d.text, Cow::Borrowed(t) if t.len() == b.len()) {
-                    // The decoded bytes are the text: kept once, not copied.
-                    part.decoded = Some(data);
-                    part.text_in_decoded = true;
-                    return;
-                }
-                (Cow::Owned(d.text.into_owned()), d.problem)
-            }
-            Data::Borrowed(_) => text_of(&data, charset.as_deref()),
-        };
+        let (text, p) = text_of(&data, charset.as_deref());
         if let Some((kind, detail)) = p {
             self.warnings
                 .push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
         }
         part.decoded = Some(data);
-        part.text = Some(text);
+        part.text_in_decoded = text.is_none();
+        part.text = text;
     }
 
     fn fill_envelope(&mut self, env: usize, idx: usize, mp: &MpPart<'a>, headers: &[RawHeader<'a>]) {
