@@ -211,19 +211,38 @@ fn hexval(b: u8) -> Option<u8> {
 /// Decodes quoted-printable. Soft line breaks go, trailing white space before a line break goes,
 /// malformed `=` escapes stay as they are (reported). Line breaks are kept as written.
 pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
-    let mut out = Vec::with_capacity(input.len());
+    // The output is never longer than the input: it is written at `o` into a buffer of that size.
+    let n = input.len();
+    let mut out = vec![0u8; n];
+    let mut o = 0;
     let mut problem: Option<Problem> = None;
     let mut bad = 0usize;
     let mut i = 0;
     // Output before this length is decoded escapes or kept text: never trimmed as trailing space.
     let mut keep = 0;
-    while i < input.len() {
-        let Some(rel) = memchr::memchr3(b'=', b'\n', b'\r', &input[i..]) else {
-            out.extend_from_slice(&input[i..]);
-            break;
-        };
-        out.extend_from_slice(&input[i..i + rel]);
-        i += rel;
+    while i < n {
+        // Plain bytes, eight at a time: a word is copied whole and `o` moves past its bytes before
+        // the first `=`, CR or LF.
+        loop {
+            let Some(word) = input.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
+                while i < n && !matches!(input[i], b'=' | b'\r' | b'\n') {
+                    out[o] = input[i];
+                    o += 1;
+                    i += 1;
+                }
+                break;
+            };
+            out[o..o + 8].copy_from_slice(&word);
+            let special = qp_specials(u64::from_le_bytes(word));
+            if special != 0 {
+                let k = (special.trailing_zeros() / 8) as usize;
+                o += k;
+                i += k;
+                break;
+            }
+            o += 8;
+            i += 8;
+        }
         // Escapes and line breaks come in runs (`=C3=A9`, `\r\n`): take them all before searching.
         loop {
             match input.get(i) {
@@ -232,8 +251,9 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
                     if let (Some(h), Some(l)) =
                         (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
                     {
-                        out.push(h << 4 | l);
-                        keep = out.len();
+                        out[o] = h << 4 | l;
+                        o += 1;
+                        keep = o;
                         i += 3;
                         continue;
                     }
@@ -243,7 +263,7 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
                         j += 1;
                     }
                     match rest.get(j) {
-                        None => i = input.len(),
+                        None => i = n,
                         Some(b'\n') => i += 1 + j + 1,
                         Some(b'\r') if rest.get(j + 1) == Some(&b'\n') => i += 1 + j + 2,
                         Some(b'\r') => i += 1 + j + 1,
@@ -252,34 +272,49 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
                             if problem.is_none() {
                                 problem = Some((WarningKind::InvalidQuotedPrintable, i, String::new()));
                             }
-                            out.push(b'=');
+                            out[o] = b'=';
+                            o += 1;
                             i += 1;
                         }
                     }
-                    keep = out.len();
+                    keep = o;
                 }
                 Some(&b @ (b'\r' | b'\n')) => {
                     // line break: drop trailing white space written before it (not decoded escapes)
-                    while out.len() > keep && matches!(out.last(), Some(b' ' | b'\t')) {
-                        out.pop();
+                    while o > keep && matches!(out[o - 1], b' ' | b'\t') {
+                        o -= 1;
                     }
                     if b == b'\r' && input.get(i + 1) == Some(&b'\n') {
-                        out.extend_from_slice(b"\r\n");
+                        out[o..o + 2].copy_from_slice(b"\r\n");
+                        o += 2;
                         i += 2;
                     } else {
-                        out.push(b);
+                        out[o] = b;
+                        o += 1;
                         i += 1;
                     }
-                    keep = out.len();
+                    keep = o;
                 }
                 _ => break,
             }
         }
     }
+    out.truncate(o);
     if let Some(p) = &mut problem {
         p.2 = format!("quoted-printable had {bad} malformed '=' escapes; they were kept as written");
     }
     (out, problem)
+}
+
+/// The bytes of `word` (little-endian) that are `=`, CR or LF, as the high bit of each such byte;
+/// exact up to the first one (a borrow can mark bytes after it), which is all a search needs.
+fn qp_specials(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero(word ^ (ONES * u64::from(b'=')))
+        | zero(word ^ (ONES * u64::from(b'\r')))
+        | zero(word ^ (ONES * u64::from(b'\n')))
 }
 
 /// Whether every `=` in quoted-printable `input` starts a hex escape or a soft line break.
