@@ -87,14 +87,17 @@ const collect = (() => {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
-// Rounds go round-robin over the libraries, so that a slow spell of the machine hits them alike.
+// Rounds go round-robin over the libraries, so that a slow spell of the machine hits them alike,
+// and the order turns by one each round: the library that runs right after another one's garbage
+// (the caches and the heap as it left them) is a different one each time.
 // Each round starts after a turn of the event loop, as a bot's batches do, and a full collection.
 async function rates(files, libs, r) {
   const size = files.reduce((s, f) => s + f.length, 0)
   const times = Object.fromEntries(Object.keys(libs).map((k) => [k, []]))
+  const order = Object.entries(libs)
   for (const fn of Object.values(libs)) for (const f of files.slice(0, 50)) await fn(f) // warm-up
   for (let i = 0; i < r; i++) {
-    for (const [name, fn] of Object.entries(libs)) {
+    for (const [name, fn] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       await new Promise(setImmediate)
       collect()
       const t = process.hrtime.bigint()
