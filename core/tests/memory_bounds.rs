@@ -59,8 +59,10 @@ fn peak_memory_stays_bounded() {
     h.extend_from_slice(b"\n\nbody\n");
     hostile.push((h, 4));
     hostile.push((mailwright::sample::Rng::new(3).bytes(1 << 20), 4));
-    // Time: 2 s per input in an optimised build; unoptimised test builds get ten times that.
-    let limit = std::time::Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 2 });
+    // Time: a guard against hangs and blow-ups, not a speed test. About 1 s for the slowest input in
+    // an optimised build, most of it creating files, which a file system busy from earlier runs
+    // made take 4 s: 10 s per input, and ten times that for unoptimised test builds.
+    let limit = std::time::Duration::from_secs(if cfg!(debug_assertions) { 100 } else { 10 });
     for (raw, factor) in &hostile {
         let started = std::time::Instant::now();
         let peak = peak_of(|| parse_and_dissect(raw));
