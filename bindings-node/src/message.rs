@@ -141,7 +141,17 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
 /// Reads and parses the message in a file, off the JavaScript thread.
 #[napi(ts_return_type = "Promise<Message>")]
 pub fn parse_file(path: String) -> AsyncTask<Job<Message, Message>> {
-    Job::new(move || Message::from_vec(std::fs::read(&path).map_err(|e| Failure::io(&e, &path))?), crate::errors::same)
+    Job::new(move || Message::from_vec(std::fs::read(&path).map_err(|e| Failure::io(&e, &path))?), reported)
+}
+
+/// A message parsed off the JavaScript thread, with its native size reported to V8 as `parse`
+/// reports it.
+fn reported(env: &Env, m: Message) -> Result<Message> {
+    let external = 2 * m.inner.msg.bytes().len() as i64;
+    if external > 0 {
+        env.adjust_external_memory(external)?;
+    }
+    Ok(Message { inner: m.inner, input: Arc::new(InputRef { js: None, external }) })
 }
 
 fn addresses(list: &[mailwright::parse::Address]) -> Vec<Address> {

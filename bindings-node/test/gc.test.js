@@ -60,6 +60,24 @@ test('a loop that only parses, making almost no JavaScript garbage, keeps its si
   assert.ok(grown < 200, `the process grew by ${grown.toFixed(0)} MB`)
 })
 
+test('messages read with parseFile are reported to V8 as well', async () => {
+  // Each await makes a little garbage, so V8 collects now and then even unaware of the native
+  // memory, but too seldom: 10,000 of these 110 KB messages kept 350 MB that way, 20–35 MB when
+  // V8 knows.
+  const dir = tmpdir()
+  const file = path.join(dir, 'm.eml')
+  fs.writeFileSync(file, message('plain text '.repeat(10000)))
+  const loop = async (n) => {
+    for (let i = 0; i < n; i++) void (await mw.parseFile(file)).subject
+  }
+  await loop(500)
+  const before = process.memoryUsage().rss
+  await loop(10000)
+  const grown = (process.memoryUsage().rss - before) / 1e6
+  fs.rmSync(dir, { recursive: true })
+  assert.ok(grown < 150, `the process grew by ${grown.toFixed(0)} MB`)
+})
+
 test('every kind of native object can be collected in the middle of synchronous code', async () => {
   const dir = tmpdir()
   const refs = []
