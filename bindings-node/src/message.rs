@@ -35,6 +35,20 @@ impl InputRef {
     fn none() -> Arc<InputRef> {
         Arc::new(InputRef { js: None, external: 0 })
     }
+
+    /// `js` (the input buffer, if any) with `msg`'s native size reported to V8 (given back by
+    /// `release`): the copy, and about as much again for decoded parts, for every message. The
+    /// wrapper is small in V8's heap, so a loop that makes little other garbage would otherwise
+    /// keep every parse until something else filled the young generation (20,000 typical
+    /// messages: 750 MB). A loop that reads parts collects often anyway and gives the amounts back
+    /// as it goes, so V8 sees no pressure and runs no extra collections.
+    fn reported(env: &Env, msg: &SharedMessage, js: Option<ObjectRef<false>>) -> Result<Arc<InputRef>> {
+        let external = 2 * msg.bytes().len() as i64;
+        if external > 0 {
+            env.adjust_external_memory(external)?;
+        }
+        Ok(Arc::new(InputRef { js, external }))
+    }
 }
 
 /// Releases `input` if this was its last holder (called from finalizers, on the JS thread).
@@ -122,16 +136,7 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
     let obj = unsafe { Object::from_napi_value(env.raw(), input.raw())? };
     match SharedMessage::new(copy, &Limits::default()) {
         Ok(msg) => {
-            // The copy, and about as much again for decoded parts, for every message: the wrapper
-            // is small in V8's heap, so a loop that makes little other garbage would otherwise
-            // keep every parse until something else filled the young generation (20,000 typical
-            // messages: 750 MB). A loop that reads parts collects often anyway and gives the
-            // amounts back as it goes, so V8 sees no pressure and runs no extra collections.
-            let external = 2 * msg.bytes().len() as i64;
-            if external > 0 {
-                env.adjust_external_memory(external)?;
-            }
-            let input = Arc::new(InputRef { js: Some(obj.create_ref()?), external });
+            let input = InputRef::reported(&env, &msg, Some(obj.create_ref()?))?;
             Ok(Message { inner: Arc::new(Inner { msg }), input })
         }
         Err(e) => throw(&env, Failure::new("parse", e.to_string())),
@@ -147,11 +152,8 @@ pub fn parse_file(path: String) -> AsyncTask<Job<Message, Message>> {
 /// A message parsed off the JavaScript thread, with its native size reported to V8 as `parse`
 /// reports it.
 fn reported(env: &Env, m: Message) -> Result<Message> {
-    let external = 2 * m.inner.msg.bytes().len() as i64;
-    if external > 0 {
-        env.adjust_external_memory(external)?;
-    }
-    Ok(Message { inner: m.inner, input: Arc::new(InputRef { js: None, external }) })
+    let input = InputRef::reported(env, &m.inner.msg, None)?;
+    Ok(Message { inner: m.inner, input })
 }
 
 fn addresses(list: &[mailwright::parse::Address]) -> Vec<Address> {
