@@ -38,6 +38,16 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     }
 }
 
+/// `bytes` as a `String` when they are UTF-8 (checked with SIMD), without copying them.
+#[allow(unsafe_code)]
+pub(crate) fn into_utf8(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
+    if simdutf8::basic::from_utf8(&bytes).is_err() {
+        return Err(bytes);
+    }
+    // SAFETY: checked to be UTF-8 just above.
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
 /// Decodes `bytes` declared as `charset` (None: undeclared).
 pub(crate) fn decode<'a>(bytes: &'a [u8], charset: Option<&str>) -> Decoded<'a> {
     let Some(label) = charset.map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty()) else {

@@ -175,8 +175,9 @@ pub struct Part<'a> {
     /// Decoded bytes computed on first use (owned, so `Part` stays covariant).
     pub(crate) decoded_lazy: OnceLock<bytes::Bytes>,
     pub(crate) text: Option<Cow<'a, str>>,
-    /// The decoded bytes are the text (checked UTF-8 at parse time; `text` is then `None`).
-    pub(crate) text_in_decoded: bool,
+    /// Decoded bytes that are their own text (UTF-8, nothing converted): kept once, shared with
+    /// `decoded` (`text` is then `None`).
+    pub(crate) shared_text: Option<std::sync::Arc<String>>,
     pub(crate) text_lazy: OnceLock<String>,
 }
 
@@ -292,8 +293,7 @@ impl<'a> Part<'a> {
     pub fn text(&self) -> &str {
         match &self.text {
             Some(t) => t,
-            // Checked when set; checking again costs little next to any use of a text.
-            None if self.text_in_decoded => charset::utf8(self.decoded()).unwrap_or_default(),
+            None if let Some(t) = &self.shared_text => t,
             None => self.text_lazy.get_or_init(|| charset::decode(self.decoded(), self.charset()).text.into_owned()),
         }
     }
@@ -317,20 +317,40 @@ pub(crate) fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
 
 /// Undoes a transfer encoding; gives the bytes and the first problem.
 pub(crate) fn decode_body<'a>(enc: &TransferEncoding, raw: &Data<'a>) -> (Data<'a>, Option<decode::Problem>) {
+    match decode_owned(enc, raw) {
+        Some((v, p)) => (v.into(), p),
+        None => (raw.clone(), None),
+    }
+}
+
+/// The decoded bytes of `raw` as a new buffer; `None` when `enc` leaves them as they are.
+pub(crate) fn decode_owned(enc: &TransferEncoding, raw: &[u8]) -> Option<(Vec<u8>, Option<decode::Problem>)> {
     match enc {
-        TransferEncoding::Identity | TransferEncoding::Other(_) => (raw.clone(), None),
-        TransferEncoding::Base64 => {
-            let (v, p) = decode::base64(raw, None);
-            (v.into(), p)
-        }
-        TransferEncoding::QuotedPrintable => {
-            let (v, p) = decode::quoted_printable(raw);
-            (v.into(), p)
-        }
-        TransferEncoding::Uuencode => {
-            let (v, p) = decode::uudecode_body(raw);
-            (v.into(), p)
-        }
+        TransferEncoding::Identity | TransferEncoding::Other(_) => None,
+        TransferEncoding::Base64 => Some(decode::base64(raw, None)),
+        TransferEncoding::QuotedPrintable => Some(decode::quoted_printable(raw)),
+        TransferEncoding::Uuencode => Some(decode::uudecode_body(raw)),
+    }
+}
+
+/// Decoded bytes as their own text, when they are UTF-8 and `charset` asks for no conversion;
+/// else the bytes back.
+pub(crate) fn own_text(data: Vec<u8>, charset: Option<&str>) -> Result<std::sync::Arc<String>, Vec<u8>> {
+    let s = charset::into_utf8(data)?;
+    let label = charset.map(|c| c.trim().trim_matches('"')).filter(|c| !c.is_empty());
+    let as_is = label.is_none_or(charset::is_utf8_label) || {
+        let d = charset::decode(s.as_bytes(), label);
+        d.problem.is_none() && matches!(d.text, Cow::Borrowed(t) if t.len() == s.len())
+    };
+    if as_is { Ok(std::sync::Arc::new(s)) } else { Err(s.into_bytes()) }
+}
+
+/// A shared text as the owner of a `Bytes` view of it.
+pub(crate) struct TextOwner(pub(crate) std::sync::Arc<String>);
+
+impl AsRef<[u8]> for TextOwner {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 

@@ -11,7 +11,7 @@ use mail_parser::{Encoding as MpEncoding, HeaderName, HeaderValue, MessageParser
 use super::data::Data;
 use super::decode;
 use super::header::{self, MimeValue};
-use super::part::{Part, PartKind, PartPath, RawHeader, TransferEncoding, decode_body, text_of};
+use super::part::{Part, PartKind, PartPath, RawHeader, TextOwner, TransferEncoding, decode_owned, own_text, text_of};
 use super::split;
 use super::{Address, Envelope, Message, UuAttachment};
 use crate::limits::Limits;
@@ -246,7 +246,7 @@ impl<'a> Walker<'a, '_> {
             decoded: Some(top),
             decoded_lazy: OnceLock::new(),
             text: None,
-            text_in_decoded: false,
+            shared_text: None,
             text_lazy: OnceLock::new(),
         });
     }
@@ -398,7 +398,7 @@ impl<'a> Walker<'a, '_> {
             decoded: None,
             decoded_lazy: OnceLock::new(),
             text: None,
-            text_in_decoded: false,
+            shared_text: None,
             text_lazy: OnceLock::new(),
         };
         if let Some(parent) = work.parent
@@ -538,6 +538,15 @@ impl<'a> Walker<'a, '_> {
 
     /// Decodes the body ourselves, reporting damage.
     fn own_decode(&mut self, part: &Part<'a>) -> Data<'a> {
+        match self.own_decode_owned(part) {
+            Some(v) => v.into(),
+            None => part.raw_body.clone(),
+        }
+    }
+
+    /// `own_decode` as a new buffer; `None` when the body is kept as written (no transfer
+    /// encoding, or an unknown one, reported).
+    fn own_decode_owned(&mut self, part: &Part<'a>) -> Option<Vec<u8>> {
         if let TransferEncoding::Other(name) = &part.encoding {
             self.warnings.push(
                 Warning::new(
@@ -548,9 +557,9 @@ impl<'a> Walker<'a, '_> {
                 .at_offset(part.offset + part.raw_header.len()),
             );
         }
-        let (data, p) = decode_body(&part.encoding, &part.raw_body);
+        let (data, p) = decode_owned(&part.encoding, &part.raw_body)?;
         self.problem(&part.path, part.offset + part.raw_header.len(), p);
-        data
+        Some(data)
     }
 
     /// Whether mail-parser's decoding of this part can be used as is. `decoded_len` is the length
@@ -599,15 +608,25 @@ impl<'a> Walker<'a, '_> {
             part.text = Some(t);
             return;
         }
-        let data =
-            if part.encoding == TransferEncoding::Identity { part.raw_body.clone() } else { self.own_decode(part) };
+        let data = match self.own_decode_owned(part) {
+            // Decoded text that needs no conversion is kept once, as text, with the bytes a view
+            // of it (no second check when it is read).
+            Some(v) => match own_text(v, charset.as_deref()) {
+                Ok(t) => {
+                    part.decoded = Some(Data::Shared(bytes::Bytes::from_owner(TextOwner(t.clone()))));
+                    part.shared_text = Some(t);
+                    return;
+                }
+                Err(v) => Data::from(v),
+            },
+            None => part.raw_body.clone(),
+        };
         let (text, p) = text_of(&data, charset.as_deref());
         if let Some((kind, detail)) = p {
             self.warnings
                 .push(Warning::new(kind, detail).at_part(&part.path).at_offset(part.offset + part.raw_header.len()));
         }
         part.decoded = Some(data);
-        part.text_in_decoded = text.is_none();
         part.text = text;
     }
 
