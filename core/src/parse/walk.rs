@@ -862,3 +862,44 @@ mod view_tests {
         assert_eq!(msg.input_offset(b"hello"), None, "equal bytes elsewhere are not in the input");
     }
 }
+
+#[cfg(test)]
+mod shared_text_tests {
+    use crate::Message;
+
+    fn part_of(body: &str, header: &str) -> Vec<u8> {
+        format!("Subject: t\r\nContent-Type: text/plain; {header}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{body}").into_bytes()
+    }
+
+    #[test]
+    fn decoded_text_without_conversion_is_kept_once() {
+        for header in ["charset=utf-8", "charset=\"US-ASCII\"", "format=flowed", "charset=iso-8859-1"] {
+            // ASCII only in the Latin-1 case: nothing to convert there either.
+            let body =
+                if header.contains("8859") { "plain =3D text=\r\n here" } else { "caf=C3=A9 =3D na=C3=AFve=\r\n ok" };
+            let input = part_of(body, header);
+            let msg = Message::parse(&input).expect("small input");
+            let p = &msg.parts()[0];
+            let text = p.text();
+            assert_eq!(text.as_bytes(), p.decoded(), "{header}");
+            assert_eq!(text.as_ptr(), p.decoded().as_ptr(), "{header}: one buffer for both");
+            let data = p.decoded_data();
+            assert_eq!(data.as_ptr(), text.as_ptr(), "{header}: the shared bytes view the text");
+        }
+    }
+
+    #[test]
+    fn decoded_text_that_needs_conversion_or_repair_is_converted() {
+        // Latin-1 é is C3 A9 in UTF-8: converted, so text and bytes differ.
+        let input = part_of("caf=E9", "charset=iso-8859-1");
+        let msg = Message::parse(&input).expect("small input");
+        assert_eq!(msg.parts()[0].text(), "café");
+        assert_eq!(msg.parts()[0].decoded(), b"caf\xe9");
+        // Declared UTF-8 but invalid: repaired text, a warning, the bytes as decoded.
+        let input = part_of("caf=E9 ok", "charset=utf-8");
+        let msg = Message::parse(&input).expect("small input");
+        assert_eq!(msg.parts()[0].text(), "caf\u{fffd} ok");
+        assert_eq!(msg.parts()[0].decoded(), b"caf\xe9 ok");
+        assert!(!msg.warnings().is_empty());
+    }
+}
