@@ -83,16 +83,16 @@ class Part {
    */
   get content() {
     const start = this.#l.n[this.#at + 2]
-    if (start < 0) return this.#msg._content(this.#index)
+    if (start < 0) return native._content(this.#msg, this.#index)
     const raw = this.#l.raw ?? (this.#l.raw = this.#msg.raw)
     const size = this.#l.n[this.#at + 1]
     // A detached or shrunk input (its ArrayBuffer transferred) gets a copy from the parse instead.
-    if (raw.byteLength < start + size) return this.#msg._content(this.#index)
+    if (raw.byteLength < start + size) return native._content(this.#msg, this.#index)
     return Buffer.from(raw.buffer, raw.byteOffset + start, size)
   }
   /** The content as text (transfer-decoded, charset converted). */
   get text() {
-    return this.#msg._text(this.#index)
+    return native._text(this.#msg, this.#index)
   }
   /** This part's own header fields. */
   get headers() {
@@ -108,16 +108,27 @@ class Part {
   }
 }
 
-// Text `k` of the part whose numbers start at `at` (see `_layout` in src/message.rs).
+// Text `k` of the part whose numbers start at `at` (see `Message::layout` in src/message.rs).
 function text(l, at, k) {
   const start = l.n[at + 4 + 2 * k]
   return start < 0 ? null : l.s.slice(start, l.n[at + 5 + 2 * k])
 }
 
+// Where `_layout` writes a message's numbers (see src/fast.rs): one array, grown when a message
+// needs more, instead of a new one per message.
+let numbers = new Float64Array(1 + 64 * LAYOUT_NUMBERS)
+
 function layout(msg) {
   let l = msg[LAYOUT]
   if (l === undefined) {
-    const [s, n] = msg._layout()
+    let s = native._layout(msg, numbers)
+    const count = numbers[0]
+    if (count >= numbers.length) {
+      numbers = new Float64Array(count + 1)
+      s = native._layout(msg, numbers)
+    }
+    const n = []
+    for (let k = 1; k <= count; k++) n.push(numbers[k])
     l = { s, n, parts: [], attachments: [], raw: null }
     const { parts, attachments } = l
     for (let i = 0, at = 0; at < n.length; i++, at += LAYOUT_NUMBERS) {

@@ -4,7 +4,9 @@
 
 mod bot;
 mod errors;
+mod fast;
 mod message;
+mod text;
 mod transport;
 
 use napi_derive::napi;
@@ -32,6 +34,13 @@ fn init() {
         // SAFETY: sets a number in mimalloc's option table; any value is valid.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
     }
+}
+
+/// Adds the per-part functions of index.js (plain Node-API callbacks, see `fast`).
+#[napi(module_exports)]
+pub fn exports(exports: napi::bindgen_prelude::Object, env: napi::Env) -> napi::Result<()> {
+    use napi::JsValue;
+    fast::install(env.raw(), exports.raw())
 }
 
 pub use bot::{BotReport, BotTransport, Mailbot, MailbotOptions, RuleSpec, WatchOptions};

@@ -11,7 +11,8 @@ use napi_derive::napi;
 use mailwright::parse::{PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
 
-use crate::errors::{Failure, Job, JsText, throw};
+use crate::errors::{Failure, Job, throw};
+use crate::text::JsText;
 
 /// The parsed message, from a private copy of the input, so that later writes to the caller's
 /// buffer cannot change it. Part contents are views of the caller's buffer (see `Part.content`).
@@ -117,7 +118,49 @@ impl Message {
         Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef::none() })
     }
 
-    fn part(&self, index: u32) -> Result<&mailwright::parse::Part<'_>> {
+    /// Every part's metadata in two values (see index.js): one string holding every part's
+    /// texts one after the other, and `LAYOUT_NUMBERS` numbers per part (kind, size, where the
+    /// content sits in the input or -1, attachment flag, then each text's start and end in the
+    /// string, -1 for none). Two values instead of a value per field: each value made and stored
+    /// across napi cost about as much as the part's parse.
+    pub(crate) fn layout(&self) -> Layout {
+        let m = self.inner.msg.message();
+        let parts = m.parts();
+        let mut attachment = vec![false; parts.len()];
+        for &i in &m.envelope().attachments {
+            attachment[i] = true;
+        }
+        let mut layout =
+            Layout { text: String::new(), units: 0, numbers: Vec::with_capacity(parts.len() * LAYOUT_NUMBERS) };
+        let mut path = String::new();
+        for (p, &attached) in parts.iter().zip(&attachment) {
+            let data = p.decoded();
+            layout.numbers.extend([
+                match p.kind() {
+                    PartKind::Leaf => 0.0,
+                    PartKind::Multipart(_) => 1.0,
+                    PartKind::Message { .. } => 2.0,
+                },
+                data.len() as f64,
+                m.input_offset(data).map_or(-1.0, |at| at as f64),
+                f64::from(u8::from(attached)),
+            ]);
+            path.clear();
+            use std::fmt::Write as _;
+            let _ = write!(path, "{}", p.path());
+            layout.push(Some(&path));
+            layout.push(Some(p.content_type()));
+            layout.push(Some(p.transfer_encoding().as_str()));
+            layout.push(p.filename());
+            layout.push(p.disposition());
+            layout.push(p.content_id());
+            layout.push(p.charset());
+        }
+        layout
+    }
+
+    /// Part `index`, or an error naming it.
+    pub(crate) fn part(&self, index: u32) -> Result<&mailwright::parse::Part<'_>> {
         self.inner
             .msg
             .message()
@@ -238,60 +281,6 @@ impl Message {
         self.inner.msg.message().header_text(&name)
     }
 
-    /// Every part's metadata in two values (see index.js): one string holding every part's
-    /// texts one after the other, and `LAYOUT_NUMBERS` numbers per part (kind, size, where the
-    /// content sits in the input or -1, attachment flag, then each text's start and end in the
-    /// string, -1 for none). Two values instead of a value per field: each value made and stored
-    /// across napi cost about as much as the part's parse.
-    #[napi(js_name = "_layout", skip_typescript)]
-    pub fn layout(&self) -> Layout {
-        let m = self.inner.msg.message();
-        let parts = m.parts();
-        let mut attachment = vec![false; parts.len()];
-        for &i in &m.envelope().attachments {
-            attachment[i] = true;
-        }
-        let mut layout =
-            Layout { text: String::new(), units: 0, numbers: Vec::with_capacity(parts.len() * LAYOUT_NUMBERS) };
-        let mut path = String::new();
-        for (p, &attached) in parts.iter().zip(&attachment) {
-            let data = p.decoded();
-            layout.numbers.extend([
-                match p.kind() {
-                    PartKind::Leaf => 0.0,
-                    PartKind::Multipart(_) => 1.0,
-                    PartKind::Message { .. } => 2.0,
-                },
-                data.len() as f64,
-                m.input_offset(data).map_or(-1.0, |at| at as f64),
-                f64::from(u8::from(attached)),
-            ]);
-            path.clear();
-            use std::fmt::Write as _;
-            let _ = write!(path, "{}", p.path());
-            layout.push(Some(&path));
-            layout.push(Some(p.content_type()));
-            layout.push(Some(p.transfer_encoding().as_str()));
-            layout.push(p.filename());
-            layout.push(p.disposition());
-            layout.push(p.content_id());
-            layout.push(p.charset());
-        }
-        layout
-    }
-
-    /// The decoded content of part `index`, copied into a new Buffer.
-    #[napi(js_name = "_content", skip_typescript)]
-    pub fn content_of<'e>(&self, env: &'e Env, index: u32) -> Result<Unknown<'e>> {
-        fresh_buffer(env, self.part(index)?.decoded())
-    }
-
-    /// The text of part `index`.
-    #[napi(js_name = "_text", skip_typescript)]
-    pub fn text_of(&self, index: u32) -> Result<JsText<'_>> {
-        Ok(JsText(self.part(index)?.text()))
-    }
-
     /// The header fields of part `index`.
     #[napi(js_name = "_headers", skip_typescript)]
     pub fn headers_of(&self, index: u32) -> Result<Vec<Header>> {
@@ -366,7 +355,7 @@ pub struct Dissection {
 }
 
 /// A new Buffer in V8's own memory (so V8 counts it) holding a copy of `data`.
-fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
+pub(crate) fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
     let b = BufferSlice::copy_from(env, data)?;
     unsafe { Unknown::from_napi_value(env.raw(), <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &b)?) }
 }
@@ -375,11 +364,13 @@ fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>> {
 const LAYOUT_NUMBERS: usize = 18;
 
 /// What `_layout` gives.
-pub struct Layout {
-    text: String,
+pub(crate) struct Layout {
+    /// Every part's texts one after the other.
+    pub(crate) text: String,
     /// `text`'s length in UTF-16 code units (JavaScript string positions).
     units: usize,
-    numbers: Vec<f64>,
+    /// `LAYOUT_NUMBERS` per part.
+    pub(crate) numbers: Vec<f64>,
 }
 
 impl Layout {
@@ -392,56 +383,5 @@ impl Layout {
         self.units += if s.is_ascii() { s.len() } else { s.chars().map(char::len_utf16).sum() };
         self.text.push_str(s);
         self.numbers.extend([start as f64, self.units as f64]);
-    }
-}
-
-impl TypeName for Layout {
-    fn type_name() -> &'static str {
-        "Array"
-    }
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
-impl ToNapiValue for Layout {
-    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        use napi::sys;
-        let check = |status: sys::napi_status, what: &str| {
-            if status == sys::Status::napi_ok {
-                Ok(())
-            } else {
-                Err(Error::new(Status::from(status), what.to_string()))
-            }
-        };
-        let bytes = val.numbers.len() * std::mem::size_of::<f64>();
-        let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
-        let mut buffer = std::ptr::null_mut();
-        let mut numbers = std::ptr::null_mut();
-        let mut out = std::ptr::null_mut();
-        // SAFETY: V8 allocates `bytes` bytes at `data` (8-aligned) for the copy; every handle is
-        // checked before use.
-        unsafe {
-            check(sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer), "cannot create an ArrayBuffer")?;
-            if bytes > 0 {
-                std::ptr::copy_nonoverlapping(val.numbers.as_ptr(), data.cast::<f64>(), val.numbers.len());
-            }
-            check(
-                sys::napi_create_typedarray(
-                    env,
-                    sys::TypedarrayType::float64_array,
-                    val.numbers.len(),
-                    buffer,
-                    0,
-                    &mut numbers,
-                ),
-                "cannot create a Float64Array",
-            )?;
-            let text = JsText::to_napi_value(env, JsText(&val.text))?;
-            check(sys::napi_create_array_with_length(env, 2, &mut out), "cannot create an array")?;
-            check(sys::napi_set_element(env, out, 0, text), "cannot fill an array")?;
-            check(sys::napi_set_element(env, out, 1, numbers), "cannot fill an array")?;
-        }
-        Ok(out)
     }
 }

@@ -110,10 +110,34 @@ test('a transferred (detached) input gets copies, not a broken view', () => {
   assert.equal(c.toString(), 'RAWBYTES')
 })
 
-test('the internal part calls refuse an index out of range', () => {
+test('the internal part calls refuse an index out of range, and anything but a Message', () => {
+  const native = require(path.join(__dirname, '..', `mailwright.${require('../platform.js').platformName()}.node`))
   const m = mw.parse(PLAIN)
+  for (const f of [native._content, native._text]) assert.throws(() => f(m, 99), /no part 99/)
   // @ts-expect-error: internal
-  for (const f of [m._content, m._text, m._headers]) assert.throws(() => f.call(m, 99), /no part 99/)
+  assert.throws(() => m._headers(99), /no part 99/)
+  // Another class of the addon, a plain object, a primitive: refused before anything is read.
+  const others = [new mw.MessageBuilder(), {}, Buffer.from('x'), 7, undefined]
+  for (const f of [native._content, native._text, native._layout]) {
+    for (const other of others) assert.throws(() => f(other, 0), /must be a Message/)
+  }
+  assert.throws(() => native._layout(m, new Float32Array(100)), /Float64Array/)
+  assert.throws(() => native._layout(m, new Float64Array(0)), /Float64Array/)
+  // Too small an array gets the count only (index.js then calls again with a larger one).
+  const small = new Float64Array(3)
+  native._layout(m, small)
+  assert.ok(small[0] > 2)
+  assert.deepEqual([...small.subarray(1)], [0, 0])
+})
+
+test('a message with more parts than the layout array holds at first gets them all', () => {
+  const n = 300
+  const body = Array.from({ length: n }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('')
+  const m = mw.parse(Buffer.from(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${body}--b--\r\n`))
+  const parts = m.parts
+  assert.equal(parts.length, n + 1)
+  assert.equal(parts[n].text, `part ${n - 1}`)
+  assert.equal(parts[n].path, String(n))
 })
 
 test('text reaches JavaScript intact: ASCII, Latin-1 and wider', () => {
