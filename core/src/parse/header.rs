@@ -158,11 +158,17 @@ fn decode_run(charset_name: &str, words: &[Vec<u8>]) -> String {
     if bad(&separate) < bad(&joined) { separate } else { joined }
 }
 
+/// Whether `raw` may hold an RFC 2047 encoded word (has `=?`). For the short values of header
+/// fields, cheaper than building a substring searcher for each.
+pub(crate) fn has_encoded_word(raw: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', raw).any(|i| raw.get(i + 1) == Some(&b'?'))
+}
+
 /// Decodes RFC 2047 encoded words anywhere in `raw` (also inside quotes, as real mailers write
 /// them): adjacent words of one charset are joined before charset decoding. Text outside encoded words is UTF-8, or Windows-1252 where not valid
 /// UTF-8.
 pub fn decode_words(raw: &[u8]) -> String {
-    if memchr::memmem::find(raw, b"=?").is_none() {
+    if !has_encoded_word(raw) {
         return charset::decode_undeclared(raw).into_owned();
     }
     let mut out = String::with_capacity(raw.len());
@@ -173,6 +179,14 @@ pub fn decode_words(raw: &[u8]) -> String {
         }
     }
     out
+}
+
+/// `decode_words` for bytes that are no longer needed: plain UTF-8 becomes the string as is.
+fn decode_words_owned(raw: Vec<u8>) -> String {
+    if has_encoded_word(&raw) {
+        return decode_words(&raw);
+    }
+    String::from_utf8(raw).unwrap_or_else(|e| charset::decode_undeclared(e.as_bytes()).into_owned())
 }
 
 /// Rewrites `raw` so that each run of adjacent encoded words becomes one UTF-8 encoded word,
@@ -281,24 +295,30 @@ pub fn parse_mime_value(raw: &[u8]) -> MimeValue {
             continue;
         }
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        let (base, section, extended) = split_param_name(&name);
+        let (base, section, extended) = split_param_name(name);
         raws.push(RawParam { name: base, section, extended, value: val });
     }
     MimeValue { value, params: join_params(raws) }
 }
 
 /// `filename*1*` → ("filename", Some(1), true); `filename*` → ("filename", None, true).
-fn split_param_name(name: &str) -> (String, Option<u32>, bool) {
-    let (name, extended) = match name.strip_suffix('*') {
-        Some(n) => (n, true),
-        None => (name, false),
-    };
-    if let Some((base, num)) = name.rsplit_once('*')
-        && let Ok(n) = num.parse::<u32>()
-    {
-        return (base.trim().to_string(), Some(n), extended);
+fn split_param_name(mut name: String) -> (String, Option<u32>, bool) {
+    let extended = name.ends_with('*');
+    if extended {
+        name.pop();
     }
-    (name.trim().to_string(), None, extended)
+    let mut section = None;
+    if let Some(star) = name.rfind('*')
+        && let Ok(n) = name[star + 1..].parse::<u32>()
+    {
+        section = Some(n);
+        name.truncate(star);
+    }
+    let trimmed = name.trim();
+    if trimmed.len() != name.len() {
+        name = trimmed.to_string();
+    }
+    (name, section, extended)
 }
 
 fn percent_decode(v: &[u8]) -> Vec<u8> {
@@ -326,7 +346,7 @@ fn join_params(raws: Vec<RawParam>) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::with_capacity(raws.len());
         for p in raws {
             if !out.iter().any(|(n, _)| *n == p.name) {
-                let value = decode_words(&p.value);
+                let value = decode_words_owned(p.value);
                 out.push((p.name, value));
             }
         }

@@ -68,6 +68,18 @@ pub enum TransferEncoding {
 impl TransferEncoding {
     pub(crate) fn from_header(raw: Option<&[u8]>) -> Self {
         let Some(raw) = raw else { return TransferEncoding::Identity };
+        // The usual values as written, without making a string.
+        let plain = raw.trim_ascii();
+        for (name, enc) in [
+            (&b"quoted-printable"[..], TransferEncoding::QuotedPrintable),
+            (b"base64", TransferEncoding::Base64),
+            (b"7bit", TransferEncoding::Identity),
+            (b"8bit", TransferEncoding::Identity),
+        ] {
+            if plain.eq_ignore_ascii_case(name) {
+                return enc;
+            }
+        }
         let t = header::simple_token(raw);
         match t.as_str() {
             "" | "7bit" | "8bit" | "binary" | "7-bit" | "8-bit" => TransferEncoding::Identity,

@@ -518,7 +518,8 @@ impl<'a> Walker<'a, '_> {
         needle.extend_from_slice(b"--");
         let body = part.raw();
         let window = &body[body.len().saturating_sub(64 * 1024)..];
-        if memchr::memmem::rfind(window, &needle).is_none() {
+        // Usually the body ends with it (no searcher to build for that).
+        if !window.trim_ascii_end().ends_with(&needle) && memchr::memmem::rfind(window, &needle).is_none() {
             self.warnings.push(
                 Warning::new(
                     WarningKind::MissingBoundary,
@@ -649,7 +650,7 @@ impl<'a> Walker<'a, '_> {
                     if let HeaderValue::DateTime(dt) = &h.value
                         && dt.is_valid()
                     {
-                        e.date = Some(dt.to_rfc3339());
+                        e.date = Some(rfc3339(dt));
                         e.timestamp = Some(dt.to_timestamp());
                     }
                 }
@@ -784,11 +785,46 @@ fn clean_filename(name: &str) -> String {
     n.to_string()
 }
 
+/// `dt` as mail-parser's `to_rfc3339` writes it (`2023-11-14T22:13:20+01:00`, `…Z` at UTC), in
+/// one allocation instead of the formatting machinery's several.
+fn rfc3339(dt: &mail_parser::DateTime) -> String {
+    fn num(s: &mut String, v: u32, width: usize) {
+        let mut digits = [b'0'; 10];
+        let (mut at, mut v) = (digits.len(), v);
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at.min(digits.len() - width)..] {
+            s.push(char::from(d));
+        }
+    }
+    let mut s = String::with_capacity(25);
+    num(&mut s, u32::from(dt.year), 4);
+    for (sep, v) in [('-', dt.month), ('-', dt.day), ('T', dt.hour), (':', dt.minute), (':', dt.second)] {
+        s.push(sep);
+        num(&mut s, u32::from(v), 2);
+    }
+    if dt.tz_hour != 0 || dt.tz_minute != 0 {
+        s.push(if dt.tz_before_gmt { '-' } else { '+' });
+        num(&mut s, u32::from(dt.tz_hour), 2);
+        s.push(':');
+        num(&mut s, u32::from(dt.tz_minute), 2);
+    } else {
+        s.push('Z');
+    }
+    s
+}
+
 fn addresses(value: &HeaderValue<'_>, raw: &[u8], out: &mut Vec<Address>) {
     let start = out.len();
     push_addresses(value, out);
     let damaged = out[start..].iter().any(|a| a.name.as_deref().is_some_and(|n| n.contains('\u{fffd}')));
-    if damaged && memchr::memmem::find(raw, b"=?").is_some() {
+    if damaged && header::has_encoded_word(raw) {
         // A character split across encoded words: join the words, then parse again.
         let mut merged = header::merge_words(raw);
         merged.extend_from_slice(b"\r\n");
@@ -819,6 +855,25 @@ fn push_addresses(value: &HeaderValue<'_>, out: &mut Vec<Address>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_matches_mail_parser() {
+        let mut rng = crate::sample::Rng::new(9);
+        for k in 0..20_000 {
+            let dt = mail_parser::DateTime {
+                year: if k % 50 == 0 { rng.range(0, 65_536) as u16 } else { rng.range(1900, 2100) as u16 },
+                month: rng.range(0, 13) as u8,
+                day: rng.range(0, 32) as u8,
+                hour: rng.range(0, 25) as u8,
+                minute: rng.range(0, 61) as u8,
+                second: rng.range(0, 61) as u8,
+                tz_before_gmt: rng.range(0, 2) == 1,
+                tz_hour: if k % 3 == 0 { 0 } else { rng.range(0, 15) as u8 },
+                tz_minute: if k % 5 == 0 { 0 } else { rng.range(0, 60) as u8 },
+            };
+            assert_eq!(rfc3339(&dt), dt.to_rfc3339(), "{dt:?}");
+        }
+    }
 
     #[test]
     fn a_parser_panic_becomes_a_warning() {
