@@ -127,9 +127,7 @@ function layout(msg) {
       numbers = new Float64Array(count + 1)
       s = native._layout(msg, numbers)
     }
-    // Sized up front: growing the array as it fills cost more than the native call.
-    const n = new Array(count)
-    for (let k = 0; k < count; k++) n[k] = numbers[k + 1]
+    const n = numbers.slice(1, count + 1)
     l = { s, n, parts: [], attachments: [], raw: null }
     const { parts, attachments } = l
     for (let i = 0, at = 0; at < n.length; i++, at += LAYOUT_NUMBERS) {
