@@ -263,13 +263,26 @@ pub(crate) fn base64_tail(input: &[u8]) -> usize {
     (input.len() % 4 + 4 - usize::from(space % 4)) % 4
 }
 
-fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Each byte's value as a hex digit (either case); 0xff for anything else.
+static HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn hexval(b: u8) -> Option<u8> {
+    let v = HEX[usize::from(b)];
+    (v < 16).then_some(v)
 }
 
 /// Decodes quoted-printable. Soft line breaks go, trailing white space before a line break goes,
@@ -328,10 +341,10 @@ pub(crate) fn quoted_printable(input: &[u8]) -> (Vec<u8>, Option<Problem>) {
             match input.get(i) {
                 Some(b'=') => {
                     let rest = &input[i + 1..];
-                    if let (Some(h), Some(l)) =
-                        (rest.first().and_then(|&b| hexval(b)), rest.get(1).and_then(|&b| hexval(b)))
+                    if let [h, l, ..] = *rest
+                        && (HEX[usize::from(h)] | HEX[usize::from(l)]) < 16
                     {
-                        out[o] = h << 4 | l;
+                        out[o] = HEX[usize::from(h)] << 4 | HEX[usize::from(l)];
                         o += 1;
                         keep = o;
                         i += 3;
@@ -745,6 +758,13 @@ mod tests {
             if k % 7 != 0 {
                 assert_eq!(out, data);
             }
+        }
+    }
+
+    #[test]
+    fn hex_digits_are_read_in_either_case() {
+        for b in 0..=255u8 {
+            assert_eq!(hexval(b), char::from(b).to_digit(16).map(|d| d as u8), "{b:#x}");
         }
     }
 
