@@ -57,19 +57,11 @@ fn convert(s: &str, narrow: &mut Vec<u8>, wide: &mut Vec<u16>) -> Units {
     let b = s.as_bytes();
     let out = grown(narrow, b.len());
     let (mut i, mut o) = (0, 0);
-    while i < b.len() {
-        // ASCII sixteen bytes at a time: all sixteen are copied, only the run before the first
-        // other byte counts (`o` never passes `i`, so the room is there).
-        if let (Some(src), Some(dst)) = (b.get(i..i + 16), out.get_mut(o..o + 16)) {
-            let high = copy16(src.try_into().expect("sixteen bytes"), dst.try_into().expect("sixteen bytes"));
-            let run = if high == 0 { 16 } else { high.trailing_zeros() as usize };
-            i += run;
-            o += run;
-            if run == 16 {
-                continue;
-            }
-        }
-        match b[i] {
+    loop {
+        // `o` never passes `i`, so the room is there.
+        ascii_run(b, &mut i, out, &mut o, copy16);
+        let Some(&c) = b.get(i) else { break };
+        match c {
             c if c < 0x80 => {
                 out[o] = c;
                 i += 1;
@@ -95,18 +87,11 @@ fn widen(s: &str, from: usize, done: &[u8], wide: &mut Vec<u16>) -> usize {
         *w = u16::from(c);
     }
     let (mut i, mut o) = (from, done.len());
-    while i < b.len() {
-        if let (Some(src), Some(dst)) = (b.get(i..i + 16), out.get_mut(o..o + 16)) {
-            let high = widen16(src.try_into().expect("sixteen bytes"), dst.try_into().expect("sixteen units"));
-            let run = if high == 0 { 16 } else { high.trailing_zeros() as usize };
-            i += run;
-            o += run;
-            if run == 16 {
-                continue;
-            }
-        }
+    loop {
+        ascii_run(b, &mut i, out, &mut o, widen16);
+        let Some(&c) = b.get(i) else { break };
         // One character; `s` is UTF-8, so its continuation bytes are there.
-        let c = u32::from(b[i]);
+        let c = u32::from(c);
         let cont = |k: usize| u32::from(b[i + k] & 0x3f);
         let (ch, len) = match c {
             0..0x80 => (c, 1),
@@ -126,6 +111,22 @@ fn widen(s: &str, from: usize, done: &[u8], wide: &mut Vec<u16>) -> usize {
         }
     }
     o
+}
+
+/// Moves `i` and `o` past the ASCII run at `b[*i..]`, written to `out[*o..]` sixteen bytes at a
+/// time by `block` (which writes all sixteen and marks the bytes that are not ASCII); stops at the
+/// first other byte or when fewer than sixteen are left.
+#[inline(always)]
+fn ascii_run<T>(b: &[u8], i: &mut usize, out: &mut [T], o: &mut usize, block: fn(&[u8; 16], &mut [T; 16]) -> u32) {
+    while let (Some(src), Some(dst)) = (b.get(*i..*i + 16), out.get_mut(*o..*o + 16)) {
+        let high = block(src.try_into().expect("sixteen bytes"), dst.try_into().expect("sixteen units"));
+        let run = if high == 0 { 16 } else { high.trailing_zeros() as usize };
+        *i += run;
+        *o += run;
+        if run < 16 {
+            break;
+        }
+    }
 }
 
 /// Copies `src` to `dst`; bit `k` set when byte `k` is not ASCII.
