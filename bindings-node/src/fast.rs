@@ -88,25 +88,22 @@ unsafe fn message<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a 
     Some(unsafe { &*wrapped.cast::<Message>() })
 }
 
-/// Runs `f` on the message and part index of the call, turning errors (and panics) into
+/// Runs `f` on the message of the call and its second argument, turning errors (and panics) into
 /// JavaScript exceptions.
 unsafe fn with_message(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    f: impl FnOnce(&Message, u32) -> napi::Result<sys::napi_value>,
+    f: impl FnOnce(&Message, sys::napi_value) -> napi::Result<sys::napi_value>,
 ) -> sys::napi_value {
     // SAFETY: called by Node with this callback's `env` and `info`.
-    let [m, i] = unsafe { args(env, info) };
+    let [m, second] = unsafe { args(env, info) };
     // SAFETY: the reference lives only during this call.
     let Some(msg) = (unsafe { message(env, m) }) else {
         // SAFETY: plain Node-API calls on the callback's `env`.
         unsafe { sys::napi_throw_type_error(env, null_mut(), c"the first argument must be a Message".as_ptr()) };
         return null_mut();
     };
-    let mut index = u32::MAX;
-    // SAFETY: as above; a non-number (undefined for `_layout`) leaves `index` as it is.
-    unsafe { sys::napi_get_value_uint32(env, i, &mut index) };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(msg, index)))
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(msg, second)))
         .unwrap_or_else(|_| Err(napi::Error::from_reason("mailwright: internal error (panic)")));
     match result {
         Ok(v) => v,
@@ -119,6 +116,14 @@ unsafe fn with_message(
     }
 }
 
+/// A part index given to `_text`/`_content`; anything but a number becomes one out of range.
+fn part_index(env: sys::napi_env, value: sys::napi_value) -> u32 {
+    let mut index = u32::MAX;
+    // SAFETY: plain Node-API call; a non-number leaves `index` as it is.
+    unsafe { sys::napi_get_value_uint32(env, value, &mut index) };
+    index
+}
+
 /// `_layout(message, numbers)`: every part's metadata (see `Message::layout`). The numbers go
 /// into `numbers`, a Float64Array index.js keeps for this: their count at 0, then the numbers, or
 /// only the count when they do not fit (index.js then calls again with a larger array). A new
@@ -126,10 +131,8 @@ unsafe fn with_message(
 /// Returns the texts.
 unsafe extern "C" fn layout(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: Node calls this with a valid `env` and `info`.
-    let [_, numbers] = unsafe { args(env, info) };
-    // SAFETY: as above.
     unsafe {
-        with_message(env, info, |m, _| {
+        with_message(env, info, |m, numbers| {
             let out = float64s(env, numbers)?;
             let l = m.layout();
             out[0] = l.numbers.len() as f64;
@@ -163,7 +166,9 @@ unsafe fn float64s<'a>(env: sys::napi_env, value: sys::napi_value) -> napi::Resu
 /// `_text(message, index)`: the text of a part.
 unsafe extern "C" fn text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: as above.
-    unsafe { with_message(env, info, |m, i| ToNapiValue::to_napi_value(env, JsText(m.part(i)?.text()))) }
+    unsafe {
+        with_message(env, info, |m, i| ToNapiValue::to_napi_value(env, JsText(m.part(part_index(env, i))?.text())))
+    }
 }
 
 /// `_content(message, index)`: the decoded content of a part, copied into a new Buffer.
@@ -171,8 +176,8 @@ unsafe extern "C" fn content(env: sys::napi_env, info: sys::napi_callback_info) 
     // SAFETY: as above.
     unsafe {
         with_message(env, info, |m, i| {
-            let env = Env::from_raw(env);
-            Ok(fresh_buffer(&env, m.part(i)?.decoded())?.raw())
+            let part = m.part(part_index(env, i))?;
+            Ok(fresh_buffer(&Env::from_raw(env), part.decoded())?.raw())
         })
     }
 }
