@@ -367,8 +367,9 @@ impl AsRef<[u8]> for TextOwner {
 }
 
 /// Charset-decodes `data`, borrowing where the input is already UTF-8. `None` for the text when
-/// `data` is a decoded buffer that is its own text (valid UTF-8, nothing converted): it is then
-/// kept once, not copied.
+/// `data` is a shared buffer that is its own text (valid UTF-8, nothing converted): `Part::text`
+/// then makes it when first read (freshly decoded bodies take `own_text` instead, and are kept
+/// once).
 pub(crate) fn text_of<'a>(
     data: &Data<'a>,
     charset: Option<&str>,
