@@ -114,20 +114,26 @@ function text(l, at, k) {
   return start < 0 ? null : l.s.slice(start, l.n[at + 5 + 2 * k])
 }
 
-// Where `_layout` writes a message's numbers (see src/fast.rs): one array, grown when a message
-// needs more, instead of a new one per message.
-let numbers = new Float64Array(1 + 64 * LAYOUT_NUMBERS)
+// Where `_layout` writes the messages' numbers (see src/fast.rs), one after the other; each
+// message keeps a view of its own. A new array is made when one is full: an ArrayBuffer per
+// message (its memory outside V8's heap, tracked and swept) cost more than the rest of the call.
+const POOL = 8192
+let numbers = new Float64Array(POOL)
+let used = 0
 
 function layout(msg) {
   let l = msg[LAYOUT]
   if (l === undefined) {
-    let s = native._layout(msg, numbers)
-    const count = numbers[0]
-    if (count >= numbers.length) {
-      numbers = new Float64Array(count + 1)
-      s = native._layout(msg, numbers)
+    if (used === numbers.length) (numbers = new Float64Array(POOL)), (used = 0)
+    let s = native._layout(msg, numbers, used)
+    const count = numbers[used]
+    if (count >= numbers.length - used) {
+      numbers = new Float64Array(Math.max(POOL, count + 1))
+      used = 0
+      s = native._layout(msg, numbers, 0)
     }
-    const n = numbers.slice(1, count + 1)
+    const n = numbers.subarray(used + 1, used + 1 + count)
+    used += count + 1
     l = { s, n, parts: [], attachments: [], raw: null }
     const { parts, attachments } = l
     for (let i = 0, at = 0; at < n.length; i++, at += LAYOUT_NUMBERS) {

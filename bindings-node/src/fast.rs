@@ -49,9 +49,9 @@ fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
     }
 }
 
-/// The call's first two arguments (undefined where missing).
-unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> [sys::napi_value; 2] {
-    let mut argv = [null_mut(); 2];
+/// The call's first three arguments (undefined where missing).
+unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> [sys::napi_value; 3] {
+    let mut argv = [null_mut(); 3];
     let mut argc = argv.len();
     // SAFETY: `argv` has room for `argc` values; Node fills missing ones with undefined.
     unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), null_mut(), null_mut()) };
@@ -88,22 +88,22 @@ unsafe fn message<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a 
     Some(unsafe { &*wrapped.cast::<Message>() })
 }
 
-/// Runs `f` on the message of the call and its second argument, turning errors (and panics) into
-/// JavaScript exceptions.
+/// Runs `f` on the message of the call and its next two arguments, turning errors (and panics)
+/// into JavaScript exceptions.
 unsafe fn with_message(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    f: impl FnOnce(&Message, sys::napi_value) -> napi::Result<sys::napi_value>,
+    f: impl FnOnce(&Message, [sys::napi_value; 2]) -> napi::Result<sys::napi_value>,
 ) -> sys::napi_value {
     // SAFETY: called by Node with this callback's `env` and `info`.
-    let [m, second] = unsafe { args(env, info) };
+    let [m, second, third] = unsafe { args(env, info) };
     // SAFETY: the reference lives only during this call.
     let Some(msg) = (unsafe { message(env, m) }) else {
         // SAFETY: plain Node-API calls on the callback's `env`.
         unsafe { sys::napi_throw_type_error(env, null_mut(), c"the first argument must be a Message".as_ptr()) };
         return null_mut();
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(msg, second)))
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(msg, [second, third])))
         .unwrap_or_else(|_| Err(napi::Error::from_reason("mailwright: internal error (panic)")));
     match result {
         Ok(v) => v,
@@ -116,24 +116,29 @@ unsafe fn with_message(
     }
 }
 
-/// A part index given to `_text`/`_content`; anything but a number becomes one out of range.
-fn part_index(env: sys::napi_env, value: sys::napi_value) -> u32 {
+/// A part index given to `_text`/`_content` (or a position given to `_layout`); anything but a
+/// number becomes one out of range.
+fn index(env: sys::napi_env, value: sys::napi_value) -> u32 {
     let mut index = u32::MAX;
     // SAFETY: plain Node-API call; a non-number leaves `index` as it is.
     unsafe { sys::napi_get_value_uint32(env, value, &mut index) };
     index
 }
 
-/// `_layout(message, numbers)`: every part's metadata (see `Message::layout`). The numbers go
-/// into `numbers`, a Float64Array index.js keeps for this: their count at 0, then the numbers, or
-/// only the count when they do not fit (index.js then calls again with a larger array). A new
-/// ArrayBuffer per message cost more than the rest of the call (V8 tracks and sweeps each one).
-/// Returns the texts.
+/// `_layout(message, numbers, at)`: every part's metadata (see `Message::layout`). The numbers go
+/// into `numbers`, a Float64Array that index.js fills message after message and hands out in
+/// views: their count at `at`, then the numbers, or only the count when they do not fit (index.js
+/// then calls again with a new array). A new ArrayBuffer per message cost more than the rest of
+/// the call (V8 allocates, tracks and sweeps each one outside its heap). Returns the texts.
 unsafe extern "C" fn layout(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: Node calls this with a valid `env` and `info`.
     unsafe {
-        with_message(env, info, |m, numbers| {
+        with_message(env, info, |m, [numbers, at]| {
             let out = float64s(env, numbers)?;
+            let at = index(env, at) as usize;
+            let Some(out) = out.get_mut(at..).filter(|o| !o.is_empty()) else {
+                return Err(napi::Error::new(napi::Status::InvalidArg, "the position is outside the array"));
+            };
             let l = m.layout();
             out[0] = l.numbers.len() as f64;
             if let Some(room) = out.get_mut(1..1 + l.numbers.len()) {
@@ -167,7 +172,7 @@ unsafe fn float64s<'a>(env: sys::napi_env, value: sys::napi_value) -> napi::Resu
 unsafe extern "C" fn text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: as above.
     unsafe {
-        with_message(env, info, |m, i| ToNapiValue::to_napi_value(env, JsText(m.part(part_index(env, i))?.text())))
+        with_message(env, info, |m, [i, _]| ToNapiValue::to_napi_value(env, JsText(m.part(index(env, i))?.text())))
     }
 }
 
@@ -175,8 +180,8 @@ unsafe extern "C" fn text(env: sys::napi_env, info: sys::napi_callback_info) -> 
 unsafe extern "C" fn content(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: as above.
     unsafe {
-        with_message(env, info, |m, i| {
-            let part = m.part(part_index(env, i))?;
+        with_message(env, info, |m, [i, _]| {
+            let part = m.part(index(env, i))?;
             Ok(fresh_buffer(&Env::from_raw(env), part.decoded())?.raw())
         })
     }

@@ -122,13 +122,48 @@ test('the internal part calls refuse an index out of range, and anything but a M
   for (const f of [native._content, native._text, native._layout]) {
     for (const other of others) assert.throws(() => f(other, 0), /must be a Message/)
   }
-  assert.throws(() => native._layout(m, new Float32Array(100)), /Float64Array/)
-  assert.throws(() => native._layout(m, new Float64Array(0)), /Float64Array/)
-  // Too small an array gets the count only (index.js then calls again with a larger one).
+  assert.throws(() => native._layout(m, new Float32Array(100), 0), /Float64Array/)
+  assert.throws(() => native._layout(m, new Float64Array(0), 0), /Float64Array/)
+  for (const at of [10, 11, -1, 'x', undefined]) {
+    assert.throws(() => native._layout(m, new Float64Array(10), at), /outside the array/)
+  }
+  // Too small a room gets the count only (index.js then calls again with a new array).
   const small = new Float64Array(3)
-  native._layout(m, small)
+  native._layout(m, small, 0)
   assert.ok(small[0] > 2)
   assert.deepEqual([...small.subarray(1)], [0, 0])
+  // Numbers go at the position given; what is before it stays.
+  const big = new Float64Array(100).fill(7)
+  native._layout(m, big, 5)
+  assert.deepEqual([...big.subarray(0, 5)], [7, 7, 7, 7, 7])
+  assert.equal(big[5], small[0])
+  assert.equal(big[6 + big[5]], 7)
+})
+
+test('messages keep their parts while later ones fill and replace the layout array', () => {
+  const multipart = (n, tag) =>
+    mw.parse(
+      Buffer.from(
+        `Content-Type: multipart/mixed; boundary=b\r\n\r\n` +
+          Array.from({ length: n }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\n${tag} ${i}\r\n`).join('') +
+          '--b--\r\n',
+      ),
+    )
+  // Enough messages to go through several arrays, one of them larger than an array holds.
+  const kept = []
+  for (let k = 0; k < 400; k++) {
+    const m = multipart(k === 200 ? 600 : 1 + (k % 5), `m${k}`)
+    void m.parts
+    kept.push(m)
+  }
+  kept.forEach((m, k) => {
+    const parts = m.parts
+    const n = k === 200 ? 600 : 1 + (k % 5)
+    assert.equal(parts.length, n + 1)
+    assert.equal(parts[0].kind, 'multipart')
+    assert.equal(parts[n].text, `m${k} ${n - 1}`)
+    assert.equal(parts[n].size, `m${k} ${n - 1}`.length)
+  })
 })
 
 test('a message with more parts than the layout array holds at first gets them all', () => {
