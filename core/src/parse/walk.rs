@@ -131,7 +131,9 @@ fn fields(p: MessageParser) -> MessageParser {
 fn structure_cut(input: &[u8], limits: &Limits) -> Option<usize> {
     let max_boundaries = limits.max_parts.saturating_mul(2);
     let max_types = (limits.max_parts / 2).max(limits.max_depth);
-    if input.len() < max_boundaries.min(max_types) * 3 {
+    // Counted boundaries are at least 3 bytes apart (`\n--`), counted types 6 (`-type:`): an input
+    // shorter than this cannot pass either count.
+    if input.len() < max_boundaries.saturating_mul(3).min(max_types.saturating_add(1).saturating_mul(6)) {
         return None;
     }
     let (mut boundaries, mut types) = (0usize, 0usize);
@@ -855,6 +857,27 @@ fn push_addresses(value: &HeaderValue<'_>, out: &mut Vec<Address>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn structure_cut_skips_only_inputs_too_short_to_be_cut() {
+        for max_parts in [4, 10, 31, 100] {
+            let limits = Limits { max_parts, max_depth: 3, ..Limits::default() };
+            let (max_boundaries, max_types) = (max_parts * 2, (max_parts / 2).max(3));
+            // The densest inputs that pass each count: cut at their last counted dash.
+            let boundaries = "\n--".repeat(max_boundaries + 1);
+            let types = "-type:".repeat(max_types + 1);
+            assert_eq!(structure_cut(boundaries.as_bytes(), &limits), Some(boundaries.len() - 2));
+            assert_eq!(structure_cut(types.as_bytes(), &limits), Some(0));
+            // One short of each: never cut, whatever the length check decides.
+            let boundaries = &boundaries[3..];
+            let types = &types[6..];
+            assert_eq!(structure_cut(boundaries.as_bytes(), &limits), None);
+            assert_eq!(structure_cut(types.as_bytes(), &limits), None);
+            // Both at once, each one short, padded: not cut either.
+            let both = format!("{boundaries}{types}{}", "x".repeat(max_parts * 7));
+            assert_eq!(structure_cut(both.as_bytes(), &limits), None);
+        }
+    }
 
     #[test]
     fn rfc3339_matches_mail_parser() {
