@@ -59,7 +59,9 @@ fn encoded_word(s: &[u8]) -> Option<EncodedWord<'_>> {
         return None;
     }
     let payload_start = q1 + 3;
-    let end = memchr::memmem::find(&rest[payload_start..], b"?=")?;
+    // (memchr: a substring searcher built per encoded word cost more than the search)
+    let end =
+        memchr::memchr_iter(b'?', &rest[payload_start..]).find(|&k| rest.get(payload_start + k + 1) == Some(&b'='))?;
     let payload = &rest[payload_start..payload_start + end];
     if payload.iter().any(|&b| b == b' ' || b == b'\t') && !enc.eq_ignore_ascii_case(&b'q') {
         return None;

@@ -92,6 +92,10 @@ fn parse_nested(decoded: &[u8], limits: &Limits) -> Option<mail_parser::Message<
 static UU_BEGIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\nbegin "));
 
+/// U+FFFD, the mark of a decoder's repair (built once: every text part is searched).
+static REPLACEMENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\u{fffd}".as_bytes()));
+
 static FULL: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| fields(MessageParser::new()));
 pub(super) static FAST: std::sync::LazyLock<MessageParser> =
     std::sync::LazyLock::new(|| fields(MessageParser::new()).ignore_header(HeaderName::ContentTransferEncoding));
@@ -606,7 +610,7 @@ impl<'a> Walker<'a, '_> {
         if let Some(t) = t
             && Self::trust(part, mp_enc, problem, utf8.then_some(t.len()))
             && known
-            && memchr::memmem::find(t.as_bytes(), "\u{fffd}".as_bytes()).is_none()
+            && REPLACEMENT.find(t.as_bytes()).is_none()
         {
             part.text = Some(t);
             return;
