@@ -115,8 +115,9 @@ function text(l, at, k) {
 }
 
 // Where `_layout` writes the messages' numbers (see src/fast.rs), one after the other; each
-// message keeps a view of its own. A new array is made when one is full: an ArrayBuffer per
-// message (its memory outside V8's heap, tracked and swept) cost more than the rest of the call.
+// message keeps a view of its own (so a message kept keeps its array, 64 KB, alive). A new array
+// is made when one is full: an ArrayBuffer per message (its memory outside V8's heap, tracked and
+// swept) cost more than the rest of the call.
 const POOL = 8192
 let numbers = new Float64Array(POOL)
 let used = 0
