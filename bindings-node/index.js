@@ -125,7 +125,10 @@ let used = 0
 function layout(msg) {
   let l = msg[LAYOUT]
   if (l === undefined) {
-    if (used === numbers.length) (numbers = new Float64Array(POOL)), (used = 0)
+    if (used === numbers.length) {
+      numbers = new Float64Array(POOL)
+      used = 0
+    }
     let s = native._layout(msg, numbers, used)
     const count = numbers[used]
     if (count >= numbers.length - used) {

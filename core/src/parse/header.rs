@@ -59,9 +59,7 @@ fn encoded_word(s: &[u8]) -> Option<EncodedWord<'_>> {
         return None;
     }
     let payload_start = q1 + 3;
-    // (memchr: a substring searcher built per encoded word cost more than the search)
-    let end =
-        memchr::memchr_iter(b'?', &rest[payload_start..]).find(|&k| rest.get(payload_start + k + 1) == Some(&b'='))?;
+    let end = find_pair(&rest[payload_start..], *b"?=")?;
     let payload = &rest[payload_start..payload_start + end];
     if payload.iter().any(|&b| b == b' ' || b == b'\t') && !enc.eq_ignore_ascii_case(&b'q') {
         return None;
@@ -160,10 +158,15 @@ fn decode_run(charset_name: &str, words: &[Vec<u8>]) -> String {
     if bad(&separate) < bad(&joined) { separate } else { joined }
 }
 
-/// Whether `raw` may hold an RFC 2047 encoded word (has `=?`). For the short values of header
-/// fields, cheaper than building a substring searcher for each.
+/// Whether `raw` may hold an RFC 2047 encoded word (has `=?`).
 pub(crate) fn has_encoded_word(raw: &[u8]) -> bool {
-    memchr::memchr_iter(b'=', raw).any(|i| raw.get(i + 1) == Some(&b'?'))
+    find_pair(raw, *b"=?").is_some()
+}
+
+/// Where `pair` first occurs in `hay`. For the short values of header fields, memchr on its first
+/// byte is cheaper than building a substring searcher for each.
+fn find_pair(hay: &[u8], pair: [u8; 2]) -> Option<usize> {
+    memchr::memchr_iter(pair[0], hay).find(|&i| hay.get(i + 1) == Some(&pair[1]))
 }
 
 /// Decodes RFC 2047 encoded words anywhere in `raw` (also inside quotes, as real mailers write
