@@ -19,6 +19,13 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Most bytes a dissection writes. Default: 4 GiB.
     pub max_output_bytes: u64,
+    /// Most bytes a dissection writes, as a multiple of the message's size (0: no such bound).
+    /// Attachments can only shrink when decoded; what grows is the `.eml` copy of each nested
+    /// message, which holds every level below it. So the `.eml` copies together may take
+    /// `max_output_ratio - 1` times the message's size, and one that would pass that is not
+    /// written (a warning says so) while its message is still dissected: the files inside are
+    /// what matters. Default: 4.
+    pub max_output_ratio: u64,
     /// Most files a dissection writes. Default: 10,000.
     pub max_files: usize,
     /// Most warnings kept per message. Default: 100.
@@ -33,6 +40,7 @@ impl Default for Limits {
             max_parts: 10_000,
             max_header_bytes: 1 << 20,
             max_output_bytes: 4 << 30,
+            max_output_ratio: 4,
             max_files: 10_000,
             max_warnings: 100,
         }

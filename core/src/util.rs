@@ -5,9 +5,36 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `bytes` to `path` (created or truncated) and syncs it.
+/// Options that create a file readable by its owner only (0600), whatever the umask: mail and
+/// state written by mailwright are private, as Postfix and Dovecot keep them.
+pub(crate) fn private_file() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o
+}
+
+/// Creates `path` and its missing parents as folders only their owner can enter (0700); folders
+/// that exist are left as they are.
+pub(crate) fn create_private_dir_all(path: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+}
+
+/// Creates one folder (0700; an error when it exists).
+pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+}
+
+/// Writes `bytes` to `path` (created 0600 or truncated) and syncs it.
 pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(path)?;
+    let mut f = private_file().write(true).create(true).truncate(true).open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }

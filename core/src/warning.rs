@@ -42,7 +42,8 @@ pub enum WarningKind {
     PartLimit,
     /// A header section longer than [`crate::Limits::max_header_bytes`]; it was not decoded.
     HeaderLimit,
-    /// Writing stopped at [`crate::Limits::max_output_bytes`].
+    /// A file was not written: it would pass [`crate::Limits::max_output_bytes`], or a nested
+    /// message's `.eml` copy would pass [`crate::Limits::max_output_ratio`].
     OutputLimit,
     /// Writing stopped at [`crate::Limits::max_files`].
     FileLimit,

@@ -280,3 +280,14 @@ fn eight_bit_bodies_when_asked() {
     let seven = MessageBuilder::new().from("a@example.org").to("b@example.org").text(text).build().expect("build");
     assert!(seven.is_ascii(), "7-bit clean unless asked");
 }
+
+#[test]
+fn a_reply_to_a_repeated_reply_to_goes_to_each_address_once() {
+    let raw =
+        b"From: x@a.test\r\nReply-To: v@x.test, v@X.test, w@x.test\r\nMessage-ID: <m@a>\r\nSubject: s\r\n\r\nhi\r\n";
+    let msg = Message::parse(raw).expect("parse");
+    let b = MessageBuilder::reply(&msg).from("bot@b.test").text("ok");
+    assert_eq!(b.envelope().to, ["v@x.test", "w@x.test"]);
+    let b = MessageBuilder::new().from("a@b.test").to("c@d.test").cc("c@D.test").bcc("c@d.test").text("x");
+    assert_eq!(b.envelope().to, ["c@d.test"]);
+}

@@ -229,3 +229,99 @@ fn the_envelope_is_validated_before_queueing() {
     assert!(Envelope::new("a@x.test", ["bad address@x.test"]).is_err());
     assert!(Envelope::new("a@x.test", Vec::<String>::new()).is_err());
 }
+
+#[test]
+fn a_recipient_in_to_and_cc_is_delivered_once_and_leaves_the_queue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path().join("out")).expect("open").with_policy(quick());
+    // Listed twice, the second time with the domain in capitals: one recipient.
+    let raw = b"From: a@client.test\r\nTo: v@x.test\r\nCc: v@X.TEST, w@x.test\r\nSubject: dup\r\n\r\nbody\r\n";
+    outbox.add_message(raw).expect("add");
+    let rcpts: Vec<String> =
+        outbox.status().expect("status")[0].message.recipients.iter().map(|r| r.address.clone()).collect();
+    assert_eq!(rcpts, ["v@x.test", "w@x.test"]);
+    let mut t = MaildirTransport::new(dir.path().join("inbox"));
+    let report = outbox.flush(&mut t).expect("flush");
+    assert_eq!((report.delivered, report.deferred), (1, 0));
+    assert!(outbox.status().expect("status").is_empty(), "queue empty");
+    assert_eq!(files_in(&dir.path().join("inbox/new")), 1, "delivered once");
+    // A local part differs by case: two mailboxes, as RFC 5321 lets the receiving host decide.
+    let env = Envelope::new("a@client.test", ["V@x.test", "v@x.test", "v@x.TEST"]).expect("envelope");
+    assert_eq!(env.to(), ["V@x.test", "v@x.test"]);
+}
+
+#[test]
+fn a_queued_state_with_a_duplicate_recipient_is_still_finished() {
+    // A state written before envelopes were deduplicated lists one address twice.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path().join("out")).expect("open").with_policy(quick());
+    let (env, raw) = message("a@client.test", &["v@x.test"], "old");
+    let id = outbox.add(&env, &raw).expect("add");
+    let state_path = dir.path().join("out/queue").join(&id).join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_path).expect("read")).expect("json");
+    let copy = state["recipients"][0].clone();
+    state["recipients"].as_array_mut().expect("array").push(copy);
+    std::fs::write(&state_path, serde_json::to_vec(&state).expect("json")).expect("write");
+    let mut t = MaildirTransport::new(dir.path().join("inbox"));
+    let report = outbox.flush(&mut t).expect("flush");
+    assert_eq!((report.delivered, report.deferred), (1, 0), "{:?}", report.attempted);
+    assert!(outbox.status().expect("status").is_empty());
+}
+
+/// Accepts every recipient but the ones it is told to leave out of its receipt.
+struct Forgetful(Vec<String>);
+
+impl mailwright::inject::Transport for Forgetful {
+    fn send_raw(
+        &mut self,
+        envelope: &Envelope,
+        _raw: &[u8],
+    ) -> Result<mailwright::inject::Receipt, mailwright::inject::InjectError> {
+        let recipients = envelope
+            .to()
+            .iter()
+            .filter(|a| !self.0.contains(a))
+            .map(|a| mailwright::inject::RecipientResult {
+                address: a.clone(),
+                status: mailwright::inject::RecipientStatus::Accepted,
+                code: Some(250),
+                enhanced_code: None,
+                text: "ok".into(),
+                host: None,
+            })
+            .collect();
+        Ok(mailwright::inject::Receipt {
+            transport: "test",
+            destination: "nowhere".into(),
+            queue_id: None,
+            recipients,
+            peer: None,
+            tls: None,
+        })
+    }
+}
+
+#[test]
+fn a_recipient_without_a_result_is_a_transient_failure_that_max_age_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path().join("out")).expect("open").with_policy(quick());
+    let (env, raw) = message("a@client.test", &["a@x.test", "lost@x.test"], "forgotten");
+    outbox.add(&env, &raw).expect("add");
+    let mut t = Forgetful(vec!["lost@x.test".into()]);
+    let report = outbox.flush(&mut t).expect("flush");
+    assert_eq!(report.deferred, 1);
+    let r = &report.attempted[0].recipients;
+    assert_eq!((r[0].state, r[1].state), (RecipientState::Delivered, RecipientState::Pending));
+    assert!(r[1].text.contains("no result"), "{}", r[1].text);
+    // Past the maximum age it fails for good, with a report.
+    let old = Outbox::open(dir.path().join("out"))
+        .expect("open")
+        .with_policy(RetryPolicy { max_age: Duration::ZERO, ..quick() });
+    std::thread::sleep(Duration::from_millis(20));
+    let report = old.flush(&mut t).expect("flush");
+    assert_eq!(report.failed, 1, "{:?}", report.attempted);
+    let status = old.status().expect("status");
+    assert_eq!(status[0].state, EntryState::Failed);
+    assert_eq!(status[0].message.recipients[1].enhanced_code.as_deref(), Some("4.4.7"));
+}

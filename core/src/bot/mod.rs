@@ -111,10 +111,14 @@ impl Bot {
     /// With `dry_run` nothing is claimed, written, run or sent: the log says what would happen.
     pub fn new(rules: Rules, dry_run: bool) -> Result<Bot, BotError> {
         let state = rules.bot.state.clone().unwrap_or_else(|| PathBuf::from(".mailwright-bot"));
-        std::fs::create_dir_all(state.join("quarantine")).map_err(io_at(&state))?;
+        crate::util::create_private_dir_all(&state.join("quarantine")).map_err(io_at(&state))?;
         let lock_path = state.join("lock");
-        let lock =
-            OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_at(&lock_path))?;
+        let lock = crate::util::private_file()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_at(&lock_path))?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
             .map_err(|_| BotError::Busy(state.clone()))?;
         let source = Maildir::create(&rules.source.maildir).map_err(io_at(&rules.source.maildir))?;
@@ -439,7 +443,7 @@ impl Bot {
             "actions": actions,
         });
         let path = self.state.join("ledger.jsonl");
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io_at(&path))?;
+        let mut f = crate::util::private_file().create(true).append(true).open(&path).map_err(io_at(&path))?;
         let before = f.metadata().map_err(io_at(&path))?.len();
         if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_all()) {
             // No torn line left for the next record to join (a full disk, say).
@@ -475,7 +479,7 @@ impl Bot {
         let q = self.source.folder(&self.rules.bot.quarantine).map_err(io_at(self.source.path()))?;
         let why = self.state.join("quarantine").join(format!("{}.json", e.id));
         let text = json!({"file": e.id, "hash": hash, "reason": reason, "folder": q.path()});
-        std::fs::write(&why, format!("{text:#}\n")).map_err(io_at(&why))?;
+        crate::util::write_synced(&why, format!("{text:#}\n").as_bytes()).map_err(io_at(&why))?;
         processing.move_to(e, &q).map_err(io_at(&e.path))?;
         Ok(())
     }
@@ -559,7 +563,7 @@ fn keyed_output(parent: &Path, hash: &str, write: impl FnOnce(&Path) -> Result<(
     if out.is_dir() {
         return Ok(out);
     }
-    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    crate::util::create_private_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     // What a run killed in the middle of this output left behind.
     let stale = format!(".{}.tmp", &hash[..16]);
     for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
@@ -568,7 +572,7 @@ fn keyed_output(parent: &Path, hash: &str, write: impl FnOnce(&Path) -> Result<(
         }
     }
     let tmp = parent.join(format!("{stale}{}", std::process::id()));
-    std::fs::create_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    crate::util::create_private_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);

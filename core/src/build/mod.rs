@@ -315,7 +315,12 @@ impl MessageBuilder {
         let e = original.envelope();
         let mut b = MessageBuilder::new();
         let to = if e.reply_to.is_empty() { &e.from } else { &e.reply_to };
-        b.to = to.iter().filter(|a| a.address.is_some()).map(Mailbox::from).collect();
+        let mut seen = std::collections::HashSet::new();
+        b.to = to
+            .iter()
+            .filter(|a| a.address.as_deref().is_some_and(|x| seen.insert(crate::inject::address_key(x))))
+            .map(Mailbox::from)
+            .collect();
         b.subject = Some(prefixed("Re:", e.subject.as_deref()));
         b.references = e.references.clone();
         if let Some(id) = &e.message_id {
@@ -342,11 +347,14 @@ impl MessageBuilder {
         b
     }
 
-    /// The envelope: the first From address and every To, Cc and Bcc address.
+    /// The envelope: the first From address and every To, Cc and Bcc address, each once
+    /// (compared as [`crate::inject::address_key`] does).
     pub fn envelope(&self) -> Envelope {
         Envelope {
             from: self.from.first().map(|m| m.address.clone()).unwrap_or_default(),
-            to: self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()).collect(),
+            to: crate::inject::dedup_addresses(
+                self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()),
+            ),
         }
     }
 

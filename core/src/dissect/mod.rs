@@ -92,6 +92,12 @@ struct State<'o> {
     opts: &'o DissectOptions,
     files: usize,
     bytes: u64,
+    /// Most bytes written in all: `max_output_bytes`, or the ratio to the input if less.
+    budget: u64,
+    /// Bytes of nested messages' `.eml` copies written, and how many they may take.
+    copies: u64,
+    copies_budget: u64,
+    stopped_copies: bool,
     warnings: Vec<Warning>,
     stopped_files: bool,
     stopped_bytes: bool,
@@ -111,7 +117,26 @@ struct State<'o> {
 pub fn dissect(msg: &Message<'_>, opts: &DissectOptions) -> Result<Dissection, DissectError> {
     let root = Folder::open_root(&opts.out_dir)
         .map_err(|source| DissectError::OutputFolder { path: opts.out_dir.clone(), source })?;
-    let mut st = State { opts, files: 0, bytes: 0, warnings: Vec::new(), stopped_files: false, stopped_bytes: false };
+    let (budget, copies_budget) = match opts.limits.max_output_ratio {
+        0 => (opts.limits.max_output_bytes, opts.limits.max_output_bytes),
+        r => {
+            let size = msg.raw().len() as u64;
+            let all = opts.limits.max_output_bytes.min(size.saturating_mul(r));
+            (all, all.min(size.saturating_mul(r - 1)))
+        }
+    };
+    let mut st = State {
+        opts,
+        files: 0,
+        bytes: 0,
+        budget,
+        copies: 0,
+        copies_budget,
+        stopped_copies: false,
+        warnings: Vec::new(),
+        stopped_files: false,
+        stopped_bytes: false,
+    };
     let mut manifest = one(msg, 0, &root, &mut st)?;
     // Parse warnings go to the manifest of the message whose part they name.
     let mut all = msg.warnings().to_vec();
@@ -163,15 +188,34 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
         let part = &msg.parts()[i];
         let name = file_name(msg, part);
         let data = part.decoded();
-        let Some(saved) = write(folder, &name, part.path(), data, st)? else { continue };
-        let (saved_as, final_name) = saved;
-        m.attachments.push(saved_file(part, saved_as.clone(), data));
-        if let PartKind::Message { envelope, .. } = part.kind() {
+        let nested = match part.kind() {
+            PartKind::Message { envelope, .. } => Some(*envelope),
+            _ => None,
+        };
+        let saved = if nested.is_some() && !copy_fits(part.path(), data.len() as u64, st) {
+            None
+        } else {
+            write(folder, &name, part.path(), data, st)?
+        };
+        let final_name = match saved {
+            Some((saved_as, final_name)) => {
+                m.attachments.push(saved_file(part, saved_as, data));
+                if nested.is_some() {
+                    st.copies += data.len() as u64;
+                }
+                final_name
+            }
+            // A nested message whose copy did not fit is still dissected, unless a limit
+            // stopped all writing.
+            None if nested.is_some() && !st.stopped_files && !st.stopped_bytes => name,
+            None => continue,
+        };
+        if let Some(envelope) = nested {
             let dir_name = naming::fit(&format!("{final_name}.d"), "", naming::MAX_NAME_BYTES);
             let (sub, _) = folder
                 .create_folder(&dir_name)
                 .map_err(|source| DissectError::Write { path: folder.path().join(&dir_name), source })?;
-            let nested = one(msg, *envelope, &sub, st)?;
+            let nested = one(msg, envelope, &sub, st)?;
             m.nested.push(nested);
         }
     }
@@ -250,6 +294,29 @@ fn saved_file(part: &Part<'_>, saved_as: String, data: &[u8]) -> SavedFile {
     }
 }
 
+/// Whether the `.eml` copy of a nested message fits what copies may take; warns once if not.
+fn copy_fits(path: &PartPath, len: u64, st: &mut State<'_>) -> bool {
+    if st.copies + len <= st.copies_budget {
+        return true;
+    }
+    if !st.stopped_copies {
+        st.stopped_copies = true;
+        st.warnings.push(
+            Warning::new(
+                WarningKind::OutputLimit,
+                format!(
+                    "the .eml copy of this nested message (and of any later one that does not fit) was not \
+                     written: copies may take {} bytes, {}x the message's size; its files were still dissected",
+                    st.copies_budget,
+                    st.opts.limits.max_output_ratio.saturating_sub(1)
+                ),
+            )
+            .at_part(path),
+        );
+    }
+    false
+}
+
 /// Writes one file within the limits; `None` when a limit stopped it.
 fn write(
     folder: &Folder,
@@ -268,13 +335,13 @@ fn write(
         }
         return Ok(None);
     }
-    if st.bytes + data.len() as u64 > limits.max_output_bytes {
+    if st.bytes + data.len() as u64 > st.budget {
         if !st.stopped_bytes {
             st.stopped_bytes = true;
             st.warnings.push(
                 Warning::new(
                     WarningKind::OutputLimit,
-                    format!("not written: it would pass the limit of {} bytes written", limits.max_output_bytes),
+                    format!("not written: it would pass the limit of {} bytes written", st.budget),
                 )
                 .at_part(path),
             );

@@ -264,7 +264,8 @@ impl Fetcher {
         let root: PathBuf = maildir.into();
         let maildir = Maildir::create(&root).map_err(|source| FetchError::Local { path: root.clone(), source })?;
         let state_dir = root.join(".mailwright-sync");
-        std::fs::create_dir_all(&state_dir).map_err(|source| FetchError::Local { path: state_dir.clone(), source })?;
+        crate::util::create_private_dir_all(&state_dir)
+            .map_err(|source| FetchError::Local { path: state_dir.clone(), source })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()

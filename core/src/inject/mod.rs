@@ -154,10 +154,12 @@ pub struct Envelope {
 
 impl Envelope {
     /// An envelope; an error without recipients or with an address that holds white space,
-    /// control characters or angle brackets.
+    /// control characters or angle brackets. A recipient listed twice (To and Cc, a repeated
+    /// Reply-To) is kept once: addresses are the same when their local parts are equal and
+    /// their domains equal without regard to case (see [`address_key`]).
     pub fn new(from: impl Into<String>, to: impl IntoIterator<Item = impl Into<String>>) -> Result<Self, InjectError> {
         let from = from.into();
-        let to: Vec<String> = to.into_iter().map(Into::into).collect();
+        let to = dedup_addresses(to.into_iter().map(Into::into));
         if to.is_empty() {
             return Err(InjectError::NoRecipients);
         }
@@ -186,6 +188,21 @@ impl Envelope {
     pub fn to(&self) -> &[String] {
         &self.to
     }
+}
+
+/// The form in which two addresses are compared: the local part as written (RFC 5321 §2.4 lets
+/// the receiving host decide its case), the domain in lower case.
+pub fn address_key(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
+        None => address.to_string(),
+    }
+}
+
+/// `addresses` in order, each kept the first time its [`address_key`] is seen.
+pub(crate) fn dedup_addresses(addresses: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    addresses.into_iter().filter(|a| seen.insert(address_key(a))).collect()
 }
 
 impl TryFrom<crate::build::Envelope> for Envelope {

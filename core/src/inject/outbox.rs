@@ -35,6 +35,7 @@
 //! that update sends the message again on the next flush; nothing can be lost, but that window
 //! (one fsync) can cause a duplicate.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -242,7 +243,7 @@ impl Outbox {
         let root = root.into();
         for sub in ["tmp", "queue", "failed"] {
             let p = root.join(sub);
-            fs::create_dir_all(&p).map_err(io_err(&p))?;
+            crate::util::create_private_dir_all(&p).map_err(io_err(&p))?;
         }
         Ok(Outbox { root, policy: RetryPolicy::default() })
     }
@@ -268,7 +269,7 @@ impl Outbox {
     pub fn add(&self, envelope: &Envelope, raw: &[u8]) -> Result<String, OutboxError> {
         let id = new_id();
         let tmp = self.root.join("tmp").join(&id);
-        fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        crate::util::create_private_dir(&tmp).map_err(io_err(&tmp))?;
         let now = now_secs();
         let state = MessageState {
             id: id.clone(),
@@ -399,27 +400,23 @@ impl Outbox {
             state.attempts += 1;
             let too_old = now - state.created > self.policy.max_age.as_secs_f64();
             let mut last_error = None;
+            let mut results: HashMap<String, RecipientResult> = HashMap::new();
             for o in outcomes {
-                let Some(r) = state.recipients.iter_mut().find(|r| r.address == o.address) else { continue };
-                r.state = match o.status {
-                    RecipientStatus::Accepted => RecipientState::Delivered,
-                    RecipientStatus::Permanent => RecipientState::Failed,
-                    RecipientStatus::Transient if too_old => RecipientState::Failed,
-                    RecipientStatus::Transient => RecipientState::Pending,
-                };
-                r.code = o.code;
-                r.enhanced_code = match o.enhanced_code {
-                    // RFC 3463: delivery time expired.
-                    None if o.status == RecipientStatus::Transient && too_old => Some("4.4.7".into()),
-                    other => other,
-                };
-                r.text = if o.status == RecipientStatus::Transient && too_old {
-                    format!("gave up after {} attempts: {}", state.attempts, o.text)
-                } else {
-                    o.text
-                };
-                r.host = o.host;
-                r.at = Some(now);
+                results.entry(super::address_key(&o.address)).or_insert(o);
+            }
+            for r in state.recipients.iter_mut().filter(|r| r.state == RecipientState::Pending) {
+                // A recipient the transport said nothing about (a state written before envelopes
+                // were deduplicated, a transport that drops one) has failed for now, so that
+                // `max_age` ends it like every other transient failure.
+                let o = results.get(&super::address_key(&r.address)).cloned().unwrap_or_else(|| RecipientResult {
+                    address: r.address.clone(),
+                    status: RecipientStatus::Transient,
+                    code: None,
+                    enhanced_code: None,
+                    text: "the transport gave no result for this recipient".into(),
+                    host: None,
+                });
+                apply(r, &o, too_old, state.attempts, now);
                 if r.state == RecipientState::Pending {
                     last_error = Some(format!("{}: {}", r.address, r.text));
                 }
@@ -603,6 +600,29 @@ impl Outbox {
             }
         }
     }
+}
+
+/// One recipient's outcome of an attempt written into its state.
+fn apply(r: &mut QueuedRecipient, o: &RecipientResult, too_old: bool, attempts: u32, now: f64) {
+    r.state = match o.status {
+        RecipientStatus::Accepted => RecipientState::Delivered,
+        RecipientStatus::Permanent => RecipientState::Failed,
+        RecipientStatus::Transient if too_old => RecipientState::Failed,
+        RecipientStatus::Transient => RecipientState::Pending,
+    };
+    r.code = o.code;
+    r.enhanced_code = match &o.enhanced_code {
+        // RFC 3463: delivery time expired.
+        None if o.status == RecipientStatus::Transient && too_old => Some("4.4.7".into()),
+        other => other.clone(),
+    };
+    r.text = if o.status == RecipientStatus::Transient && too_old {
+        format!("gave up after {attempts} attempts: {}", o.text)
+    } else {
+        o.text.clone()
+    };
+    r.host = o.host.clone();
+    r.at = Some(now);
 }
 
 /// Each recipient's outcome of one send, whatever the transport and however it failed.

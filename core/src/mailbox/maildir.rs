@@ -5,7 +5,7 @@
 //! and safe next to other deliverers and readers: a message another process moved away is a
 //! `NotFound` error, never a lost message. Maildir++ subfolders are `.Name` folders.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ impl Maildir {
     pub fn create(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(root.join(sub))?;
+            crate::util::create_private_dir_all(&root.join(sub))?;
         }
         Ok(Maildir { root })
     }
@@ -209,7 +209,7 @@ impl Maildir {
         let md = Maildir::create(self.root.join(format!(".{name}")))?;
         let marker = md.root.join("maildirfolder");
         if !marker.exists() {
-            File::create(marker)?;
+            crate::util::private_file().write(true).create(true).truncate(true).open(marker)?;
         }
         Ok(md)
     }
@@ -219,7 +219,7 @@ impl Maildir {
         for _ in 0..100 {
             let name = unique_name();
             let tmp = self.root.join("tmp").join(&name);
-            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            match crate::util::private_file().write(true).create_new(true).open(&tmp) {
                 Ok(_) => return Ok((tmp, name)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),

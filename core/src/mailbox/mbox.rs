@@ -3,7 +3,6 @@
 //! message. Appends hold an exclusive `flock` and are synced; one that fails is cut off again, so
 //! the file never ends in half a message.
 
-use std::fs::OpenOptions;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +26,7 @@ impl Mbox {
     /// Appends `raw` with envelope sender `from` (the `From ` line's address; `MAILER-DAEMON`
     /// when empty). Returns the byte offset where the message starts.
     pub fn append(&self, from: &str, raw: &[u8]) -> io::Result<u64> {
-        let mut f = OpenOptions::new().create(true).append(true).read(true).open(&self.path)?;
+        let mut f = crate::util::private_file().create(true).append(true).read(true).open(&self.path)?;
         #[cfg(unix)]
         rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
         let start = f.seek(SeekFrom::End(0))?;

@@ -6,6 +6,7 @@
 //! quoted Windows paths as escapes. Here the raw pieces are joined first and decoded once.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use super::charset;
 
@@ -343,61 +344,90 @@ fn percent_decode(v: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Each parameter's group: parameters of one name share a number, numbered in order of first
+/// appearance. Linear in the number of parameters (a scan for a few, a map for many), so a
+/// header with tens of thousands of them costs no more per parameter than one with three.
+fn group_by_name(raws: &[RawParam]) -> Vec<usize> {
+    const SCAN: usize = 8;
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut map: HashMap<&str, usize> = HashMap::new();
+    let mut groups = Vec::with_capacity(raws.len());
+    for (k, p) in raws.iter().enumerate() {
+        let found = if raws.len() <= SCAN {
+            firsts.iter().position(|&f| raws[f].name == p.name)
+        } else {
+            map.get(p.name.as_str()).copied()
+        };
+        let g = found.unwrap_or_else(|| {
+            firsts.push(k);
+            if raws.len() > SCAN {
+                map.insert(&p.name, firsts.len() - 1);
+            }
+            firsts.len() - 1
+        });
+        groups.push(g);
+    }
+    groups
+}
+
 /// Joins RFC 2231 segments (raw bytes first, then one charset decode) and decodes RFC 2047 words in
 /// plain values. An RFC 2231 value wins over a plain one of the same name.
 fn join_params(raws: Vec<RawParam>) -> Vec<(String, String)> {
-    if raws.iter().all(|p| p.section.is_none() && !p.extended) {
-        // The common case: plain parameters, first of each name wins.
-        let mut out: Vec<(String, String)> = Vec::with_capacity(raws.len());
-        for p in raws {
-            if !out.iter().any(|(n, _)| *n == p.name) {
+    let groups = group_by_name(&raws);
+    let count = groups.iter().max().map_or(0, |g| g + 1);
+    let segmented = |p: &RawParam| p.section.is_some() || p.extended;
+    if !raws.iter().any(segmented) {
+        // The common case: plain parameters, first of each name wins (groups are numbered in
+        // order of first appearance, so a group's first parameter is the one whose number is
+        // the count so far).
+        let mut out: Vec<(String, String)> = Vec::with_capacity(count);
+        for (p, g) in raws.into_iter().zip(groups) {
+            if g == out.len() {
                 let value = decode_words_owned(p.value);
                 out.push((p.name, value));
             }
         }
         return out;
     }
-    let mut order: Vec<String> = Vec::new();
-    for p in &raws {
-        if !order.contains(&p.name) {
-            order.push(p.name.clone());
-        }
+    let mut members: Vec<Vec<&RawParam>> = vec![Vec::new(); count];
+    for (p, &g) in raws.iter().zip(&groups) {
+        members[g].push(p);
     }
-    let mut out = Vec::with_capacity(order.len());
-    for name in order {
-        let mut segs: Vec<&RawParam> =
-            raws.iter().filter(|p| p.name == name && (p.section.is_some() || p.extended)).collect();
-        if !segs.is_empty() {
-            segs.sort_by_key(|p| p.section.unwrap_or(0));
-            segs.dedup_by_key(|p| p.section.unwrap_or(0));
-            let mut charset_name: Option<String> = None;
-            let mut bytes = Vec::new();
-            for (k, seg) in segs.iter().enumerate() {
-                let mut v: &[u8] = &seg.value;
-                if k == 0 && seg.extended {
-                    // charset'language'value
-                    let mut it = v.splitn(3, |&b| b == b'\'');
-                    if let (Some(cs), Some(_lang), Some(rest)) = (it.next(), it.next(), it.next()) {
-                        if !cs.is_empty() {
-                            charset_name = Some(String::from_utf8_lossy(cs).into_owned());
-                        }
-                        v = rest;
+    let mut out = Vec::with_capacity(count);
+    for group in members {
+        let first = group[0];
+        let mut segs: Vec<&RawParam> = group.iter().copied().filter(|p| segmented(p)).collect();
+        if segs.is_empty() {
+            out.push((first.name.clone(), decode_words(&first.value)));
+            continue;
+        }
+        segs.sort_by_key(|p| p.section.unwrap_or(0));
+        segs.dedup_by_key(|p| p.section.unwrap_or(0));
+        let mut charset_name: Option<String> = None;
+        let mut bytes = Vec::new();
+        for (k, seg) in segs.iter().enumerate() {
+            let mut v: &[u8] = &seg.value;
+            if k == 0 && seg.extended {
+                // charset'language'value
+                let mut it = v.splitn(3, |&b| b == b'\'');
+                if let (Some(cs), Some(_lang), Some(rest)) = (it.next(), it.next(), it.next()) {
+                    if !cs.is_empty() {
+                        charset_name = Some(String::from_utf8_lossy(cs).into_owned());
                     }
-                }
-                if seg.extended {
-                    bytes.extend_from_slice(&percent_decode(v));
-                } else {
-                    bytes.extend_from_slice(v);
+                    v = rest;
                 }
             }
-            let text = match &charset_name {
-                Some(cs) => charset::decode(&bytes, Some(cs)).text.into_owned(),
-                None => decode_words(&bytes),
-            };
-            out.push((name, text));
-        } else if let Some(p) = raws.iter().find(|p| p.name == name) {
-            out.push((name, decode_words(&p.value)));
+            if seg.extended {
+                bytes.extend_from_slice(&percent_decode(v));
+            } else {
+                bytes.extend_from_slice(v);
+            }
         }
+        let text = match &charset_name {
+            Some(cs) => charset::decode(&bytes, Some(cs)).text.into_owned(),
+            None => decode_words(&bytes),
+        };
+        out.push((first.name.clone(), text));
     }
     out
 }
