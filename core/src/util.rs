@@ -68,6 +68,19 @@ pub(crate) fn random_u64() -> u64 {
     h.finish()
 }
 
+/// Shows user and password as `Some(("user", "…"))`: for the `Debug` of anything that holds
+/// credentials, so that no log or error text shows a password.
+pub(crate) struct Redacted<'a>(pub(crate) &'a Option<(String, String)>);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((user, _)) => write!(f, "Some(({user:?}, \"…\"))"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 #[cfg(feature = "smtp")]
 /// The password for a server: the first line of `file`, else `MAILWRIGHT_PASSWORD` — never a
 /// command-line argument. The error says what to do.

@@ -241,3 +241,23 @@ fn idle_wakes_up_on_new_mail() {
     assert!(news && start.elapsed() < Duration::from_secs(15), "{news} {:?}", start.elapsed());
     assert_eq!(f.sync_folder(&name, |_| {}).expect("sync").fetched, 1);
 }
+
+#[test]
+fn a_bot_reads_the_folders_its_source_syncs_besides_inbox() {
+    if !dovecot_up() {
+        return;
+    }
+    let name = folder("bot", 3, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pw"), "bobpw\n").expect("password file");
+    let text = format!(
+        "[source]\nmaildir = \"Maildir\"\nimap = \"imap://127.0.0.1\"\nuser = \"{USER}\"\npassword_file = \"pw\"\n\
+         ca_file = \"{CA}\"\nfolders = [\"{name}\"]\n[[rule]]\nname = \"all\"\n"
+    );
+    let rules = mailwright::bot::Rules::from_toml(&text, dir.path()).expect("rules");
+    let mut bot = mailwright::bot::Bot::new(rules, false).expect("bot").on_log(|_| {});
+    let report = bot.run_once().expect("run");
+    assert_eq!(report.handled, 3, "{report:?}");
+    assert_eq!(subjects(&dir.path().join("Maildir/.Handled")).len(), 3);
+    assert_eq!(bot.run_once().expect("run").handled, 0);
+}

@@ -30,7 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::build::MessageBuilder;
-use crate::dissect::{DissectOptions, naming, sha256_hex};
+use crate::dissect::sandbox::Folder;
+use crate::dissect::{DissectOptions, sha256_hex};
 use crate::inject::{Envelope, Transport};
 use crate::mailbox::{Maildir, MaildirEntry};
 use crate::parse::{Message, Part};
@@ -46,6 +47,9 @@ pub enum BotError {
     /// Another bot works on this state folder.
     #[error("another bot is running with state folder {0}; stop it first")]
     Busy(PathBuf),
+    /// Another bot (whatever its state folder) works on this Maildir.
+    #[error("another bot is working on Maildir {0}; stop it first (two bots on one Maildir would both act on one message)")]
+    MaildirBusy(PathBuf),
     /// The source, state or ledger could not be used.
     #[error("{path}: {source}")]
     Io {
@@ -81,9 +85,14 @@ pub struct RunReport {
     pub already: usize,
     /// Messages moved to quarantine.
     pub quarantined: usize,
+    /// Messages left claimed to be tried again next cycle (a program timed out).
+    pub retrying: usize,
 }
 
 const PROCESSING: &str = "mailwright-processing";
+
+/// The lock file in the source Maildir: one bot per Maildir, whatever the state folders.
+pub const MAILDIR_LOCK: &str = "mailwright-bot.lock";
 
 /// The bot: rules, a source Maildir, a state folder with ledger and lock.
 pub struct Bot {
@@ -91,6 +100,9 @@ pub struct Bot {
     source: Maildir,
     state: PathBuf,
     ledger: HashSet<String>,
+    /// Maildir ids of handled messages (as the ledger recorded them): a message kept in the
+    /// source after its commit (`done = ""`) is known without reading it again.
+    handled_ids: HashSet<String>,
     dry_run: bool,
     transport: Option<Box<dyn Transport + Send>>,
     log: Box<dyn FnMut(&Value) + Send>,
@@ -98,6 +110,7 @@ pub struct Bot {
     #[cfg(feature = "smtp")]
     fetcher: Option<crate::fetch::Fetcher>,
     _lock: File,
+    _maildir_lock: File,
 }
 
 impl std::fmt::Debug for Bot {
@@ -107,22 +120,17 @@ impl std::fmt::Debug for Bot {
 }
 
 impl Bot {
-    /// A bot for `rules`; takes the state folder's lock (an error when another bot has it).
+    /// A bot for `rules`; takes the state folder's lock and the source Maildir's
+    /// ([`MAILDIR_LOCK`]): an error when another bot has either.
     /// With `dry_run` nothing is claimed, written, run or sent: the log says what would happen.
     pub fn new(rules: Rules, dry_run: bool) -> Result<Bot, BotError> {
         let state = rules.bot.state.clone().unwrap_or_else(|| PathBuf::from(".mailwright-bot"));
         crate::util::create_private_dir_all(&state.join("quarantine")).map_err(io_at(&state))?;
-        let lock_path = state.join("lock");
-        let lock = crate::util::private_file()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_at(&lock_path))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .map_err(|_| BotError::Busy(state.clone()))?;
+        let lock = try_lock(&state.join("lock"))?.ok_or_else(|| BotError::Busy(state.clone()))?;
         let source = Maildir::create(&rules.source.maildir).map_err(io_at(&rules.source.maildir))?;
-        let ledger = read_ledger(&state.join("ledger.jsonl"), !dry_run)?;
+        let maildir_lock = try_lock(&source.path().join(MAILDIR_LOCK))?
+            .ok_or_else(|| BotError::MaildirBusy(source.path().to_path_buf()))?;
+        let (ledger, handled_ids) = read_ledger(&state.join("ledger.jsonl"), !dry_run)?;
         let transport = match (&rules.transport, dry_run) {
             (Some(t), false) => Some(make_transport(t)?),
             _ => None,
@@ -132,6 +140,7 @@ impl Bot {
             source,
             state,
             ledger,
+            handled_ids,
             dry_run,
             transport,
             log: Box::new(|v| println!("{v}")),
@@ -139,6 +148,7 @@ impl Bot {
             #[cfg(feature = "smtp")]
             fetcher: None,
             _lock: lock,
+            _maildir_lock: maildir_lock,
         })
     }
 
@@ -165,36 +175,78 @@ impl Bot {
     }
 
     /// Syncs from IMAP when the rules name an account, then handles every message in the source
-    /// (first the ones a crash left claimed).
+    /// and in the Maildir++ folders the other IMAP folders sync into (in each, first the ones a
+    /// crash or a timeout left claimed).
     pub fn run_once(&mut self) -> Result<RunReport, BotError> {
         #[cfg(feature = "smtp")]
         if self.rules.source.imap.is_some() && !self.dry_run {
             self.fetch()?;
         }
         let mut report = RunReport::default();
-        let processing = self.source.folder(PROCESSING).map_err(io_at(self.source.path()))?;
-        // Left claimed by a run that died: handle them again.
+        for home in self.homes()? {
+            self.run_folder(&home, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// The Maildirs messages come from: the source, and with an IMAP source the folder each
+    /// other synced IMAP folder goes into.
+    fn homes(&self) -> Result<Vec<Maildir>, BotError> {
+        let mut homes = vec![self.source.clone()];
+        #[cfg(feature = "smtp")]
+        if self.rules.source.imap.is_some() {
+            for folder in &self.rules.source.folders {
+                if let Some(local) = crate::fetch::local_folder(folder) {
+                    homes.push(self.source.folder(&local).map_err(io_at(self.source.path()))?);
+                }
+            }
+        }
+        Ok(homes)
+    }
+
+    fn run_folder(&mut self, home: &Maildir, report: &mut RunReport) -> Result<(), BotError> {
+        let processing = home.folder(PROCESSING).map_err(io_at(home.path()))?;
+        // Left claimed by a run that died, or by a program that timed out: handle them again,
+        // counting the tries.
         let leftovers: Vec<MaildirEntry> = entries(&processing)?;
         for e in leftovers {
-            self.handle(&processing, e, &mut report)?;
+            self.handle(home, &processing, e, true, report)?;
         }
-        for e in entries(&self.source)? {
+        for e in entries(home)? {
             if self.dry_run {
                 self.preview(&e)?;
                 continue;
             }
             // Kept in the source after an earlier commit (done = ""): seen and in the ledger.
-            if e.has_flag('S') && self.rules.bot.done.is_empty() {
+            // Seen alone proves nothing (a mail client marks what it shows), so the ledger decides.
+            if e.has_flag('S') && self.rules.bot.done.is_empty() && self.is_handled(&e)? {
                 continue;
             }
-            let claimed = match self.source.move_to(&e, &processing) {
+            let claimed = match home.move_to(&e, &processing) {
                 Ok(c) => c,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(BotError::Io { path: e.path.clone(), source: err }),
             };
-            self.handle(&processing, claimed, &mut report)?;
+            self.handle(home, &processing, claimed, false, report)?;
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Whether the ledger has this message: by its id, else by its content.
+    fn is_handled(&mut self, e: &MaildirEntry) -> Result<bool, BotError> {
+        if self.handled_ids.contains(&e.id) {
+            return Ok(true);
+        }
+        let raw = match std::fs::read(&e.path) {
+            Ok(r) => r,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(true),
+            Err(err) => return Err(BotError::Io { path: e.path.clone(), source: err }),
+        };
+        let known = self.ledger.contains(&sha256_hex(&raw));
+        if known {
+            self.handled_ids.insert(e.id.clone());
+        }
+        Ok(known)
     }
 
     /// Runs cycles until `stop` says so: new files in the Maildir are picked up within
@@ -265,12 +317,19 @@ impl Bot {
         for (rule, attachments) in self.matching(&msg) {
             let files: Vec<PathBuf> = attachments
                 .iter()
-                .map(|p| PathBuf::from(naming::sanitize(p.filename().unwrap_or("attachment"))))
+                .map(|p| PathBuf::from(crate::dissect::file_name(&msg, p)))
                 .collect();
             for a in &rule.actions {
                 let commands = match a {
                     Action::Run { command } | Action::Print { command } => {
-                        expand(command, &files, &msg, &e.path, &hash, None)
+                        match expand(command, &files, &msg, &e.path, &hash, None) {
+                            Ok(c) => c,
+                            Err(reason) => {
+                                (self.log)(&json!({"event": "action", "rule": rule.name, "action": kind(a),
+                                                   "dry_run": true, "outcome": "would quarantine", "reason": reason}));
+                                continue;
+                            }
+                        }
                     }
                     _ => Vec::new(),
                 };
@@ -295,22 +354,44 @@ impl Bot {
         out
     }
 
-    /// Act and commit one claimed message; a failure quarantines it.
-    fn handle(&mut self, processing: &Maildir, e: MaildirEntry, report: &mut RunReport) -> Result<(), BotError> {
+    /// Act and commit one claimed message; a failure quarantines it, a timeout leaves it
+    /// claimed for the next cycle. A leftover (a message a crash or a timeout left claimed) is
+    /// tried at most `retries` more times, then quarantined: a message that kills the bot
+    /// cannot keep it in a crash loop.
+    fn handle(
+        &mut self,
+        home: &Maildir,
+        processing: &Maildir,
+        e: MaildirEntry,
+        leftover: bool,
+        report: &mut RunReport,
+    ) -> Result<(), BotError> {
         let started = Instant::now();
         let raw = std::fs::read(&e.path).map_err(io_at(&e.path))?;
         let hash = sha256_hex(&raw);
         if self.ledger.contains(&hash) {
-            self.finish(processing, &e, &[])?;
+            self.finish(home, processing, &e, &[])?;
+            self.forget_tries(&hash);
             report.already += 1;
             (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "already handled"}));
             return Ok(());
+        }
+        if leftover {
+            let tries = self.count_try(&hash)?;
+            if tries > self.rules.bot.retries + 1 {
+                let reason = format!(
+                    "tried {} times without finishing (the bot died or a program timed out each time); not tried again",
+                    tries - 1
+                );
+                return self.quarantined(processing, &e, &hash, &reason, report);
+            }
         }
         let outcome = self.act(&e, &raw, &hash);
         match outcome {
             Ok((rules, actions, finals)) => {
                 self.commit(&hash, &e, &raw, &rules, &actions)?;
-                self.finish(processing, &e, &finals)?;
+                self.finish(home, processing, &e, &finals)?;
+                self.forget_tries(&hash);
                 report.handled += 1;
                 if rules.is_empty() {
                     report.unmatched += 1;
@@ -320,15 +401,49 @@ impl Bot {
                     "rules": rules, "ms": started.elapsed().as_millis() as u64,
                 }));
             }
-            Err(reason) => {
-                self.quarantine(processing, &e, &hash, &reason)?;
-                report.quarantined += 1;
-                (self.log)(
-                    &json!({"event": "message", "file": e.id, "hash": hash, "outcome": "quarantined", "reason": reason}),
-                );
+            Err(reason) if reason.contains(TIMED_OUT) => {
+                // Left claimed: the next cycle tries again, as many times as `retries` allows.
+                report.retrying += 1;
+                (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "will retry", "reason": reason}));
             }
+            Err(reason) => self.quarantined(processing, &e, &hash, &reason, report)?,
         }
         Ok(())
+    }
+
+    fn quarantined(
+        &mut self,
+        processing: &Maildir,
+        e: &MaildirEntry,
+        hash: &str,
+        reason: &str,
+        report: &mut RunReport,
+    ) -> Result<(), BotError> {
+        self.quarantine(processing, e, hash, reason)?;
+        self.forget_tries(hash);
+        report.quarantined += 1;
+        (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "quarantined", "reason": reason}));
+        Ok(())
+    }
+
+    /// Counts one more try of a message and returns how many there were, this one included
+    /// (`state/tries/<hash>`, synced before the try). A leftover without a count was tried once.
+    fn count_try(&self, hash: &str) -> Result<u32, BotError> {
+        let dir = self.state.join("tries");
+        let path = dir.join(hash);
+        let before = match std::fs::read_to_string(&path) {
+            Ok(t) => t.trim().parse::<u32>().unwrap_or(1),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 1,
+            Err(e) => return Err(BotError::Io { path, source: e }),
+        };
+        crate::util::create_private_dir_all(&dir).map_err(io_at(&dir))?;
+        let now = before.saturating_add(1);
+        crate::util::replace_synced(&path, now.to_string().as_bytes()).map_err(io_at(&path))?;
+        Ok(now)
+    }
+
+    fn forget_tries(&self, hash: &str) {
+        let _ = std::fs::remove_file(self.state.join("tries").join(hash));
     }
 
     /// Runs the matching rules' actions; the final placement (move, flags) is returned for
@@ -351,7 +466,7 @@ impl Bot {
             for action in &rule.actions {
                 let t = Instant::now();
                 let result: Result<Value, String> = match action {
-                    Action::Save { dir: d } => save(d, hash, &attachments).map(|(out, saved)| {
+                    Action::Save { dir: d } => save(d, hash, &msg, &attachments).map(|(out, saved)| {
                         files = saved;
                         dir = Some(out.clone());
                         json!({"dir": out, "files": files})
@@ -366,26 +481,28 @@ impl Bot {
                     Action::Run { command } => {
                         let implicit = self.state.join("files");
                         if files.is_empty() && command.iter().any(|a| a.contains("{file}")) {
-                            let (out, saved) = save(&implicit, hash, &attachments)?;
+                            let (out, saved) = save(&implicit, hash, &msg, &attachments)?;
                             files = saved;
                             dir.get_or_insert(out);
                         }
-                        let cmds = expand(command, &files, &msg, &e.path, hash, dir.as_deref());
                         let timeout = Duration::from_secs(self.rules.bot.run_timeout);
-                        cmds.iter().try_for_each(|c| run(c, timeout)).map(|()| json!({"commands": cmds}))
+                        expand(command, &files, &msg, &e.path, hash, dir.as_deref()).and_then(|cmds| {
+                            cmds.iter().try_for_each(|c| run(c, timeout)).map(|()| json!({"commands": cmds}))
+                        })
                     }
                     Action::Print { command } => {
                         let shown: Vec<PathBuf> = if files.is_empty() {
                             attachments
                                 .iter()
-                                .map(|p| PathBuf::from(naming::sanitize(p.filename().unwrap_or("attachment"))))
+                                .map(|p| PathBuf::from(crate::dissect::file_name(&msg, p)))
                                 .collect()
                         } else {
                             files.clone()
                         };
-                        let cmds = expand(command, &shown, &msg, &e.path, hash, dir.as_deref());
-                        let shell: Vec<String> = cmds.iter().map(|c| shell_quote(c)).collect();
-                        Ok(json!({"commands": cmds, "shell": shell}))
+                        expand(command, &shown, &msg, &e.path, hash, dir.as_deref()).map(|cmds| {
+                            let shell: Vec<String> = cmds.iter().map(|c| shell_quote(c)).collect();
+                            json!({"commands": cmds, "shell": shell})
+                        })
                     }
                     Action::Reply { text } => self.reply(&msg, text, hash).map(|id| json!({"message_id": id})),
                     Action::Forward { to, text } => {
@@ -451,12 +568,13 @@ impl Bot {
             return Err(io_at(&path)(e));
         }
         self.ledger.insert(hash.to_string());
+        self.handled_ids.insert(e.id.clone());
         Ok(())
     }
 
     /// Out of the processing folder: where a `move` action says, else the done folder (or the
     /// source's `cur/`, seen, when no done folder is set), with the flags asked for.
-    fn finish(&self, processing: &Maildir, e: &MaildirEntry, finals: &[Action]) -> Result<(), BotError> {
+    fn finish(&self, home: &Maildir, processing: &Maildir, e: &MaildirEntry, finals: &[Action]) -> Result<(), BotError> {
         let mut flags = String::from("S");
         let mut target: Option<String> = (!self.rules.bot.done.is_empty()).then(|| self.rules.bot.done.clone());
         for a in finals {
@@ -468,7 +586,7 @@ impl Bot {
         }
         let dest = match &target {
             Some(folder) => self.source.folder(folder).map_err(io_at(self.source.path()))?,
-            None => self.source.clone(),
+            None => home.clone(),
         };
         let flagged = processing.set_flags(e, &format!("{}{flags}", e.flags)).map_err(io_at(&e.path))?;
         processing.move_to(&flagged, &dest).map_err(io_at(&flagged.path))?;
@@ -539,10 +657,11 @@ fn entries(md: &Maildir) -> Result<Vec<MaildirEntry>, BotError> {
 /// The hashes in the ledger. A torn last line (a crash in the middle of an append) is not a
 /// record; with `repair` it is cut off, so that the next record starts on a line of its own
 /// instead of joining it into one unreadable line.
-fn read_ledger(path: &Path, repair: bool) -> Result<HashSet<String>, BotError> {
+/// Returns the hashes and the Maildir ids the records name.
+fn read_ledger(path: &Path, repair: bool) -> Result<(HashSet<String>, HashSet<String>), BotError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(BotError::Io { path: path.to_path_buf(), source: e }),
     };
     if repair && !text.is_empty() && !text.ends_with('\n') {
@@ -550,11 +669,26 @@ fn read_ledger(path: &Path, repair: bool) -> Result<HashSet<String>, BotError> {
         let f = OpenOptions::new().write(true).open(path).map_err(io_at(path))?;
         f.set_len(whole as u64).and_then(|_| f.sync_all()).map_err(io_at(path))?;
     }
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v["hash"].as_str().map(str::to_string))
-        .collect())
+    let (mut hashes, mut ids) = (HashSet::new(), HashSet::new());
+    for v in text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        if let Some(h) = v["hash"].as_str() {
+            hashes.insert(h.to_string());
+            if let Some(id) = v["file"].as_str() {
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    Ok((hashes, ids))
+}
+
+/// Opens `path` (created 0600) and takes its exclusive lock; `None` when another process has it.
+fn try_lock(path: &Path) -> Result<Option<File>, BotError> {
+    let f = crate::util::private_file().create(true).truncate(false).write(true).open(path).map_err(io_at(path))?;
+    #[cfg(unix)]
+    if rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(f))
 }
 
 /// Writes into `parent/<hash>.tmp`, then renames to `parent/<hash>`; an existing result is kept.
@@ -581,46 +715,65 @@ fn keyed_output(parent: &Path, hash: &str, write: impl FnOnce(&Path) -> Result<(
     Ok(out)
 }
 
-fn listing(dir: &Path) -> Vec<PathBuf> {
+/// The bot's own file in a `dissect` output; created before the attachments, so that an
+/// attachment of that name gets a numbered one and never overwrites it.
+const MANIFEST: &str = "manifest.json";
+
+/// The files in an output folder, sorted, less the bot's own `skip`.
+fn listing(dir: &Path, skip: Option<&str>) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
-    v.retain(|p| p.is_file() && p.file_name().is_some_and(|n| n != "manifest.json"));
+    v.retain(|p| p.is_file() && (skip.is_none() || p.file_name().and_then(|n| n.to_str()) != skip));
     v.sort();
     v
 }
 
-fn save(parent: &Path, hash: &str, attachments: &[&Part<'_>]) -> Result<(PathBuf, Vec<PathBuf>), String> {
+/// Saves the attachments into `parent/<hash>/` through the dissect sandbox: safe names (with
+/// the same fallbacks as dissect), created exclusively, numbered on clashes.
+fn save(
+    parent: &Path,
+    hash: &str,
+    msg: &Message<'_>,
+    attachments: &[&Part<'_>],
+) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let out = keyed_output(parent, hash, |tmp| {
-        let mut used = HashSet::new();
+        let folder = Folder::open_root(tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         for p in attachments {
-            let base = naming::sanitize(p.filename().unwrap_or("attachment"));
-            let mut name = base.clone();
-            let mut n = 1;
-            while !used.insert(name.clone()) {
-                name = naming::numbered(&base, n);
-                n += 1;
-            }
-            let path = tmp.join(&name);
-            let mut f =
-                OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| format!("{name}: {e}"))?;
-            f.write_all(p.decoded()).and_then(|_| f.sync_all()).map_err(|e| format!("{name}: {e}"))?;
+            let name = crate::dissect::file_name(msg, p);
+            let (mut f, used) = folder.create_file(&name).map_err(|e| format!("{name}: {e}"))?;
+            f.write_all(p.decoded()).and_then(|_| f.sync_all()).map_err(|e| format!("{used}: {e}"))?;
         }
         Ok(())
     })?;
-    let files = listing(&out);
+    let files = listing(&out, None);
     Ok((out, files))
 }
 
 fn dissect(parent: &Path, hash: &str, msg: &Message<'_>) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let out = keyed_output(parent, hash, |tmp| {
+        let folder = Folder::open_root(tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let (mut f, _) = folder.create_file(MANIFEST).map_err(|e| format!("{MANIFEST}: {e}"))?;
         let d = crate::dissect::dissect(msg, &DissectOptions::new(tmp)).map_err(|e| e.to_string())?;
         let manifest = serde_json::to_vec_pretty(&d.manifest).map_err(|e| e.to_string())?;
-        std::fs::write(tmp.join("manifest.json"), manifest).map_err(|e| e.to_string())
+        f.write_all(&manifest).and_then(|_| f.sync_all()).map_err(|e| format!("{MANIFEST}: {e}"))
     })?;
-    let files = listing(&out);
+    let files = listing(&out, Some(MANIFEST));
     Ok((out, files))
 }
 
-/// Placeholders replaced inside arguments; `{file}` makes one command per file.
+/// A path as an argument no program can read as an option: absolute, or `./`-prefixed.
+fn path_arg(p: &Path) -> String {
+    if p.is_absolute() || p.starts_with(".") {
+        p.to_string_lossy().into_owned()
+    } else {
+        format!("./{}", p.to_string_lossy())
+    }
+}
+
+/// The commands of a `run` or `print` action: placeholders replaced inside each argument, once
+/// (a subject holding `{dir}` reaches the program as written); `{file}` makes one command per
+/// file. Paths are absolute or `./`-prefixed; any other value from the message that would
+/// start an argument with `-` is refused (the program could read it as an option), and the
+/// message is quarantined with that reason.
 fn expand(
     command: &[String],
     files: &[PathBuf],
@@ -628,56 +781,124 @@ fn expand(
     message: &Path,
     hash: &str,
     dir: Option<&Path>,
-) -> Vec<Vec<String>> {
+) -> Result<Vec<Vec<String>>, String> {
     let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
     let subject = msg.subject().unwrap_or_default().to_string();
-    let fill_one = |arg: &str, file: Option<&Path>| -> String {
-        let mut s = arg
-            .replace("{message}", &message.to_string_lossy())
-            .replace("{hash}", hash)
-            .replace("{from}", &from)
-            .replace("{subject}", &subject)
-            .replace("{dir}", &dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default());
-        if let Some(f) = file {
-            s = s.replace("{file}", &f.to_string_lossy());
+    let message = path_arg(message);
+    let dir = dir.map(path_arg).unwrap_or_default();
+    let fill_one = |arg: &str, file: Option<&str>| -> Result<String, String> {
+        let value = |name: &str| -> Option<&str> {
+            match name {
+                "message" => Some(&message),
+                "hash" => Some(hash),
+                "from" => Some(&from),
+                "subject" => Some(&subject),
+                "dir" => Some(&dir),
+                "file" => file,
+                _ => None,
+            }
+        };
+        let out = fill_placeholders(arg, value);
+        if out.starts_with('-') && !arg.starts_with('-') {
+            return Err(format!(
+                "refused: message data would start the argument {out:?} of {:?} with '-', which the program could \
+                 read as an option",
+                command[0]
+            ));
         }
-        s
+        Ok(out)
     };
     if command.iter().any(|a| a.contains("{file}")) {
-        files.iter().map(|f| command.iter().map(|a| fill_one(a, Some(f))).collect()).collect()
+        files
+            .iter()
+            .map(|f| {
+                let f = path_arg(f);
+                command.iter().map(|a| fill_one(a, Some(&f))).collect()
+            })
+            .collect()
     } else {
-        vec![command.iter().map(|a| fill_one(a, None)).collect()]
+        Ok(vec![command.iter().map(|a| fill_one(a, None)).collect::<Result<_, _>>()?])
     }
 }
 
-fn fill(text: &str, msg: &Message<'_>) -> String {
-    let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
-    text.replace("{subject}", msg.subject().unwrap_or_default()).replace("{from}", &from)
+/// Replaces each `{name}` that `value` knows, in one pass over `template`: what a value brings
+/// is never looked at again. Unknown names and lone braces stay as written.
+fn fill_placeholders<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| value(&after[..close]).map(|v| (close, v))) {
+            Some((close, v)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
-/// Runs a program (no shell) with a time limit; output goes to the bot's stderr.
+/// A reply's or forward's text with `{subject}` and `{from}` replaced (once).
+fn fill(text: &str, msg: &Message<'_>) -> String {
+    let from = msg.from().iter().find_map(|a| a.address.clone()).unwrap_or_default();
+    let subject = msg.subject().unwrap_or_default();
+    fill_placeholders(text, |name| match name {
+        "subject" => Some(subject),
+        "from" => Some(&from),
+        _ => None,
+    })
+}
+
+/// The environment variables a program run by the bot keeps; every other one (secrets such as
+/// `MAILWRIGHT_PASSWORD` above all) is taken out.
+pub const CHILD_ENV: &[&str] =
+    &["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PRINTER", "LPDEST", "CUPS_SERVER"];
+
+/// Whether a program run by the bot keeps the variable `name`: [`CHILD_ENV`] and the locale's
+/// `LC_*`.
+pub fn child_keeps(name: &str) -> bool {
+    CHILD_ENV.contains(&name) || name.starts_with("LC_")
+}
+
+/// Runs a program (no shell) with a clean environment (see [`child_keeps`]) and a time limit,
+/// in a process group of its own, so that a timeout stops everything it started; output goes to
+/// the bot's stderr.
 fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).env_clear();
+    cmd.envs(std::env::vars_os().filter(|(k, _)| k.to_str().is_some_and(child_keeps)));
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run {program}: {e}"))?;
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait().map_err(|e| e.to_string())? {
             Some(s) if s.success() => return Ok(()),
             Some(s) => return Err(format!("{program} exited with {s}")),
             None if Instant::now() > deadline => {
+                #[cfg(unix)]
+                let _ = rustix::process::kill_process_group(
+                    rustix::process::Pid::from_child(&child),
+                    rustix::process::Signal::KILL,
+                );
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{program} took longer than {} s and was stopped", timeout.as_secs()));
+                return Err(format!("{TIMED_OUT}: {program} took longer than {} s and was stopped", timeout.as_secs()));
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     }
 }
+
+/// How a timed-out program's error starts (a timeout is retried, not quarantined at once).
+const TIMED_OUT: &str = "timed out";
 
 /// The command as a shell would need it typed (for printing only; never executed).
 pub fn shell_quote(argv: &[String]) -> String {
@@ -767,17 +988,17 @@ mod tests {
         let torn = "{\"hash\":\"a\"}\n{\"hash\":\"b\"}\n{\"hash\":\"c";
         std::fs::write(&p, torn).expect("write");
         // A dry run reads without writing.
-        assert_eq!(read_ledger(&p, false).expect("ledger").len(), 2);
+        assert_eq!(read_ledger(&p, false).expect("ledger").0.len(), 2);
         assert_eq!(std::fs::read_to_string(&p).expect("read"), torn);
         // A real run cuts the torn line off: the next record is a line of its own.
-        assert_eq!(read_ledger(&p, true).expect("ledger").len(), 2);
+        assert_eq!(read_ledger(&p, true).expect("ledger").0.len(), 2);
         let mut f = OpenOptions::new().append(true).open(&p).expect("open");
         f.write_all(b"{\"hash\":\"c\"}\n").expect("append");
-        let l = read_ledger(&p, true).expect("ledger");
+        let l = read_ledger(&p, true).expect("ledger").0;
         assert_eq!(l, ["a", "b", "c"].map(String::from).into_iter().collect());
         // A ledger that is one torn line becomes empty.
         std::fs::write(&p, "{\"hash\":\"c").expect("write");
-        assert!(read_ledger(&p, true).expect("ledger").is_empty());
+        assert!(read_ledger(&p, true).expect("ledger").0.is_empty());
         assert_eq!(std::fs::read_to_string(&p).expect("read"), "");
     }
 }

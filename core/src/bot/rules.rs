@@ -59,9 +59,13 @@ pub struct Settings {
     /// Maildir++ folder of the source for messages whose actions failed.
     #[serde(default = "default_quarantine")]
     pub quarantine: String,
-    /// Seconds a program run by a rule may take.
+    /// Seconds a program run by a rule may take; its whole process group is killed after that.
     #[serde(default = "default_timeout")]
     pub run_timeout: u64,
+    /// How many more times a message is tried when its handling was cut short (the bot died,
+    /// a program timed out) before it is quarantined.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
 }
 
 fn default_done() -> String {
@@ -73,10 +77,19 @@ fn default_quarantine() -> String {
 fn default_timeout() -> u64 {
     300
 }
+fn default_retries() -> u32 {
+    3
+}
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { state: None, done: default_done(), quarantine: default_quarantine(), run_timeout: default_timeout() }
+        Settings {
+            state: None,
+            done: default_done(),
+            quarantine: default_quarantine(),
+            run_timeout: default_timeout(),
+            retries: default_retries(),
+        }
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) struct Args {
 fn bot_err(e: BotError) -> CliError {
     let code = match &e {
         BotError::Rules(_) | BotError::Transport(_) => exit::USAGE,
-        BotError::Busy(_) => exit::TEMPFAIL,
+        BotError::Busy(_) | BotError::MaildirBusy(_) => exit::TEMPFAIL,
         #[cfg(feature = "smtp")]
         BotError::Fetch(f) if f.is_transient() => exit::TEMPFAIL,
         _ => exit::SOFTWARE,

@@ -9,7 +9,7 @@
 
 mod manifest;
 pub mod naming;
-mod sandbox;
+pub(crate) mod sandbox;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -263,8 +263,9 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
     Ok(m)
 }
 
-/// The safe name for an attachment part.
-fn file_name(msg: &Message<'_>, part: &Part<'_>) -> String {
+/// The safe name for an attachment part: the sanitised file name, a nested message's subject,
+/// else `part-<path>.<ext>`.
+pub(crate) fn file_name(msg: &Message<'_>, part: &Part<'_>) -> String {
     let mut name = part.filename().map(naming::sanitize).unwrap_or_default();
     if name.is_empty()
         && let PartKind::Message { envelope, .. } = part.kind()

@@ -103,6 +103,15 @@ pub enum ImapAuth {
     Plain,
 }
 
+/// The Maildir++ folder (below the account's Maildir) an IMAP folder syncs into; `None` for
+/// INBOX, which syncs into the Maildir itself. `Archive/2024` → `Archive.2024`.
+pub fn local_folder(folder: &str) -> Option<String> {
+    if folder.eq_ignore_ascii_case("INBOX") {
+        return None;
+    }
+    Some(folder.chars().map(|c| if c == '/' { '.' } else { c }).collect())
+}
+
 /// Where and how to fetch from.
 #[derive(Clone)]
 pub struct ImapConfig {
@@ -277,10 +286,9 @@ impl Fetcher {
 
     /// The Maildir a folder syncs into.
     pub fn maildir_for(&self, folder: &str) -> Result<Maildir, FetchError> {
-        if folder.eq_ignore_ascii_case("INBOX") {
+        let Some(local) = local_folder(folder) else {
             return Ok(self.maildir.clone());
-        }
-        let local: String = folder.chars().map(|c| if c == '/' { '.' } else { c }).collect();
+        };
         self.maildir.folder(&local).map_err(|source| FetchError::Local { path: self.maildir.path().into(), source })
     }
 

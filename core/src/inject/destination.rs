@@ -20,8 +20,8 @@ pub enum DestinationError {
 }
 
 /// Where to deliver: exactly one of `smtp`, `mx`, `maildir`, `mbox`, `sendmail`, with the
-/// options that go with it.
-#[derive(Debug, Clone)]
+/// options that go with it. Its `Debug` never shows the password.
+#[derive(Clone)]
 pub struct Destination {
     /// `smtp://HOST[:PORT]` or `smtps://HOST[:PORT]`.
     pub smtp: Option<String>,
@@ -51,6 +51,27 @@ pub struct Destination {
     pub connect_timeout: Duration,
     /// Time allowed per reply.
     pub reply_timeout: Duration,
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("smtp", &self.smtp)
+            .field("mx", &self.mx)
+            .field("maildir", &self.maildir)
+            .field("mbox", &self.mbox)
+            .field("sendmail", &self.sendmail)
+            .field("credentials", &crate::util::Redacted(&self.credentials))
+            .field("ca_file", &self.ca_file)
+            .field("insecure", &self.insecure)
+            .field("allow_plaintext", &self.allow_plaintext)
+            .field("resolvers", &self.resolvers)
+            .field("smtp_port", &self.smtp_port)
+            .field("require_tls", &self.require_tls)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reply_timeout", &self.reply_timeout)
+            .finish()
+    }
 }
 
 impl Default for Destination {

@@ -39,6 +39,8 @@ impl Transport for SendmailTransport {
         }
         cmd.arg("--").args(envelope.to());
         cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+        // The local MTA needs its own environment (MAIL_CONFIG…), not our secrets.
+        cmd.env_remove("MAILWRIGHT_PASSWORD");
         let mut child = cmd.spawn().map_err(|source| InjectError::Spawn { program: self.program.clone(), source })?;
         let wrote = child.stdin.take().map(|mut stdin| stdin.write_all(raw));
         let out =

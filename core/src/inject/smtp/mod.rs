@@ -31,8 +31,8 @@ pub enum Security {
     Opportunistic,
 }
 
-/// Where and how to submit.
-#[derive(Debug, Clone)]
+/// Where and how to submit. Its `Debug` never shows the password.
+#[derive(Clone)]
 pub struct SmtpConfig {
     /// Server host name or IP address (also the name checked in its certificate).
     pub host: String,
@@ -54,6 +54,23 @@ pub struct SmtpConfig {
     pub connect_timeout: Duration,
     /// Time allowed for each reply (the final reply after DATA gets ten times this).
     pub reply_timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("credentials", &crate::util::Redacted(&self.credentials))
+            .field("allow_plaintext", &self.allow_plaintext)
+            .field("ca_file", &self.ca_file)
+            .field("insecure", &self.insecure)
+            .field("helo_name", &self.helo_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reply_timeout", &self.reply_timeout)
+            .finish()
+    }
 }
 
 impl SmtpConfig {
