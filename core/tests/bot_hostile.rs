@@ -114,7 +114,8 @@ fn saved_names_go_through_the_sandbox_and_never_meet_the_manifest() {
     assert_eq!(std::fs::read(saved.join("part-2.bin")).expect("read"), b"dots");
     // The dissect output's manifest is the bot's; the attachment of that name got another.
     let parts = only(&dir.path().join("parts"));
-    let manifest: Value = serde_json::from_slice(&std::fs::read(parts.join("manifest.json")).expect("m")).expect("json");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(parts.join("manifest.json")).expect("m")).expect("json");
     let fake = manifest["attachments"].as_array().expect("list").iter().find(|a| a["filename"] == "manifest.json");
     let fake = fake.expect("listed");
     assert_eq!(fake["saved_as"], "manifest-1.json");

@@ -291,3 +291,31 @@ fn a_reply_to_a_repeated_reply_to_goes_to_each_address_once() {
     let b = MessageBuilder::new().from("a@b.test").to("c@d.test").cc("c@D.test").bcc("c@d.test").text("x");
     assert_eq!(b.envelope().to, ["c@d.test"]);
 }
+
+#[test]
+fn custom_headers_refuse_control_characters_and_fold_long_values() {
+    let base = || MessageBuilder::new().from("a@example.org").to("b@example.org").text("x");
+    for bad in ["a\u{b}b", "a\0b", "a\u{7f}b", "a\u{85}b", "a\u{2028}b", "a\u{2029}b", "a\u{1b}[31mb"] {
+        match base().header("X-Test", bad).build() {
+            Err(BuildError::ControlCharacter { .. }) => {}
+            other => panic!("{bad:?}: {:?}", other.map(|v| String::from_utf8_lossy(&v).into_owned())),
+        }
+    }
+    // One run of 3,000 octets cannot be folded: refused.
+    match base().header("X-Long", "y".repeat(3_000)).build() {
+        Err(BuildError::LongLine { length, .. }) => assert_eq!(length, 3_008),
+        other => panic!("{:?}", other.map(|v| v.len())),
+    }
+    // 3,000 octets in words are folded into short lines and read back the same.
+    let words = (0..400).map(|i| format!("w{i:05}")).collect::<Vec<_>>().join(" ");
+    let raw = base().header("X-Words", words.as_str()).header("X-Tab", "a\tb").header("X-Uni", "Grüße 😀").build();
+    let raw = raw.expect("build");
+    assert!(raw.split(|&b| b == b'\n').all(|l| l.len() <= 1000), "a line over 998 octets");
+    assert!(raw.split(|&b| b == b'\n').filter(|l| l.starts_with(b" w")).count() > 10, "folded");
+    assert!(raw.is_ascii(), "7-bit clean");
+    let msg = Message::parse(&raw).expect("parse");
+    let root = &msg.parts()[0];
+    let value = |n: &str| root.headers().iter().find(|h| h.name().eq_ignore_ascii_case(n)).map(|h| h.text());
+    assert_eq!(value("X-Words").as_deref().map(str::trim), Some(words.as_str()));
+    assert_eq!(value("X-Uni").as_deref().map(str::trim), Some("Grüße 😀"));
+}

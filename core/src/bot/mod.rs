@@ -48,7 +48,9 @@ pub enum BotError {
     #[error("another bot is running with state folder {0}; stop it first")]
     Busy(PathBuf),
     /// Another bot (whatever its state folder) works on this Maildir.
-    #[error("another bot is working on Maildir {0}; stop it first (two bots on one Maildir would both act on one message)")]
+    #[error(
+        "another bot is working on Maildir {0}; stop it first (two bots on one Maildir would both act on one message)"
+    )]
     MaildirBusy(PathBuf),
     /// The source, state or ledger could not be used.
     #[error("{path}: {source}")]
@@ -315,10 +317,8 @@ impl Bot {
         line["already_handled"] = self.ledger.contains(&hash).into();
         (self.log)(&line);
         for (rule, attachments) in self.matching(&msg) {
-            let files: Vec<PathBuf> = attachments
-                .iter()
-                .map(|p| PathBuf::from(crate::dissect::file_name(&msg, p)))
-                .collect();
+            let files: Vec<PathBuf> =
+                attachments.iter().map(|p| PathBuf::from(crate::dissect::file_name(&msg, p))).collect();
             for a in &rule.actions {
                 let commands = match a {
                     Action::Run { command } | Action::Print { command } => {
@@ -404,7 +404,9 @@ impl Bot {
             Err(reason) if reason.contains(TIMED_OUT) => {
                 // Left claimed: the next cycle tries again, as many times as `retries` allows.
                 report.retrying += 1;
-                (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "will retry", "reason": reason}));
+                (self.log)(
+                    &json!({"event": "message", "file": e.id, "hash": hash, "outcome": "will retry", "reason": reason}),
+                );
             }
             Err(reason) => self.quarantined(processing, &e, &hash, &reason, report)?,
         }
@@ -422,7 +424,9 @@ impl Bot {
         self.quarantine(processing, e, hash, reason)?;
         self.forget_tries(hash);
         report.quarantined += 1;
-        (self.log)(&json!({"event": "message", "file": e.id, "hash": hash, "outcome": "quarantined", "reason": reason}));
+        (self.log)(
+            &json!({"event": "message", "file": e.id, "hash": hash, "outcome": "quarantined", "reason": reason}),
+        );
         Ok(())
     }
 
@@ -492,10 +496,7 @@ impl Bot {
                     }
                     Action::Print { command } => {
                         let shown: Vec<PathBuf> = if files.is_empty() {
-                            attachments
-                                .iter()
-                                .map(|p| PathBuf::from(crate::dissect::file_name(&msg, p)))
-                                .collect()
+                            attachments.iter().map(|p| PathBuf::from(crate::dissect::file_name(&msg, p))).collect()
                         } else {
                             files.clone()
                         };
@@ -574,7 +575,13 @@ impl Bot {
 
     /// Out of the processing folder: where a `move` action says, else the done folder (or the
     /// source's `cur/`, seen, when no done folder is set), with the flags asked for.
-    fn finish(&self, home: &Maildir, processing: &Maildir, e: &MaildirEntry, finals: &[Action]) -> Result<(), BotError> {
+    fn finish(
+        &self,
+        home: &Maildir,
+        processing: &Maildir,
+        e: &MaildirEntry,
+        finals: &[Action],
+    ) -> Result<(), BotError> {
         let mut flags = String::from("S");
         let mut target: Option<String> = (!self.rules.bot.done.is_empty()).then(|| self.rules.bot.done.clone());
         for a in finals {

@@ -48,6 +48,23 @@ pub enum BuildError {
         /// Which field.
         field: String,
     },
+    /// A header value holds a control character (NUL, VT, DEL, U+0085…) or a Unicode line or
+    /// paragraph separator, which some readers take as a line break.
+    #[error("{field} contains the control character {character:?}; remove it")]
+    ControlCharacter {
+        /// Which field.
+        field: String,
+        /// The character.
+        character: char,
+    },
+    /// A header value with a run of text too long to fold into lines of 998 octets.
+    #[error("{field} has {length} octets without white space; no header line may pass 998 octets (RFC 5322 §2.1.1)")]
+    LongLine {
+        /// Which field.
+        field: String,
+        /// The length of the longest run.
+        length: usize,
+    },
     /// A header name that is not a valid field name.
     #[error("header name {name:?} is not valid: use printable ASCII without ':' or spaces")]
     HeaderName {
@@ -395,7 +412,7 @@ impl MessageBuilder {
             if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                 return Err(BuildError::ReservedHeader { name: name.clone() });
             }
-            no_line_break(&format!("header {name}"), value)?;
+            check_custom_value(name, value)?;
         }
         for a in self.attachments.iter().chain(&self.inline) {
             no_line_break("attachment content type", &a.content_type)?;
@@ -469,7 +486,13 @@ impl MessageBuilder {
             b = b.references(self.references);
         }
         for (name, value) in self.headers {
-            b = b.header(name, Raw::new(value));
+            // Folded at white space either way; text beyond ASCII goes as RFC 2047 words, so the
+            // message stays 7-bit.
+            b = if value.is_ascii() {
+                b.header(name, Raw::new(value))
+            } else {
+                b.header(name, mail_builder::headers::text::Text::new(value))
+            };
         }
         b = b.body(body(self.text, self.html, self.inline, self.attachments, self.messages, self.eight_bit));
         b.write_to(out)?;
@@ -568,6 +591,26 @@ fn prefixed(prefix: &str, subject: Option<&str>) -> String {
     } else {
         format!("{prefix} {s}").trim_end().to_string()
     }
+}
+
+/// A custom header's value: no line break, no control character (tab aside), no Unicode line
+/// or paragraph separator, and foldable at white space into lines of at most 998 octets.
+fn check_custom_value(name: &str, value: &str) -> Result<(), BuildError> {
+    let field = || format!("header {name}");
+    no_line_break(&field(), value)?;
+    if let Some(c) = value.chars().find(|&c| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Err(BuildError::ControlCharacter { field: field(), character: c });
+    }
+    // Only ASCII is written as it is; the first run shares its line with the name.
+    if value.is_ascii() {
+        let mut runs = value.split([' ', '\t']);
+        let first = runs.next().map_or(0, str::len) + name.len() + 2;
+        let longest = runs.map(|r| r.len() + 1).chain([first]).max().unwrap_or(0);
+        if longest > 998 {
+            return Err(BuildError::LongLine { field: field(), length: longest });
+        }
+    }
+    Ok(())
 }
 
 fn no_line_break(field: &str, value: &str) -> Result<(), BuildError> {
