@@ -308,3 +308,23 @@ fn addresses_without_a_usable_domain_fail_alone() {
     assert_eq!(receipt.recipients[0].status, RecipientStatus::Accepted);
     assert_eq!(receipt.recipients[1].status, RecipientStatus::Permanent);
 }
+
+#[test]
+fn an_answer_lost_after_the_data_is_not_followed_by_the_next_mx() {
+    let Some(_serial) = support::ready() else { return };
+    let first = spool("lost1");
+    let second = spool("lost2");
+    let _mx1 = Server::start("127.0.1.18", "lose-reply", Some(first.path()), &["--resets", "1"]);
+    let _mx2 = Server::start("127.0.1.19", "sink", Some(second.path()), &[]);
+    let (env, raw) = message("a@client.test", &["bob@lost.test"], "lost answer");
+    let result = mx(Duration::from_secs(5)).send_mx(&env, &raw);
+    let recipients = match &result {
+        Ok(receipt) => receipt.recipients.clone(),
+        Err(MxError::Undelivered { recipients }) => recipients.clone(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(recipients[0].status, RecipientStatus::Transient, "{recipients:?}");
+    assert!(recipients[0].text.contains("may have been delivered"), "{recipients:?}");
+    assert_eq!(delivered(first.path()).len(), 1, "the first host has it");
+    assert!(delivered(second.path()).is_empty(), "and the second was not given it too");
+}

@@ -325,3 +325,37 @@ fn a_recipient_without_a_result_is_a_transient_failure_that_max_age_ends() {
     assert_eq!(status[0].state, EntryState::Failed);
     assert_eq!(status[0].message.recipients[1].enhanced_code.as_deref(), Some("4.4.7"));
 }
+
+#[test]
+fn a_lost_answer_after_the_data_is_never_resent_in_the_same_call() {
+    let Some(_serial) = support::ready() else { return };
+    let spool = tempfile::tempdir().expect("tempdir");
+    // Answers the first message; then reads two whole messages and hangs up without a word.
+    let _s = Server::start("127.0.1.23", "lose-reply", Some(spool.path()), &["--resets", "2", "--after", "1"]);
+    let mut c = mailwright::inject::SmtpConfig::from_url("smtp://127.0.1.23:2525").expect("url");
+    c.security = mailwright::inject::smtp::Security::Opportunistic;
+    c.allow_plaintext = true;
+    c.reply_timeout = Duration::from_secs(5);
+    let mut t = mailwright::inject::SmtpTransport::new(c).expect("transport");
+    let (env, first) = message("a@client.test", &["b@x.test"], "first");
+    t.send_smtp(&env, &first).expect("first");
+    // On the kept connection: the answer is lost, and the message is not sent again.
+    let (env, second) = message("a@client.test", &["b@x.test"], "second");
+    let err = t.send_smtp(&env, &second).expect_err("no answer");
+    assert!(matches!(err, mailwright::inject::SmtpError::OutcomeUnknown { .. }), "{err}");
+    assert!(err.is_transient());
+    assert_eq!(delivered(spool.path()).len(), 2, "the second message went out once");
+    // Through the outbox it stays queued, and goes again on a later flush: at least once.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path()).expect("open").with_policy(quick());
+    let (env, third) = message("a@client.test", &["b@x.test"], "third");
+    outbox.add(&env, &third).expect("add");
+    let report = outbox.flush(&mut t).expect("flush");
+    assert_eq!(report.deferred, 1);
+    assert!(report.attempted[0].recipients[0].text.contains("may have been delivered"));
+    assert_eq!(delivered(spool.path()).len(), 3);
+    outbox.retry(None).expect("retry");
+    assert_eq!(outbox.flush(&mut t).expect("flush").delivered, 1);
+    assert_eq!(delivered(spool.path()).len(), 4);
+    assert!(outbox.status().expect("status").is_empty());
+}

@@ -415,6 +415,11 @@ async fn deliver_domain(
                         done.extend(pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
                         break 'hosts;
                     }
+                    // This host may have the message: another one must not get it too.
+                    if matches!(e, SmtpError::OutcomeUnknown { .. }) {
+                        done.extend(pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
+                        break 'hosts;
+                    }
                     for a in &pending {
                         last.insert(a.clone(), RecipientResult { address: a.clone(), ..r.clone() });
                     }

@@ -191,13 +191,26 @@ pub enum SmtpError {
     /// The server broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The connection failed after the whole message, final `.` included, was written and
+    /// before the server answered: it may have been accepted. Transient, and never resent
+    /// within the same call (an outbox sends it again later: at least once, perhaps twice).
+    #[error(
+        "the server's answer to the message was lost ({detail}); it may have been delivered, so it was not sent again now: retry later"
+    )]
+    OutcomeUnknown {
+        /// What broke.
+        detail: String,
+    },
 }
 
 impl SmtpError {
     /// Retrying later may work: connection trouble, timeouts, 4xx replies.
     pub fn is_transient(&self) -> bool {
         match self {
-            SmtpError::Connect { .. } | SmtpError::Timeout { .. } | SmtpError::Io { .. } => true,
+            SmtpError::Connect { .. }
+            | SmtpError::Timeout { .. }
+            | SmtpError::Io { .. }
+            | SmtpError::OutcomeUnknown { .. } => true,
             SmtpError::Auth { reply } | SmtpError::Rejected { reply, .. } => reply.is_transient(),
             SmtpError::AllRecipientsRefused { recipients } => {
                 recipients.iter().all(|r| r.status == super::RecipientStatus::Transient)
@@ -262,7 +275,8 @@ impl SmtpTransport {
         &mut self.config
     }
 
-    /// Sends, reconnecting once if a kept connection turned out to be closed.
+    /// Sends, reconnecting once if a kept connection turned out to be closed before the message
+    /// was written (never after: see [`SmtpError::OutcomeUnknown`]).
     pub fn send_smtp(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, SmtpError> {
         let reused = self.session.is_some();
         match self.try_send(envelope, raw) {
@@ -286,7 +300,13 @@ impl SmtpTransport {
                 None => Err(SmtpError::Protocol("no session".into())),
             }
         });
-        if matches!(result, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_))) {
+        if matches!(
+            result,
+            Err(SmtpError::Io { .. }
+                | SmtpError::Timeout { .. }
+                | SmtpError::Protocol(_)
+                | SmtpError::OutcomeUnknown { .. })
+        ) {
             self.session = None;
         }
         result
@@ -312,7 +332,13 @@ impl SmtpTransport {
         match results {
             Ok(r) => {
                 if r.iter().any(|x| {
-                    matches!(x, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_)))
+                    matches!(
+                        x,
+                        Err(SmtpError::Io { .. }
+                            | SmtpError::Timeout { .. }
+                            | SmtpError::Protocol(_)
+                            | SmtpError::OutcomeUnknown { .. })
+                    )
                 }) {
                     self.session = None;
                 }

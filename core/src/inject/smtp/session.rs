@@ -262,7 +262,13 @@ impl Session {
         self.reply_timeout = saved * 10;
         let done = self.read_reply("end of data").await;
         self.reply_timeout = saved;
-        let done = done?;
+        // The whole message is out: from here a broken connection leaves the outcome unknown.
+        let done = done.map_err(|e| match e {
+            SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_) => {
+                SmtpError::OutcomeUnknown { detail: e.to_string() }
+            }
+            other => other,
+        })?;
         if done.code != 250 {
             return Err(SmtpError::Rejected { stage: "end of data", reply: done });
         }
@@ -355,7 +361,13 @@ impl Session {
                 self.finish(results).await
             }
             .await;
-            let broken = matches!(step, Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_)));
+            let broken = matches!(
+                step,
+                Err(SmtpError::Io { .. }
+                    | SmtpError::Timeout { .. }
+                    | SmtpError::Protocol(_)
+                    | SmtpError::OutcomeUnknown { .. })
+            );
             out.push(step);
             if broken {
                 while out.len() < items.len() {
