@@ -1,5 +1,6 @@
 //! Reading mailboxes streams: the heap used while reading an mbox of 20,000 messages stays
-//! under a fixed bound however long the file is (messages are views of one mapping), and a
+//! under a fixed bound however long the file is (messages are views of 1 MiB read chunks, and
+//! a chunk goes when its last message does), and a
 //! Maildir stays whole while deliverers and a reader that moves messages work on it at once.
 
 mod alloc_count;
@@ -36,7 +37,8 @@ fn mbox_reading_keeps_heap_flat_and_maildir_survives_concurrency() {
     });
     assert_eq!(count, n);
     assert!(bytes as u64 > size * 9 / 10);
-    assert!(peak < 256 * 1024, "peak heap {peak} bytes reading a {size}-byte mbox");
+    // The window being read and the one before it, at most.
+    assert!(peak < 3 << 20, "peak heap {peak} bytes reading a {size}-byte mbox");
     eprintln!("mbox of {n} messages, {size} bytes: peak heap while reading {peak} bytes");
 
     // Four deliverers and a reader that claims (moves) messages, all at once: nothing lost.

@@ -1,7 +1,8 @@
 //! mbox append (RFC 4155, the mboxrd variant): a `From ` separator line, lines starting with
 //! `From ` (after any `>`) quoted with one more `>`, LF line ends, a blank line after each
-//! message. Appends hold an exclusive `flock` and are synced; one that fails is cut off again, so
-//! the file never ends in half a message.
+//! message. Appends hold the locks Postfix and mutt take (a `FILE.lock` dot-lock and an exclusive
+//! fcntl lock, plus `flock`) and are synced; one that fails is cut off again, so the file never
+//! ends in half a message.
 
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -27,8 +28,7 @@ impl Mbox {
     /// when empty). Returns the byte offset where the message starts.
     pub fn append(&self, from: &str, raw: &[u8]) -> io::Result<u64> {
         let mut f = crate::util::private_file().create(true).append(true).read(true).open(&self.path)?;
-        #[cfg(unix)]
-        rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+        let _lock = super::lock::MboxLock::take(&f, &self.path, true, super::LOCK_WAIT)?;
         let start = f.seek(SeekFrom::End(0))?;
         let mut buf = Vec::with_capacity(raw.len() + raw.len() / 50 + 128);
         // A file that does not end in a blank line gets one, so our separator starts a line.

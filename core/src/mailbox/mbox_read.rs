@@ -1,7 +1,11 @@
-//! Reading an mbox: the file is memory-mapped once and every message is a [`Bytes`] slice of
-//! that one mapping, so nothing is copied unless a `>From ` line has to be unquoted. Pages
-//! already passed are handed back to the kernel as the reader moves on, so reading a mailbox of
-//! any size keeps memory flat.
+//! Reading an mbox: the file is read in large chunks and every message is a [`Bytes`] slice of
+//! the chunk it lies in, so nothing is copied again unless a `>From ` line has to be unquoted,
+//! and memory stays flat however large the mailbox. While a reader lives it holds the locks
+//! mailers take (see `lock`): a dot-lock, a shared fcntl lock and a shared `flock`, so Postfix,
+//! mutt and mailwright's own appends wait. The file is read, never mapped: a program that
+//! ignores every lock and truncates or rewrites the file under the reader can make it see a
+//! shorter or a different mailbox, but cannot crash it (no SIGBUS) nor change a message already
+//! handed out.
 //!
 //! Separators: a line `From ` that starts the file or follows a blank line, or whose rest looks
 //! like an envelope line (`From sender Www Mmm dd hh:mm:ss yyyy`). Unquoting follows the
@@ -9,7 +13,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use bytes::Bytes;
@@ -56,52 +60,91 @@ impl MboxMessage {
 /// An iterator over the messages of an mbox file.
 #[derive(Debug)]
 pub struct MboxReader {
-    map: Option<mapped::Mapping>,
+    /// The bytes read and not yet handed out, from a message's start (or the file's).
     data: Bytes,
+    /// Where `data` starts in the file.
+    base: u64,
     pos: usize,
-    released: usize,
     format: MboxFormat,
-    _file: Option<File>,
+    file: Option<File>,
+    eof: bool,
+    _lock: Option<super::lock::MboxLock>,
 }
 
-/// Pages behind the cursor are released in steps of this size.
-const RELEASE_STEP: usize = 8 << 20;
+/// How much is read at a time (more when one message is larger).
+const CHUNK: usize = 1 << 20;
 
 impl MboxReader {
-    /// Maps the mbox at `path`. A shared `flock` is held while the reader lives, so writers that
-    /// lock (mailwright, Postfix, mutt) wait; a writer that truncates the file without locking
-    /// could still make the mapping fail.
+    /// Opens the mbox at `path` and takes its locks (waiting up to [`super::LOCK_WAIT`] for
+    /// another program's): they are held while the reader lives.
     pub fn open(path: impl AsRef<Path>, format: MboxFormat) -> io::Result<Self> {
-        let file = File::open(path.as_ref())?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)?;
-        let len = file.metadata()?.len();
-        if len == 0 {
-            return Ok(MboxReader { map: None, data: Bytes::new(), pos: 0, released: 0, format, _file: Some(file) });
-        }
-        let map = mapped::Mapping::new(&file)?;
-        let data = map.bytes();
-        let mut r = MboxReader { map: Some(map), data, pos: 0, released: 0, format, _file: Some(file) };
-        if !r.data.starts_with(b"From ") {
-            // Leading junk (or a blank line): start at the first separator.
-            r.pos = next_separator(&r.data, 0).unwrap_or(r.data.len());
-        }
+        let path = path.as_ref();
+        let file = File::open(path)?;
+        let lock = super::lock::MboxLock::take(&file, path, false, super::LOCK_WAIT)?;
+        let mut r =
+            MboxReader { data: Bytes::new(), base: 0, pos: 0, format, file: Some(file), eof: false, _lock: Some(lock) };
+        r.skip_junk()?;
         Ok(r)
     }
 
-    /// Reads messages from bytes already in memory (no mapping, no lock).
+    /// Reads messages from bytes already in memory (no file, no lock).
     pub fn from_bytes(data: Bytes, format: MboxFormat) -> Self {
-        let pos = if data.starts_with(b"From ") { 0 } else { next_separator(&data, 0).unwrap_or(data.len()) };
-        MboxReader { map: None, data, pos, released: 0, format, _file: None }
+        let mut r = MboxReader { data, base: 0, pos: 0, format, file: None, eof: true, _lock: None };
+        let _ = r.skip_junk();
+        r
     }
 
-    fn release_behind(&mut self) {
-        if let Some(map) = &self.map {
-            let upto = self.pos / RELEASE_STEP * RELEASE_STEP;
-            if upto > self.released {
-                map.release(self.released, upto - self.released);
-                self.released = upto;
+    /// Leading junk (or a blank line): start at the first separator.
+    fn skip_junk(&mut self) -> io::Result<()> {
+        loop {
+            if self.data.starts_with(b"From ") {
+                return Ok(());
             }
+            if let Some(at) = next_separator(self.complete(), 0) {
+                self.pos = at;
+                return Ok(());
+            }
+            if self.eof {
+                self.pos = self.data.len();
+                return Ok(());
+            }
+            // Junk keeps only its last line, which may be the start of a separator.
+            let keep = memchr::memrchr(b'\n', &self.data).map_or(0, |i| i + 1);
+            self.pos = keep;
+            self.refill()?;
         }
+    }
+
+    /// The part of the window made of whole lines (all of it at the end of the file).
+    fn complete(&self) -> &[u8] {
+        if self.eof {
+            return &self.data;
+        }
+        &self.data[..memchr::memrchr(b'\n', &self.data).map_or(0, |i| i + 1)]
+    }
+
+    /// A new window: what is left from the cursor on, and at least as much again from the file.
+    fn refill(&mut self) -> io::Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            self.eof = true;
+            return Ok(());
+        };
+        let rest = &self.data[self.pos..];
+        let want = CHUNK.max(rest.len());
+        let mut buf = Vec::with_capacity(rest.len() + want);
+        buf.extend_from_slice(rest);
+        let read = (&mut *file).take(want as u64).read_to_end(&mut buf)?;
+        if read == 0 {
+            self.eof = true;
+        }
+        self.base += self.pos as u64;
+        self.data = Bytes::from(buf);
+        self.pos = 0;
+        Ok(())
+    }
+
+    fn offset_of(&self, at: usize) -> u64 {
+        self.base + at as u64
     }
 }
 
@@ -109,14 +152,32 @@ impl Iterator for MboxReader {
     type Item = MboxMessage;
 
     fn next(&mut self) -> Option<MboxMessage> {
+        let (start, line_end, body_start, next) = loop {
+            if self.pos >= self.data.len() && self.eof {
+                return None;
+            }
+            let data = self.complete();
+            let start = self.pos;
+            if let Some(nl) = memchr::memchr(b'\n', &data[start.min(data.len())..]) {
+                let line_end = start + nl;
+                let body_start = line_end + 1;
+                match next_separator(data, body_start) {
+                    Some(next) => break (start, line_end, body_start, next),
+                    None if self.eof => break (start, line_end, body_start, data.len()),
+                    None => {}
+                }
+            } else if self.eof {
+                let end = self.data.len();
+                break (start, end, end, end);
+            }
+            // The message goes on past the window: read more (a read error ends the mailbox
+            // as far as it could be read).
+            if self.refill().is_err() {
+                self.eof = true;
+                self.file = None;
+            }
+        };
         let data = &self.data;
-        if self.pos >= data.len() {
-            return None;
-        }
-        let start = self.pos;
-        let line_end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-        let body_start = (line_end + 1).min(data.len());
-        let next = next_separator(data, body_start).unwrap_or(data.len());
         // The blank line before the next separator (or at the end) belongs to the mbox.
         let mut end = next;
         if data[body_start..next].ends_with(b"\r\n\r\n") {
@@ -124,12 +185,15 @@ impl Iterator for MboxReader {
         } else if data[body_start..next].ends_with(b"\n\n") {
             end -= 1;
         }
-        let from_line = data.slice(start..line_end.min(data.len()));
+        let from_line = data.slice(start..line_end);
         let from_line = from_line.slice(..from_line.strip_suffix(b"\r").map_or(from_line.len(), <[u8]>::len));
-        let msg =
-            MboxMessage { offset: start as u64, from_line, raw: data.slice(body_start..end), format: self.format };
+        let msg = MboxMessage {
+            offset: self.offset_of(start),
+            from_line,
+            raw: data.slice(body_start..end),
+            format: self.format,
+        };
         self.pos = next;
-        self.release_behind();
         Some(msg)
     }
 }
@@ -185,54 +249,6 @@ pub(crate) fn unquote(raw: &[u8], format: MboxFormat) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
-}
-
-/// The one place that maps memory.
-#[allow(unsafe_code)]
-mod mapped {
-    use std::fs::File;
-    use std::io;
-    use std::sync::Arc;
-
-    use bytes::Bytes;
-    use memmap2::{Mmap, UncheckedAdvice};
-
-    /// A read-only private mapping of a whole file, shared with the [`Bytes`] made from it.
-    #[derive(Debug)]
-    pub(super) struct Mapping(Arc<Mmap>);
-
-    struct Owner(Arc<Mmap>);
-
-    impl AsRef<[u8]> for Owner {
-        fn as_ref(&self) -> &[u8] {
-            &self.0
-        }
-    }
-
-    impl Mapping {
-        pub(super) fn new(file: &File) -> io::Result<Self> {
-            // SAFETY: the mapping is read-only and private; the caller holds a shared flock on
-            // the file, which is how mbox writers coordinate, so none of them changes it while
-            // the mapping lives. (A writer that ignores locks and truncates the file would make
-            // reads past the new end fault; that is the documented limit.)
-            let map = unsafe { Mmap::map(file)? };
-            let _ = map.advise(memmap2::Advice::Sequential);
-            Ok(Mapping(Arc::new(map)))
-        }
-
-        pub(super) fn bytes(&self) -> Bytes {
-            Bytes::from_owner(Owner(self.0.clone()))
-        }
-
-        /// Gives the pages of `offset..offset+len` back to the kernel.
-        pub(super) fn release(&self, offset: usize, len: usize) {
-            // SAFETY: MADV_DONTNEED on a private, read-only, file-backed mapping drops the
-            // pages; any later read of them faults them in again from the file, with the same
-            // contents. No memory is freed or changed from the program's point of view, so
-            // slices that still point there stay valid.
-            let _ = unsafe { self.0.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
-        }
-    }
 }
 
 #[cfg(test)]
