@@ -6,7 +6,7 @@ export interface MailwrightError extends Error {
   /** `EMAILWRIGHT_PARSE`, `EMAILWRIGHT_SMTP_PERMANENT`, `EMAILWRIGHT_MX_TRANSIENT`…, or an errno name (`ENOENT`) for I/O. */
   code: string
   /** What failed. */
-  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'usage'
+  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'busy' | 'usage'
   /** Whether trying again later may succeed (delivery and fetch errors). */
   transient?: boolean
   /** The SMTP reply code (delivery errors). */

@@ -6,7 +6,7 @@ export interface MailwrightError extends Error {
   /** `EMAILWRIGHT_PARSE`, `EMAILWRIGHT_SMTP_PERMANENT`, `EMAILWRIGHT_MX_TRANSIENT`…, or an errno name (`ENOENT`) for I/O. */
   code: string
   /** What failed. */
-  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'usage'
+  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'busy' | 'usage'
   /** Whether trying again later may succeed (delivery and fetch errors). */
   transient?: boolean
   /** The SMTP reply code (delivery errors). */
@@ -274,6 +274,8 @@ export interface BotReport {
   already: number
   /** Messages moved to quarantine. */
   quarantined: number
+  /** Messages left claimed to be tried again (a program timed out). */
+  retrying: number
   /** The log lines: one object per message and per action. */
   log: Array<any>
 }

@@ -103,6 +103,8 @@ pub struct BotReport {
     pub already: u32,
     /// Messages moved to quarantine.
     pub quarantined: u32,
+    /// Messages left claimed to be tried again (a program timed out).
+    pub retrying: u32,
     /// The log lines: one object per message and per action.
     pub log: Vec<Value>,
 }
@@ -123,10 +125,25 @@ type Handler = ThreadsafeFunction<
     true,
 >;
 
+/// What the worker and the JavaScript thread share. The JavaScript thread never waits for `bot`:
+/// a worker holds it for a whole `runOnce()` or `watch()`, so the calls made meanwhile
+/// (`runOnce`, `watch`, `rule`) `try_lock` it and throw a `busy` error instead of blocking the
+/// event loop (and with it the `stop()` that would end the watch).
 struct Shared {
     bot: Mutex<Option<mailwright::bot::Bot>>,
     log: Arc<Mutex<Vec<Value>>>,
     stop: AtomicBool,
+    /// Set by the JavaScript thread when it starts a run, cleared by the worker when it ends.
+    running: AtomicBool,
+}
+
+/// Clears `running` when the worker's run ends, however it ends.
+struct Running(Arc<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
+    }
 }
 
 /// A mailbot. Add rules (with optional async handlers), then `runOnce()` or `watch()`.
@@ -135,10 +152,20 @@ pub struct Mailbot {
     head: Value,
     base: PathBuf,
     rules_file: Option<PathBuf>,
-    rules: Vec<Value>,
+    /// Touched on the JavaScript thread only (a Mutex so that `rule` can take `&self`: napi-rs
+    /// refuses a `&mut self` call while a run holds the object).
+    rules: Mutex<Vec<Value>>,
     handlers: Arc<Mutex<HashMap<String, Arc<Handler>>>>,
     dry_run: bool,
     shared: Arc<Shared>,
+}
+
+/// The error of a call made while `runOnce()` or `watch()` runs.
+fn busy(what: &str) -> Failure {
+    Failure::new(
+        "busy",
+        format!("cannot {what} while runOnce() or watch() runs: await it (after stop() for watch) first"),
+    )
 }
 
 fn strings(v: Option<Vec<String>>) -> Value {
@@ -196,13 +223,14 @@ impl Mailbot {
             head,
             base,
             rules_file: o.rules_file.map(PathBuf::from),
-            rules: Vec::new(),
+            rules: Mutex::new(Vec::new()),
             handlers: Arc::new(Mutex::new(HashMap::new())),
             dry_run: o.dry_run.unwrap_or(false),
             shared: Arc::new(Shared {
                 bot: Mutex::new(None),
                 log: Arc::new(Mutex::new(Vec::new())),
                 stop: AtomicBool::new(false),
+                running: AtomicBool::new(false),
             }),
         })
     }
@@ -211,7 +239,12 @@ impl Mailbot {
     /// actions for every message it matches; when it throws (or its Promise rejects) the message
     /// goes to quarantine with the error as the reason.
     #[napi(ts_args_type = "rule: RuleSpec, handler?: (message: Message, attachments: Part[]) => Promise<void> | void")]
-    pub fn rule(&mut self, env: Env, rule: RuleSpec, handler: Option<Handler>) -> Result<()> {
+    pub fn rule(&self, env: Env, rule: RuleSpec, handler: Option<Handler>) -> Result<()> {
+        // The bot is rebuilt with the new rule at the next run; not while one runs.
+        let mut slot = match self.shared.bot.try_lock() {
+            Ok(slot) if !self.shared.running.load(Ordering::SeqCst) => slot,
+            _ => return throw(&env, busy("add a rule")),
+        };
         let mut actions = rule.actions.unwrap_or_default();
         if let Some(h) = handler {
             actions.push(json!({ "type": "call", "handler": rule.name }));
@@ -233,31 +266,33 @@ impl Mailbot {
         if let Some(h) = rule.header {
             r["header"] = json!(h);
         }
-        self.rules.push(r);
+        let poisoned = || Error::from_reason("rules lock poisoned");
+        self.rules.lock().map_err(|_| poisoned())?.push(r);
         // Check now, so a bad rule throws here rather than at the first run.
         if let Err(f) = self.rules_now() {
-            self.rules.pop();
+            self.rules.lock().map_err(|_| poisoned())?.pop();
             return throw(&env, f);
         }
-        *self.shared.bot.lock().map_err(|_| Error::from_reason("bot lock poisoned"))? = None;
+        *slot = None;
         Ok(())
     }
 
     fn rules_now(&self) -> std::result::Result<mailwright::bot::Rules, Failure> {
         use mailwright::bot::Rules;
         let bad = |e: mailwright::bot::RulesError| Failure::new("bot", e.to_string());
+        let own = self.rules.lock().map(|r| r.clone()).map_err(|_| Failure::new("bot", "rules lock poisoned"))?;
         match &self.rules_file {
             Some(path) => {
                 let mut rules = Rules::load(path).map_err(bad)?;
                 let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                let extra = json!({ "source": { "maildir": "" }, "rule": self.rules }).to_string();
+                let extra = json!({ "source": { "maildir": "" }, "rule": own }).to_string();
                 let added = Rules::from_json(&extra, base).map_err(bad)?;
                 rules.rules.extend(added.rules);
                 Ok(rules)
             }
             None => {
                 let mut all = self.head.clone();
-                all["rule"] = json!(self.rules);
+                all["rule"] = json!(own);
                 Rules::from_json(&all.to_string(), &self.base).map_err(bad)
             }
         }
@@ -288,23 +323,30 @@ impl Mailbot {
         Ok(bot)
     }
 
-    fn take_bot(&self) -> std::result::Result<(), Failure> {
-        let mut slot = self.shared.bot.lock().map_err(|_| Failure::new("bot", "bot lock poisoned"))?;
+    /// Makes the bot if needed and marks a run as started; `busy` when one runs.
+    fn take_bot(&self, what: &str) -> std::result::Result<Running, Failure> {
+        if self.shared.running.swap(true, Ordering::SeqCst) {
+            return Err(busy(what));
+        }
+        let running = Running(self.shared.clone());
+        let mut slot = self.shared.bot.try_lock().map_err(|_| busy(what))?;
         if slot.is_none() {
             *slot = Some(self.make_bot()?);
         }
-        Ok(())
+        Ok(running)
     }
 
     /// Handles every message there is now; resolves to what it did.
     #[napi(ts_return_type = "Promise<BotReport>")]
     pub fn run_once(&self, env: Env) -> Result<AsyncTask<Job<BotReport, BotReport>>> {
-        if let Err(f) = self.take_bot() {
-            return throw(&env, f);
-        }
+        let running = match self.take_bot("run once") {
+            Ok(r) => r,
+            Err(f) => return throw(&env, f),
+        };
         let shared = self.shared.clone();
         Ok(Job::new(
             move || {
+                let _running = running;
                 let mut slot = shared.bot.lock().map_err(|_| Failure::new("bot", "bot lock poisoned"))?;
                 let bot = slot.as_mut().ok_or_else(|| Failure::new("bot", "bot not ready"))?;
                 let r = bot.run_once().map_err(|e| Failure::new("bot", e.to_string()))?;
@@ -314,6 +356,7 @@ impl Mailbot {
                     unmatched: r.unmatched as u32,
                     already: r.already as u32,
                     quarantined: r.quarantined as u32,
+                    retrying: r.retrying as u32,
                     log,
                 })
             },
@@ -330,13 +373,15 @@ impl Mailbot {
         let Ok(interval) = Duration::try_from_secs_f64(interval) else {
             return throw(&env, Failure::usage("interval must be a number of seconds"));
         };
-        if let Err(f) = self.take_bot() {
-            return throw(&env, f);
-        }
+        let running = match self.take_bot("watch") {
+            Ok(r) => r,
+            Err(f) => return throw(&env, f),
+        };
         self.shared.stop.store(false, Ordering::SeqCst);
         let shared = self.shared.clone();
         Ok(Job::new(
             move || {
+                let _running = running;
                 let mut slot = shared.bot.lock().map_err(|_| Failure::new("bot", "bot lock poisoned"))?;
                 let bot = slot.as_mut().ok_or_else(|| Failure::new("bot", "bot not ready"))?;
                 bot.watch(interval, || shared.stop.load(Ordering::SeqCst))

@@ -93,3 +93,43 @@ test('a sync handler works, a bad rule throws at once, watch stops on stop()', a
   assert.ok(bot.takeLog().length > 0)
   fs.rmSync(dir, { recursive: true })
 })
+
+test('during watch() no call blocks the event loop: runOnce, watch and rule throw busy, stop() ends it', async () => {
+  const dir = tmpdir()
+  const maildir = path.join(dir, 'Maildir')
+  await fill(maildir)
+  const bot = new mw.Mailbot({ maildir, state: path.join(dir, 'state') })
+  let seen = 0
+  bot.rule({ name: 'all' }, () => {
+    seen++
+  })
+  const watching = bot.watch({ interval: 0.05 })
+  const deadline = Date.now() + 10000
+  while (seen < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  assert.equal(seen, 4)
+  const busy = (e) => mw.isMailwrightError(e) && e.kind === 'busy' && e.code === 'EMAILWRIGHT_BUSY'
+  // Each would have waited on the worker's lock on this thread, for as long as the watch ran.
+  const started = Date.now()
+  assert.throws(() => bot.runOnce(), busy)
+  assert.throws(() => bot.watch({ interval: 0.05 }), busy)
+  assert.throws(() => bot.rule({ name: 'late' }), busy)
+  assert.ok(Date.now() - started < 1000, 'the calls returned at once')
+  // The event loop still turns: timers fire while the watch runs.
+  let ticks = 0
+  await new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (++ticks === 5) {
+        clearInterval(t)
+        resolve()
+      }
+    }, 10)
+  })
+  bot.stop()
+  await watching
+  // Free again once the watch resolved.
+  bot.rule({ name: 'later' })
+  const report = await bot.runOnce()
+  assert.equal(report.handled, 0)
+  assert.equal(report.retrying, 0)
+  fs.rmSync(dir, { recursive: true })
+})
