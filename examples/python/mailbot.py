@@ -8,6 +8,7 @@ a message whose handler fails goes to the Quarantine folder with the reason.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shlex
 from pathlib import Path
 from typing import List
@@ -27,7 +28,9 @@ def main() -> None:
 
     @bot.rule(from_=[a.allow], attachment_type=["application/pdf"])
     def print_pdfs(msg: mailwright.Message, attachments: List[mailwright.Part]) -> None:
-        out = Path(a.out) / (msg.message_id or "message")
+        # A folder named by the message's hash: message data (a Message-ID of "../..", an
+        # absolute one) never becomes part of a path.
+        out = Path(a.out) / hashlib.sha256(msg.raw).hexdigest()[:16]
         for f in msg.dissect(out).to_dict()["attachments"]:
             if f["content_type"] == "application/pdf":
                 print(shlex.join(["lpr", "-P", a.printer, str(out / f["saved_as"])]))
