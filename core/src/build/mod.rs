@@ -26,6 +26,7 @@
 //! ```
 
 mod attachment;
+mod part;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -528,10 +529,7 @@ fn body(
             let mut parts = vec![h];
             parts.extend(inline.into_iter().map(|a| {
                 let cid = a.content_id.clone().unwrap_or_default();
-                MimePart::new(a.content_type, a.data).cid(cid).header(
-                    "Content-Disposition",
-                    mail_builder::headers::content_type::ContentType::new("inline").attribute("filename", a.filename),
-                )
+                MimePart::raw(part::attachment(&a.content_type, "inline", &a.filename, Some(&cid), &a.data))
             }));
             MimePart::new("multipart/related", parts)
         }
@@ -543,10 +541,14 @@ fn body(
         (None, None) => None,
     };
     let mut parts: Vec<MimePart<'static>> = content.into_iter().collect();
-    parts.extend(attachments.into_iter().map(|a| MimePart::new(a.content_type, a.data).attachment(a.filename)));
+    parts.extend(
+        attachments
+            .into_iter()
+            .map(|a| MimePart::raw(part::attachment(&a.content_type, "attachment", &a.filename, None, &a.data))),
+    );
     parts.extend(messages.into_iter().map(|(name, raw)| {
         let (raw, cte) = as_rfc822(raw);
-        MimePart::new("message/rfc822", raw).transfer_encoding(cte).attachment(name)
+        MimePart::raw(part::message(&name, &raw, cte))
     }));
     match parts.len() {
         0 => MimePart::new("text/plain", "\r\n"),
