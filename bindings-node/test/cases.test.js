@@ -6,13 +6,13 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const mw = require('..')
-const { ROOT } = require('./support.js')
+const { ROOT, tmpdir } = require('./support.js')
 
 const { cases } = JSON.parse(fs.readFileSync(path.join(ROOT, 'core', 'testdata', 'cases', 'parse.json'), 'utf8'))
 
 for (const c of cases) {
   for (const crlf of [false, true]) {
-    test(`${c.name} (${crlf ? 'crlf' : 'lf'})`, () => {
+    test(`${c.name} (${crlf ? 'crlf' : 'lf'})`, async () => {
       const raw = Buffer.from(crlf ? c.input.replaceAll('\n', '\r\n') : c.input, 'utf8')
       const msg = mw.parse(raw)
       const want = c.expect
@@ -35,6 +35,12 @@ for (const c of cases) {
       if ('attachment_names' in want) {
         assert.deepEqual(msg.attachments.map((a) => a.filename), want.attachment_names)
       }
+      // One answer to "what are the attachments": the list and the dissect manifest agree.
+      const dir = tmpdir()
+      const d = await msg.dissect(dir)
+      const manifest = d.manifest.attachments.map((f) => [f.part, f.filename ?? null])
+      assert.deepEqual(msg.attachments.map((a) => [a.path, a.filename ?? null]), manifest)
+      fs.rmSync(dir, { recursive: true })
     })
   }
 }

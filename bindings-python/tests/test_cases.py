@@ -18,7 +18,7 @@ CASES: List[Dict[str, Any]] = json.loads(
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 @pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
-def test_case(case: Dict[str, Any], crlf: bool) -> None:
+def test_case(case: Dict[str, Any], crlf: bool, tmp_path: Path) -> None:
     raw = case["input"].encode()
     if crlf:
         raw = raw.replace(b"\n", b"\r\n")
@@ -46,3 +46,6 @@ def test_case(case: Dict[str, Any], crlf: bool) -> None:
         assert got == want["attachments"]
     if "attachment_names" in want:
         assert [a.filename for a in msg.attachments] == want["attachment_names"]
+    # One answer to "what are the attachments": the list and the dissect manifest agree.
+    manifest = msg.dissect(tmp_path / "out").to_dict()["attachments"]
+    assert [(a.path, a.filename) for a in msg.attachments] == [(f["part"], f["filename"]) for f in manifest]

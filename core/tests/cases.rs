@@ -62,6 +62,13 @@ fn shared_parse_cases() {
                     assert_eq!(a.decoded(), b64(w[2].as_str().expect("b64")), "{ctx}");
                 }
             }
+            // One answer to "what are the attachments": the list and the dissect manifest agree.
+            let listed: Vec<(String, Option<String>)> =
+                msg.attachments().map(|a| (a.path().to_string(), a.filename().map(str::to_string))).collect();
+            let (_dir, d) = common::dissect(&raw);
+            let manifest: Vec<(String, Option<String>)> =
+                d.manifest.attachments.iter().map(|a| (a.part.clone(), a.filename.clone())).collect();
+            assert_eq!(listed, manifest, "{ctx}: attachments vs manifest");
             if let Some(list) = want.get("attachment_names").and_then(Value::as_array) {
                 let got: Vec<Value> = msg.attachments().map(|a| a.filename().unwrap_or("").into()).collect();
                 assert_eq!(&got, list, "{ctx}");

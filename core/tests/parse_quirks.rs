@@ -159,8 +159,11 @@ fn uuencoded_files_are_found() {
         let (dir, d) = dissect(&raw);
         assert_eq!(d.manifest.attachments.len(), 1);
         assert_eq!(d.manifest.attachments[0].saved_as, "hello.txt");
-        assert_eq!(d.manifest.attachments[0].part, "1");
+        // A part of its own below the text that held it, listed by attachments() like any other.
+        assert_eq!(d.manifest.attachments[0].part, "1.1");
         assert_eq!(std::fs::read(dir.path().join("hello.txt")).expect("read"), b"hello\n");
+        let listed: Vec<_> = msg.attachments().map(|p| (p.path().to_string(), p.filename(), p.decoded())).collect();
+        assert_eq!(listed, [("1.1".to_string(), Some("hello.txt"), &b"hello\n"[..])], "{form}");
     }
     let part = "Content-Type: application/octet-stream; name=\"hi.txt\"\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 hi.txt\n&:&5L;&\\*\n`\nend";
     for (form, raw) in forms(&mixed(&[text_part(), part.to_string()])) {

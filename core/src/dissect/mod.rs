@@ -219,24 +219,6 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
             m.nested.push(nested);
         }
     }
-    for uu in &e.uuencoded {
-        let part = &msg.parts()[uu.part];
-        let mut name = naming::sanitize(&uu.name);
-        if name.is_empty() {
-            name = naming::fallback(part.path(), "application/octet-stream");
-        }
-        let Some((saved_as, _)) = write(folder, &name, part.path(), &uu.data, st)? else { continue };
-        m.attachments.push(SavedFile {
-            part: part.path().to_string(),
-            filename: Some(uu.name.clone()),
-            saved_as,
-            content_type: "application/octet-stream".into(),
-            disposition: None,
-            content_id: None,
-            size: uu.data.len() as u64,
-            sha256: sha256_hex(&uu.data),
-        });
-    }
     if st.opts.bodies {
         let mut bodies = Vec::new();
         for (body, name, ctype, parts) in [

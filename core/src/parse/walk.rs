@@ -753,8 +753,60 @@ impl<'a> Walker<'a, '_> {
             env.html = html;
             env.uuencoded = uu;
         }
+        add_uuencoded_parts(&mut msg);
         msg.warnings = warnings.into_vec();
         msg
+    }
+}
+
+/// Makes each uuencoded file a part of its own, listed after its envelope's other attachments:
+/// `Message::attachments`, the bindings' lists and the dissect manifest are then one set, in one
+/// order. Its path is the text part's with its number among that part's files (`1` → `1.1`, a
+/// leaf has no other children); it is `application/octet-stream`, an attachment named as its
+/// `begin` line says, and its content is the decoded file.
+fn add_uuencoded_parts(msg: &mut Message<'_>) {
+    for e in 0..msg.envelopes.len() {
+        let mut per_part: Vec<(usize, u32)> = Vec::new();
+        for k in 0..msg.envelopes[e].uuencoded.len() {
+            let uu = &msg.envelopes[e].uuencoded[k];
+            let n = match per_part.iter_mut().find(|(p, _)| *p == uu.part) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    per_part.push((uu.part, 1));
+                    1
+                }
+            };
+            let holder = &msg.parts[uu.part];
+            let name = uu.name.clone();
+            let part = Part {
+                path: holder.path.child(n),
+                kind: PartKind::Leaf,
+                depth: holder.depth + 1,
+                envelope: e,
+                headers: Vec::new(),
+                raw_header: Data::Borrowed(b""),
+                raw_body: Data::Shared(uu.data.clone()),
+                offset: holder.offset,
+                content_type: header::MimeValue { value: "application/octet-stream".into(), params: Vec::new() },
+                disposition: Some(header::MimeValue {
+                    value: "attachment".into(),
+                    params: vec![("filename".into(), name.clone())],
+                }),
+                filename: Some(name),
+                content_id: None,
+                encoding: TransferEncoding::Uuencode,
+                decoded: Some(Data::Shared(uu.data.clone())),
+                decoded_lazy: OnceLock::new(),
+                text: None,
+                shared_text: None,
+                text_lazy: OnceLock::new(),
+            };
+            msg.envelopes[e].attachments.push(msg.parts.len());
+            msg.parts.push(part);
+        }
     }
 }
 
