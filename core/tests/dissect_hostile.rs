@@ -298,6 +298,7 @@ fn nesting_cannot_amplify_what_is_written() {
     check_manifest(dir.path(), &d);
     assert!(d.bytes <= 4 * raw.len() as u64, "{} bytes written for {} in", d.bytes, raw.len());
     assert!(d.warnings.iter().any(|w| w.kind == WarningKind::OutputLimit), "{:?}", d.warnings);
+    assert!(d.manifest.warnings.iter().any(|w| w.contains(".eml copy")), "{:?}", d.manifest.warnings);
     // The file inside is still recovered, byte for byte, however deep.
     let mut m = &d.manifest;
     let mut depth = 0;

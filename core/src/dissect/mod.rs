@@ -284,18 +284,17 @@ fn copy_fits(path: &PartPath, len: u64, st: &mut State<'_>) -> bool {
     }
     if !st.stopped_copies {
         st.stopped_copies = true;
-        st.warnings.push(
-            Warning::new(
-                WarningKind::OutputLimit,
-                format!(
-                    "the .eml copy of this nested message (and of any later one that does not fit) was not \
-                     written: copies may take {} bytes, {}x the message's size; its files were still dissected",
-                    st.copies_budget,
-                    st.opts.limits.max_output_ratio.saturating_sub(1)
-                ),
-            )
-            .at_part(path),
-        );
+        // No part of its own: the budget is the whole dissection's, so the top manifest says it.
+        st.warnings.push(Warning::new(
+            WarningKind::OutputLimit,
+            format!(
+                "part {path}: the .eml copy of this nested message (and of any later one that does not \
+                     fit) was not written: copies may take {} bytes, {}x the message's size; its files were \
+                     still dissected",
+                st.copies_budget,
+                st.opts.limits.max_output_ratio.saturating_sub(1)
+            ),
+        ));
     }
     false
 }
