@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// A dot-lock older than this is removed (Postfix's default `stale_lock_time`).
 pub const STALE_DOTLOCK: Duration = Duration::from_secs(500);
 
-/// How long [`MboxLock::take`] waits for another program's lock by default.
+/// How long an mbox reader or append waits for another program's lock.
 pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// The locks on one mbox file; dropping it removes the dot-lock (the kernel locks go with the
