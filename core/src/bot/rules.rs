@@ -148,7 +148,10 @@ pub struct Rule {
 
 /// What a rule does. In commands, `{file}` runs the command once per attachment the rule saved
 /// (the matching ones), and `{message}`, `{hash}`, `{from}`, `{subject}`, `{dir}` are replaced
-/// inside arguments — the command is an argument vector, never a shell string.
+/// inside arguments, once (what a value brings is not expanded again) — the command is an
+/// argument vector, never a shell string. Message data never starts an argument with `-`: paths
+/// are absolute or `./`-prefixed, and a command in which another value would is not run (the
+/// message is quarantined with the reason).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Action {
