@@ -52,9 +52,9 @@ fn check(dir: &Path, reader: &str, local_newlines: bool) {
     }
 }
 
-#[test]
-fn ripmime_gets_every_file_byte_exact_with_its_name() {
-    if !have("ripmime") {
+/// Runs `tool` on the message (`args` with `{in}` and `{out}` filled) and checks what it wrote.
+fn unpack(tool: &str, args: &[&str], local_newlines: bool) {
+    if !have(tool) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -62,24 +62,24 @@ fn ripmime_gets_every_file_byte_exact_with_its_name() {
     std::fs::write(&eml, message()).expect("write");
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("out");
-    let run = Command::new("ripmime").arg("-i").arg(&eml).arg("-d").arg(&out).output().expect("ripmime");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    check(&out, "ripmime", false);
+    let fill = |a: &&str| match *a {
+        "{in}" => eml.clone().into_os_string(),
+        "{out}" => out.clone().into_os_string(),
+        other => other.into(),
+    };
+    let run = Command::new(tool).args(args.iter().map(fill)).output().expect(tool);
+    assert!(run.status.success(), "{tool}: {}", String::from_utf8_lossy(&run.stderr));
+    check(&out, tool, local_newlines);
+}
+
+#[test]
+fn ripmime_gets_every_file_byte_exact_with_its_name() {
+    unpack("ripmime", &["-i", "{in}", "-d", "{out}"], false);
 }
 
 #[test]
 fn munpack_gets_every_file_byte_exact_with_its_name() {
-    if !have("munpack") {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let eml = dir.path().join("m.eml");
-    std::fs::write(&eml, message()).expect("write");
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).expect("out");
-    let run = Command::new("munpack").arg("-q").arg("-C").arg(&out).arg(&eml).output().expect("munpack");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    check(&out, "munpack", true);
+    unpack("munpack", &["-q", "-C", "{out}", "{in}"], true);
 }
 
 #[test]
