@@ -401,14 +401,14 @@ impl Bot {
                     "rules": rules, "ms": started.elapsed().as_millis() as u64,
                 }));
             }
-            Err(reason) if reason.contains(TIMED_OUT) => {
+            Err(Failed { reason, retry: true }) => {
                 // Left claimed: the next cycle tries again, as many times as `retries` allows.
                 report.retrying += 1;
                 (self.log)(
                     &json!({"event": "message", "file": e.id, "hash": hash, "outcome": "will retry", "reason": reason}),
                 );
             }
-            Err(reason) => self.quarantined(processing, &e, &hash, &reason, report)?,
+            Err(Failed { reason, retry: false }) => self.quarantined(processing, &e, &hash, &reason, report)?,
         }
         Ok(())
     }
@@ -458,8 +458,9 @@ impl Bot {
         e: &MaildirEntry,
         raw: &[u8],
         hash: &str,
-    ) -> Result<(Vec<String>, Vec<Value>, Vec<Action>), String> {
+    ) -> Result<(Vec<String>, Vec<Value>, Vec<Action>), Failed> {
         let msg = Message::parse(raw).map_err(|err| format!("unreadable message: {err}"))?;
+        let mut timed_out = false;
         let mut names = Vec::new();
         let mut done = Vec::new();
         let mut finals = Vec::new();
@@ -491,7 +492,12 @@ impl Bot {
                         }
                         let timeout = Duration::from_secs(self.rules.bot.run_timeout);
                         expand(command, &files, &msg, &e.path, hash, dir.as_deref()).and_then(|cmds| {
-                            cmds.iter().try_for_each(|c| run(c, timeout)).map(|()| json!({"commands": cmds}))
+                            cmds.iter().try_for_each(|c| run(c, timeout)).map(|()| json!({"commands": cmds})).map_err(
+                                |e| {
+                                    timed_out = e.timed_out;
+                                    e.text
+                                },
+                            )
                         })
                     }
                     Action::Print { command } => {
@@ -534,7 +540,8 @@ impl Bot {
                         line["ok"] = false.into();
                         line["error"] = reason.clone().into();
                         (self.log)(&line);
-                        return Err(format!("rule {:?}, action {}: {reason}", rule.name, kind(action)));
+                        let reason = format!("rule {:?}, action {}: {reason}", rule.name, kind(action));
+                        return Err(Failed { reason, retry: timed_out });
                     }
                 }
             }
@@ -876,19 +883,20 @@ pub fn child_keeps(name: &str) -> bool {
 /// Runs a program (no shell) with a clean environment (see [`child_keeps`]) and a time limit,
 /// in a process group of its own, so that a timeout stops everything it started; output goes to
 /// the bot's stderr.
-fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
-    let (program, args) = argv.split_first().ok_or("empty command")?;
+fn run(argv: &[String], timeout: Duration) -> Result<(), RunError> {
+    let failed = |text: String| RunError { text, timed_out: false };
+    let (program, args) = argv.split_first().ok_or_else(|| failed("empty command".into()))?;
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).env_clear();
     cmd.envs(std::env::vars_os().filter(|(k, _)| k.to_str().is_some_and(child_keeps)));
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| failed(format!("cannot run {program}: {e}")))?;
     let deadline = Instant::now() + timeout;
     loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
+        match child.try_wait().map_err(|e| failed(e.to_string()))? {
             Some(s) if s.success() => return Ok(()),
-            Some(s) => return Err(format!("{program} exited with {s}")),
+            Some(s) => return Err(failed(format!("{program} exited with {s}"))),
             None if Instant::now() > deadline => {
                 #[cfg(unix)]
                 let _ = rustix::process::kill_process_group(
@@ -897,15 +905,31 @@ fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
                 );
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{TIMED_OUT}: {program} took longer than {} s and was stopped", timeout.as_secs()));
+                let text = format!("timed out: {program} took longer than {} s and was stopped", timeout.as_secs());
+                return Err(RunError { text, timed_out: true });
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     }
 }
 
-/// How a timed-out program's error starts (a timeout is retried, not quarantined at once).
-const TIMED_OUT: &str = "timed out";
+/// Why a program run by the bot failed; a timeout is retried, not quarantined at once.
+struct RunError {
+    text: String,
+    timed_out: bool,
+}
+
+/// Why a message's actions stopped: quarantine it, or (a program timed out) try it again later.
+struct Failed {
+    reason: String,
+    retry: bool,
+}
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Self {
+        Failed { reason, retry: false }
+    }
+}
 
 /// The command as a shell would need it typed (for printing only; never executed).
 pub fn shell_quote(argv: &[String]) -> String {
