@@ -303,21 +303,22 @@ impl Mailbot {
         let sink = self.shared.log.clone();
         let handlers = self.handlers.clone();
         let bot = mailwright::bot::Bot::new(rules, self.dry_run)
-            .map_err(|e| Failure::new("bot", e.to_string()))?
+            .map_err(Failure::from)?
             .on_log(move |v| {
                 if let Ok(mut l) = sink.lock() {
                     l.push(v.clone());
                 }
             })
-            .on_call(move |name, raw, parts| {
-                let h = handlers.lock().map_err(|_| "handler lock poisoned".to_string())?.get(name).cloned();
-                let Some(h) = h else { return Err(format!("no handler called {name}")) };
-                let msg = Message::from_vec(raw.to_vec()).map_err(|f| format!("{f:?}"))?;
+            .on_call(move |c| {
+                let name = c.handler;
+                let h = handlers.lock().map_err(|_| "handler lock poisoned")?.get(name).cloned();
+                let Some(h) = h else { return Err(format!("no handler called {name}").into()) };
+                let msg = Message::from_vec(c.message.bytes().to_vec()).map_err(|f| format!("{f:?}"))?;
                 // index.js turns the paths into the message's Part objects.
-                let selected = parts.to_vec();
+                let selected = c.attachments.to_vec();
                 futures_executor::block_on(async move {
                     let promise = h.call_async(FnArgs::from((msg, selected))).await.map_err(|e| e.reason.clone())?;
-                    promise.await.map_err(|e| format!("handler {name} failed: {}", e.reason))
+                    promise.await.map_err(|e| e.reason.clone().into())
                 })
             });
         Ok(bot)
@@ -349,7 +350,7 @@ impl Mailbot {
                 let _running = running;
                 let mut slot = shared.bot.lock().map_err(|_| Failure::new("bot", "bot lock poisoned"))?;
                 let bot = slot.as_mut().ok_or_else(|| Failure::new("bot", "bot not ready"))?;
-                let r = bot.run_once().map_err(|e| Failure::new("bot", e.to_string()))?;
+                let r = bot.run_once().map_err(Failure::from)?;
                 let log = shared.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
                 Ok(BotReport {
                     handled: r.handled as u32,
@@ -384,8 +385,7 @@ impl Mailbot {
                 let _running = running;
                 let mut slot = shared.bot.lock().map_err(|_| Failure::new("bot", "bot lock poisoned"))?;
                 let bot = slot.as_mut().ok_or_else(|| Failure::new("bot", "bot not ready"))?;
-                bot.watch(interval, || shared.stop.load(Ordering::SeqCst))
-                    .map_err(|e| Failure::new("bot", e.to_string()))
+                bot.watch(interval, || shared.stop.load(Ordering::SeqCst)).map_err(Failure::from)
             },
             crate::errors::same,
         ))

@@ -6,13 +6,14 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 
 use mailwright::inject::{InjectError, RecipientResult};
+use mailwright::mailbox::MailboxError;
 
 use crate::transport::Recipient;
 
 /// A failure of the core, with what JavaScript needs to throw it.
 #[derive(Debug)]
 pub(crate) struct Failure {
-    /// `parse`, `build`, `dissect`, `io`, `smtp`, `mx`, `delivery`, `outbox`, `fetch`, `bot`, `usage`.
+    /// `parse`, `build`, `dissect`, `io`, `smtp`, `mx`, `delivery`, `outbox`, `fetch`, `bot`, `usage`, `busy`.
     kind: &'static str,
     /// `EMAILWRIGHT_…`, or the errno name (`ENOENT`…) for I/O.
     code: String,
@@ -92,6 +93,45 @@ impl Failure {
         Failure { kind, code, message: e.to_string(), transient: Some(transient), delivery: Some(Box::new(delivery)) }
     }
 
+    /// A Maildir or mbox failure: kind `io`, coded with the errno name (`EAGAIN` for a lock
+    /// another program holds, `ENOENT` for a folder that is not a Maildir).
+    fn mailbox(e: &MailboxError) -> Self {
+        let mut f = match e {
+            MailboxError::Io { source, .. } => Failure::io(source, ""),
+            _ => Failure::io(&std::io::Error::from(std::io::ErrorKind::InvalidInput), ""),
+        };
+        f.code = match e {
+            MailboxError::Locked { .. } => "EAGAIN".into(),
+            MailboxError::NotMaildir(_) => "ENOENT".into(),
+            _ => f.code,
+        };
+        f.message = e.to_string();
+        f.with_transient(e.is_transient())
+    }
+
+    /// The failure for any core error: the one place that picks kind and code.
+    fn core(e: mailwright::Error) -> Self {
+        use mailwright::Error as E;
+        use mailwright::bot::BotError;
+        use mailwright::inject::OutboxError;
+        let transient = e.is_transient();
+        match e {
+            E::Parse(e) => Failure::new("parse", e.to_string()),
+            E::Build(e) => Failure::new("build", e.to_string()),
+            E::Dissect(e) => Failure::new("dissect", e.to_string()),
+            E::Destination(e) => Failure::usage(e.to_string()),
+            E::Inject(e) => Failure::inject(e),
+            E::Outbox(OutboxError::Inject(e)) => Failure::inject(e),
+            E::Outbox(e) => Failure::new("outbox", e.to_string()).with_transient(transient),
+            E::Mailbox(e) => Failure::mailbox(&e),
+            E::Fetch(e) => Failure::new("fetch", e.to_string()).with_transient(transient),
+            E::Bot(BotError::Mailbox(e)) => Failure::mailbox(&e),
+            E::Bot(BotError::Fetch(e)) => Failure::new("fetch", e.to_string()).with_transient(transient),
+            E::Bot(e) => Failure::new("bot", e.to_string()).with_transient(transient),
+            e => Failure::new("error", e.to_string()),
+        }
+    }
+
     /// The JavaScript `Error` (made on the JS thread), as a `napi::Error` that throws it as is.
     pub(crate) fn into_js(self, env: &Env) -> Error {
         let made = (|| -> Result<Error> {
@@ -110,6 +150,12 @@ impl Failure {
             Ok(Error::from(obj.to_unknown()))
         })();
         made.unwrap_or_else(|e| e)
+    }
+}
+
+impl<E: Into<mailwright::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::core(e.into())
     }
 }
 

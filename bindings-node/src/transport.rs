@@ -445,7 +445,7 @@ fn entry(m: &MaildirMessage) -> MaildirEntry {
 }
 
 fn open_maildir(path: &str) -> std::result::Result<mailwright::mailbox::Maildir, Failure> {
-    mailwright::mailbox::Maildir::create(path).map_err(|e| Failure::io(&e, path))
+    mailwright::mailbox::Maildir::create(path).map_err(Failure::from)
 }
 
 /// A Maildir (created when first used). `for await (const m of maildir)` streams its messages
@@ -478,7 +478,7 @@ impl Maildir {
         Job::new(
             move || {
                 let md = open_maildir(&path)?;
-                md.deliver(&raw).map(|p| p.display().to_string()).map_err(|e| Failure::io(&e, &path))
+                md.deliver(&raw).map(|p| p.display().to_string()).map_err(Failure::from)
             },
             same,
         )
@@ -491,8 +491,8 @@ impl Maildir {
         Job::new(
             move || {
                 let md = open_maildir(&path)?;
-                let list = md.entries().and_then(|e| e.collect::<std::io::Result<Vec<_>>>());
-                Ok(list.map_err(|e| Failure::io(&e, &path))?.into_iter().map(MaildirMessage::from).collect())
+                let list = md.entries().and_then(|e| e.collect::<std::result::Result<Vec<_>, _>>());
+                Ok(list.map_err(Failure::from)?.into_iter().map(MaildirMessage::from).collect())
             },
             same,
         )
@@ -514,9 +514,7 @@ impl Maildir {
         Job::new(
             move || {
                 let md = open_maildir(&path)?;
-                md.set_flags(&entry(&message), &flags)
-                    .map(MaildirMessage::from)
-                    .map_err(|e| Failure::io(&e, &message.path))
+                md.set_flags(&entry(&message), &flags).map(MaildirMessage::from).map_err(Failure::from)
             },
             same,
         )
@@ -530,7 +528,7 @@ impl Maildir {
             move || {
                 let md = open_maildir(&path)?;
                 let to = open_maildir(&dest)?;
-                md.move_to(&entry(&message), &to).map(MaildirMessage::from).map_err(|e| Failure::io(&e, &message.path))
+                md.move_to(&entry(&message), &to).map(MaildirMessage::from).map_err(Failure::from)
             },
             same,
         )
@@ -543,7 +541,7 @@ impl Maildir {
         Job::new(
             move || {
                 let md = open_maildir(&path)?;
-                md.folder(&name).map(|f| f.path().display().to_string()).map_err(|e| Failure::io(&e, &name))
+                md.folder(&name).map(|f| f.path().display().to_string()).map_err(Failure::from)
             },
             |_, p| Ok(Maildir::new(p)),
         )
@@ -553,7 +551,7 @@ impl Maildir {
     #[napi(ts_return_type = "Promise<string[]>")]
     pub fn folders(&self) -> AsyncTask<Job<Vec<String>, Vec<String>>> {
         let path = self.path.clone();
-        Job::new(move || open_maildir(&path)?.folders().map_err(|e| Failure::io(&e, &path)), same)
+        Job::new(move || open_maildir(&path)?.folders().map_err(Failure::from), same)
     }
 }
 
@@ -624,7 +622,7 @@ impl Mbox {
         Job::new(
             move || {
                 let m = mailwright::mailbox::Mbox::new(&path);
-                m.append(&sender.unwrap_or_default(), &raw).map(|o| o as f64).map_err(|e| Failure::io(&e, &path))
+                m.append(&sender.unwrap_or_default(), &raw).map(|o| o as f64).map_err(Failure::from)
             },
             same,
         )
@@ -636,7 +634,7 @@ impl Mbox {
         let path = self.path.clone();
         Job::new(
             move || {
-                let r = MboxReader::open(&path, MboxFormat::Mboxrd).map_err(|e| Failure::io(&e, &path))?;
+                let r = MboxReader::open(&path, MboxFormat::Mboxrd).map_err(Failure::from)?;
                 Ok(r.map(|m| m.bytes().into_owned()).collect())
             },
             |_, all| Ok(all.into_iter().map(Buffer::from).collect()),
@@ -673,10 +671,7 @@ impl AsyncGenerator for Mbox {
 }
 
 fn outbox_err(e: mailwright::inject::OutboxError) -> Failure {
-    match e {
-        mailwright::inject::OutboxError::Inject(i) => Failure::inject(i),
-        other => Failure::new("outbox", other.to_string()),
-    }
+    Failure::from(e)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> std::result::Result<Json, Failure> {
@@ -765,9 +760,7 @@ pub fn imap_sync(options: ImapSyncOptions) -> AsyncTask<Job<Json, Json>> {
     use mailwright::fetch::{Fetcher, ImapAuth, ImapConfig};
     Job::new(
         move || {
-            let fetch_err = |e: mailwright::fetch::FetchError| {
-                Failure::new("fetch", e.to_string()).with_transient(e.is_transient())
-            };
+            let fetch_err = Failure::from;
             let o = options;
             let mut c = ImapConfig::from_url(&o.url, &o.user, &o.password).map_err(fetch_err)?;
             c.ca_file = o.ca_file.map(PathBuf::from);

@@ -22,35 +22,36 @@ impl Bot {
     #[new]
     #[pyo3(signature = (toml, base, dispatch, dry_run = false))]
     fn new(toml: String, base: PathBuf, dispatch: Py<PyAny>, dry_run: bool) -> PyResult<Self> {
-        let rules = mailwright::bot::Rules::from_toml(&toml, &base).map_err(|e| Error::Value(e.to_string()))?;
+        let rules = mailwright::bot::Rules::from_toml(&toml, &base).map_err(Error::from)?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         let bot = mailwright::bot::Bot::new(rules, dry_run)
-            .map_err(|e| Error::Outbox(e.to_string()))?
+            .map_err(Error::from)?
             .on_log(move |v| {
                 if let Ok(mut l) = sink.lock() {
                     l.push(v.to_string());
                 }
             })
-            .on_call(move |name, raw, parts| {
+            .on_call(move |c| {
                 Python::attach(|py| {
+                    let raw = pyo3::types::PyBytes::new(py, c.message.bytes());
                     dispatch
-                        .call1(py, (name, pyo3::types::PyBytes::new(py, raw), parts.to_vec()))
+                        .call1(py, (c.handler, raw, c.attachments.to_vec()))
                         .map(|_| ())
-                        .map_err(|e| format!("handler {name} raised {e}"))
+                        .map_err(|e| format!("raised {e}").into())
                 })
             });
         Ok(Bot { bot: Mutex::new(bot), log })
     }
 
-    /// Handles every message there is now; returns the counts.
-    fn run_once(&self, py: Python<'_>) -> PyResult<(usize, usize, usize, usize)> {
-        let r = py
-            .detach(|| {
-                self.bot.lock().map_err(|_| "bot lock poisoned".to_string())?.run_once().map_err(|e| e.to_string())
-            })
-            .map_err(Error::Outbox)?;
-        Ok((r.handled, r.unmatched, r.already, r.quarantined))
+    /// Handles every message there is now; returns the counts (handled, unmatched, already,
+    /// quarantined, retrying).
+    fn run_once(&self, py: Python<'_>) -> PyResult<(usize, usize, usize, usize, usize)> {
+        let r = py.detach(|| -> Result<_, Error> {
+            let mut bot = self.bot.lock().map_err(|_| Error::Internal("bot lock poisoned".into()))?;
+            Ok(bot.run_once()?)
+        })?;
+        Ok((r.handled, r.unmatched, r.already, r.quarantined, r.retrying))
     }
 
     /// Runs cycles until `stop()` returns true: new files in the Maildir are seen within
@@ -60,14 +61,10 @@ impl Bot {
         let interval = std::time::Duration::try_from_secs_f64(interval)
             .map_err(|_| Error::Value("interval must be a number of seconds".into()))?;
         let stop_now = || Python::attach(|py| stop.call0(py).and_then(|v| v.is_truthy(py)).unwrap_or(true));
-        py.detach(|| {
-            self.bot
-                .lock()
-                .map_err(|_| "bot lock poisoned".to_string())?
-                .watch(interval, stop_now)
-                .map_err(|e| e.to_string())
-        })
-        .map_err(Error::Outbox)?;
+        py.detach(|| -> Result<_, Error> {
+            let mut bot = self.bot.lock().map_err(|_| Error::Internal("bot lock poisoned".into()))?;
+            Ok(bot.watch(interval, stop_now)?)
+        })?;
         Ok(())
     }
 

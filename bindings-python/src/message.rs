@@ -31,7 +31,7 @@ pub(crate) struct Message {
 fn parse_bytes(py: Python<'_>, input: Bound<'_, PyBytes>) -> PyResult<Message> {
     let backed = PyBackedBytes::from(input.clone());
     let owned: Bytes = Bytes::from_owner(backed);
-    let msg = py.detach(|| SharedMessage::new(owned, &Limits::default())).map_err(|e| Error::Parse(e.to_string()))?;
+    let msg = py.detach(|| SharedMessage::new(owned, &Limits::default())).map_err(Error::from)?;
     Ok(Message { inner: Arc::new(Inner { msg, input: input.unbind(), view: PyOnceLock::new() }) })
 }
 
@@ -232,7 +232,7 @@ impl Message {
                 let opts = DissectOptions::new(&dir).with_bodies(bodies);
                 mailwright::dissect(inner.msg.message(), &opts)
             })
-            .map_err(|e| Error::Dissect(e.to_string()))?;
+            .map_err(Error::from)?;
         Ok(Dissection { json: d.manifest.to_json(), files: d.files, bytes: d.bytes })
     }
 

@@ -120,7 +120,7 @@ impl MessageBuilder {
     /// The message as bytes (CRLF line ends).
     fn build<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let b = self.b.clone().unwrap_or_default();
-        let raw = py.detach(move || b.build()).map_err(|e| Error::Build(e.to_string()))?;
+        let raw = py.detach(move || b.build()).map_err(Error::from)?;
         Ok(PyBytes::new(py, &raw))
     }
 
@@ -165,7 +165,7 @@ fn transport(
         connect_timeout: timeout,
         reply_timeout: timeout,
     };
-    d.transport().map_err(|e| Error::Value(e.to_string()))
+    d.transport().map_err(Error::from)
 }
 
 /// Sends a ready message (envelope from its headers, Bcc taken out) to exactly one destination:
@@ -207,7 +207,7 @@ pub(crate) fn send(
         smtp_port,
         timeout,
     )?;
-    let receipt = py.detach(move || t.send(&raw)).map_err(Error::Inject)?;
+    let receipt = py.detach(move || t.send(&raw)).map_err(Error::from)?;
     receipt_dict(py, &receipt)
 }
 
@@ -248,7 +248,7 @@ impl MaildirMessage {
     /// Its bytes.
     fn read<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let p = self.entry.path.clone();
-        let data = py.detach(|| std::fs::read(&p)).map_err(|e| Error::Io(e, format!("{}", p.display())))?;
+        let data = py.detach(|| std::fs::read(&p))?;
         Ok(PyBytes::new(py, &data))
     }
 }
@@ -258,7 +258,7 @@ impl Maildir {
     /// Opens (creating when missing) the Maildir at `path`.
     #[new]
     fn new(path: PathBuf) -> PyResult<Self> {
-        let md = mailwright::mailbox::Maildir::create(&path).map_err(|e| Error::Io(e, path.display().to_string()))?;
+        let md = mailwright::mailbox::Maildir::create(&path).map_err(Error::from)?;
         Ok(Maildir { md })
     }
     /// Its folder.
@@ -269,35 +269,28 @@ impl Maildir {
     /// Delivers bytes into `new/` (synced, renamed); returns the file's path.
     fn deliver(&self, py: Python<'_>, raw: Vec<u8>) -> PyResult<PathBuf> {
         let md = self.md.clone();
-        Ok(py.detach(move || md.deliver(&raw)).map_err(|e| Error::Io(e, self.md.path().display().to_string()))?)
+        Ok(py.detach(move || md.deliver(&raw)).map_err(Error::from)?)
     }
     /// The messages in `new/` and `cur/`.
     fn messages(&self, py: Python<'_>) -> PyResult<Vec<MaildirMessage>> {
         let md = self.md.clone();
-        let list = py
-            .detach(move || md.entries().and_then(|e| e.collect::<std::io::Result<Vec<_>>>()))
-            .map_err(|e| Error::Io(e, self.md.path().display().to_string()))?;
+        let list =
+            py.detach(move || md.entries().and_then(|e| e.collect::<Result<Vec<_>, _>>())).map_err(Error::from)?;
         Ok(list.into_iter().map(|entry| MaildirMessage { entry }).collect())
     }
     /// Sets a message's flags; returns it as it is now.
     fn set_flags(&self, message: &MaildirMessage, flags: String) -> PyResult<MaildirMessage> {
-        let entry = self
-            .md
-            .set_flags(&message.entry, &flags)
-            .map_err(|e| Error::Io(e, message.entry.path.display().to_string()))?;
+        let entry = self.md.set_flags(&message.entry, &flags).map_err(Error::from)?;
         Ok(MaildirMessage { entry })
     }
     /// Moves a message into another Maildir.
     fn move_to(&self, message: &MaildirMessage, dest: &Maildir) -> PyResult<MaildirMessage> {
-        let entry = self
-            .md
-            .move_to(&message.entry, &dest.md)
-            .map_err(|e| Error::Io(e, message.entry.path.display().to_string()))?;
+        let entry = self.md.move_to(&message.entry, &dest.md).map_err(Error::from)?;
         Ok(MaildirMessage { entry })
     }
     /// The Maildir++ subfolder `name`, created when missing.
     fn folder(&self, name: String) -> PyResult<Maildir> {
-        let md = self.md.folder(&name).map_err(|e| Error::Io(e, name.clone()))?;
+        let md = self.md.folder(&name).map_err(Error::from)?;
         Ok(Maildir { md })
     }
     /// Iterates over the messages in `new/` and `cur/`.
@@ -322,7 +315,7 @@ impl Maildir {
 
     /// The Maildir++ subfolder names.
     fn folders(&self) -> PyResult<Vec<String>> {
-        Ok(self.md.folders().map_err(|e| Error::Io(e, self.md.path().display().to_string()))?)
+        Ok(self.md.folders().map_err(Error::from)?)
     }
 }
 
@@ -348,14 +341,13 @@ impl Mbox {
     #[pyo3(signature = (raw, sender = String::new()))]
     fn append(&self, py: Python<'_>, raw: Vec<u8>, sender: String) -> PyResult<u64> {
         let m = mailwright::mailbox::Mbox::new(&self.path);
-        Ok(py.detach(move || m.append(&sender, &raw)).map_err(|e| Error::Io(e, self.path.display().to_string()))?)
+        Ok(py.detach(move || m.append(&sender, &raw)).map_err(Error::from)?)
     }
     /// Iterates over the messages as `bytes`, streaming: the file is memory-mapped and read as
     /// the iteration goes (mboxrd unquoting).
     fn __iter__(&self) -> PyResult<MboxIter> {
         use mailwright::mailbox::{MboxFormat, MboxReader};
-        let reader = MboxReader::open(&self.path, MboxFormat::Mboxrd)
-            .map_err(|e| Error::Io(e, self.path.display().to_string()))?;
+        let reader = MboxReader::open(&self.path, MboxFormat::Mboxrd).map_err(Error::from)?;
         Ok(MboxIter { reader: Mutex::new(reader) })
     }
 
@@ -378,7 +370,7 @@ impl Mbox {
             .detach(move || {
                 MboxReader::open(&path, format).map(|r| r.map(|m| m.bytes().into_owned()).collect::<Vec<_>>())
             })
-            .map_err(|e| Error::Io(e, self.path.display().to_string()))?;
+            .map_err(Error::from)?;
         Ok(all.iter().map(|m| PyBytes::new(py, m)).collect())
     }
 }
@@ -396,7 +388,7 @@ impl MboxIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut r = self.reader.lock().map_err(|_| Error::Outbox("mbox reader lock poisoned".into()))?;
+        let mut r = self.reader.lock().map_err(|_| Error::Internal("mbox reader lock poisoned".into()))?;
         Ok(r.next().map(|m| PyBytes::new(py, &m.bytes())))
     }
 }
@@ -408,10 +400,7 @@ pub(crate) struct Outbox {
 }
 
 fn outbox_err(e: mailwright::inject::OutboxError) -> Error {
-    match e {
-        mailwright::inject::OutboxError::Inject(i) => Error::Inject(i),
-        other => Error::Outbox(other.to_string()),
-    }
+    Error::from(e)
 }
 
 #[pymethods]
@@ -424,14 +413,14 @@ impl Outbox {
     }
     /// Queues a ready message (envelope from its headers); returns its id once it is on disk.
     fn add(&self, py: Python<'_>, raw: Vec<u8>) -> PyResult<String> {
-        let o = self.outbox.lock().map_err(|_| Error::Outbox("outbox lock poisoned".into()))?.clone();
+        let o = self.outbox.lock().map_err(|_| Error::Internal("outbox lock poisoned".into()))?.clone();
         Ok(py.detach(move || o.add_message(&raw)).map_err(outbox_err)?)
     }
     /// Every message with its state, as dicts.
     fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let o = self.outbox.lock().map_err(|_| Error::Outbox("outbox lock poisoned".into()))?.clone();
+        let o = self.outbox.lock().map_err(|_| Error::Internal("outbox lock poisoned".into()))?.clone();
         let entries = py.detach(move || o.status()).map_err(outbox_err)?;
-        let json = serde_json::to_string(&entries).map_err(|e| Error::Outbox(e.to_string()))?;
+        let json = serde_json::to_string(&entries).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(py.import("json")?.getattr("loads")?.call1((json,))?.unbind())
     }
     /// Sends what is due through one destination (same keywords as `send`); returns counts.
@@ -470,9 +459,9 @@ impl Outbox {
             smtp_port,
             timeout,
         )?;
-        let o = self.outbox.lock().map_err(|_| Error::Outbox("outbox lock poisoned".into()))?.clone();
+        let o = self.outbox.lock().map_err(|_| Error::Internal("outbox lock poisoned".into()))?.clone();
         let report = py.detach(move || o.flush(t.as_mut())).map_err(outbox_err)?;
-        let json = serde_json::to_string(&report).map_err(|e| Error::Outbox(e.to_string()))?;
+        let json = serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(py.import("json")?.getattr("loads")?.call1((json,))?.unbind())
     }
 }
@@ -496,7 +485,7 @@ pub(crate) fn imap_sync(
     timeout: f64,
 ) -> PyResult<Py<PyAny>> {
     use mailwright::fetch::{Fetcher, ImapAuth, ImapConfig};
-    let fetch_err = |e: mailwright::fetch::FetchError| Error::Fetch(e.to_string(), e.is_transient());
+    let fetch_err = Error::from;
     let mut c = ImapConfig::from_url(&url, &user, &password).map_err(fetch_err)?;
     c.ca_file = ca_file;
     c.insecure = insecure;
@@ -515,6 +504,6 @@ pub(crate) fn imap_sync(
             Ok(out)
         })
         .map_err(fetch_err)?;
-    let json = serde_json::to_string(&reports).map_err(|e| Error::Outbox(e.to_string()))?;
+    let json = serde_json::to_string(&reports).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(py.import("json")?.getattr("loads")?.call1((json,))?.unbind())
 }

@@ -1,8 +1,14 @@
 //! The top-level error: one variant per module, each saying what failed and what to do.
 
+use crate::bot::{BotError, RulesError};
 use crate::build::BuildError;
 use crate::dissect::DissectError;
-use crate::inject::InjectError;
+#[cfg(feature = "smtp")]
+use crate::fetch::FetchError;
+use crate::inject::{DestinationError, InjectError, OutboxError};
+#[cfg(feature = "smtp")]
+use crate::inject::{MxError, SmtpError};
+use crate::mailbox::MailboxError;
 use crate::parse::ParseError;
 
 /// Any mailwright error.
@@ -18,9 +24,61 @@ pub enum Error {
     /// A message could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
-    /// A message could not be handed over.
+    /// A message could not be handed over (SMTP and MX failures are in here).
     #[error(transparent)]
     Inject(#[from] InjectError),
+    /// The delivery options name no usable transport.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    /// The outbox could not be used.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// A Maildir or mbox could not be used.
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    /// IMAP sync failed.
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The bot could not run (a failing action only quarantines its message).
+    #[error(transparent)]
+    Bot(#[from] BotError),
+}
+
+impl Error {
+    /// Whether trying again later may work: a server that did not answer, a lock another
+    /// process holds, a full disk.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Inject(e) => e.is_transient(),
+            Error::Outbox(e) => e.is_transient(),
+            Error::Mailbox(e) => e.is_transient(),
+            #[cfg(feature = "smtp")]
+            Error::Fetch(e) => e.is_transient(),
+            Error::Bot(e) => e.is_transient(),
+            Error::Parse(_) | Error::Dissect(_) | Error::Build(_) | Error::Destination(_) => false,
+        }
+    }
+}
+
+#[cfg(feature = "smtp")]
+impl From<SmtpError> for Error {
+    fn from(e: SmtpError) -> Self {
+        Error::Inject(e.into())
+    }
+}
+
+#[cfg(feature = "smtp")]
+impl From<MxError> for Error {
+    fn from(e: MxError) -> Self {
+        Error::Inject(e.into())
+    }
+}
+
+impl From<RulesError> for Error {
+    fn from(e: RulesError) -> Self {
+        Error::Bot(e.into())
+    }
 }
 
 /// `Result` with mailwright's [`Error`].

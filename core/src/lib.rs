@@ -36,6 +36,10 @@ pub mod limits;
 pub mod mailbox;
 pub mod parse;
 pub mod sample;
+#[cfg(feature = "smtp")]
+pub mod secret;
+#[cfg(feature = "smtp")]
+mod tls;
 mod util;
 pub mod warning;
 

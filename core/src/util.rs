@@ -1,5 +1,4 @@
-//! Small helpers several modules share: durable file writes, a random number, the password
-//! every server option reads, and `scheme://host[:port]` URLs.
+//! Small helpers several modules share: durable file writes, a random number, and `scheme://host[:port]` URLs.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -78,19 +77,6 @@ impl std::fmt::Debug for Redacted<'_> {
             Some((user, _)) => write!(f, "Some(({user:?}, \"…\"))"),
             None => f.write_str("None"),
         }
-    }
-}
-
-#[cfg(feature = "smtp")]
-/// The password for a server: the first line of `file`, else `MAILWRIGHT_PASSWORD` — never a
-/// command-line argument. The error says what to do.
-pub(crate) fn read_secret(file: Option<&Path>) -> Result<String, String> {
-    match file {
-        Some(p) => std::fs::read_to_string(p)
-            .map(|s| s.lines().next().unwrap_or("").to_string())
-            .map_err(|e| format!("cannot read {}: {e}", p.display())),
-        None => std::env::var("MAILWRIGHT_PASSWORD")
-            .map_err(|_| "a password is needed: set MAILWRIGHT_PASSWORD or give a password file".to_string()),
     }
 }
 

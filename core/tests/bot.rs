@@ -320,10 +320,9 @@ fn call_actions_reach_the_registered_handler() {
     .expect("rules");
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = calls.clone();
-    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {}).on_call(move |name, raw, parts| {
-        let subject =
-            mailwright::Message::parse(raw).map_err(|e| e.to_string())?.subject().unwrap_or_default().to_string();
-        seen.lock().expect("calls").push((name.to_string(), subject.clone(), parts.to_vec()));
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {}).on_call(move |c| {
+        let subject = c.message.message().subject().unwrap_or_default().to_string();
+        seen.lock().expect("calls").push((c.handler.to_string(), subject.clone(), c.attachments.to_vec()));
         if subject == "bad" { Err("the printer is on fire".into()) } else { Ok(()) }
     });
     let report = bot.run_once().expect("run");

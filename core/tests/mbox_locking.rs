@@ -80,8 +80,11 @@ fn append_waits_for_an_fcntl_lock_and_a_dotlock_and_removes_a_stale_one() {
     let mbox = Mbox::new(&path);
     // fcntl: the append happens only after the other process let go.
     let mut other = foreign_lock(&path, 0.5);
+    let held = Instant::now();
     mbox.append("a@example.org", b"Subject: after fcntl\n\nx\n").expect("append");
-    assert!(other.try_wait().expect("try_wait").is_some(), "appended while another process held the lock");
+    // The lock goes when the other process closes the file, a moment before it exits.
+    assert!(held.elapsed() >= Duration::from_millis(450), "appended while another process held the lock");
+    other.wait().expect("wait");
     // A fresh dot-lock: waited for until it goes.
     let lock = dir.path().join("box.lock");
     std::fs::write(&lock, b"").expect("dotlock");

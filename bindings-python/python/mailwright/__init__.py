@@ -28,6 +28,7 @@ from ._mailwright import (
     send,
 )
 from .errors import (
+    BotError,
     BuildError,
     DeliveryError,
     DissectError,

@@ -54,6 +54,8 @@ class Report:
     already: int
     quarantined: int
     log: List[Dict[str, Any]]
+    retrying: int = 0
+    """Messages left claimed to be tried again next cycle (a program timed out)."""
 
 
 def _toml(value: Any) -> str:
@@ -191,8 +193,9 @@ class Mailbot:
     def run_once(self) -> Report:
         """Handles every message there is now."""
         bot = self._bot()
-        handled, unmatched, already, quarantined = bot.run_once()
-        return Report(handled, unmatched, already, quarantined, [json.loads(x) for x in bot.take_log()])
+        handled, unmatched, already, quarantined, retrying = bot.run_once()
+        log = [json.loads(x) for x in bot.take_log()]
+        return Report(handled, unmatched, already, quarantined, log, retrying)
 
     def watch(self, interval: float = 1.0, stop: Optional[Callable[[], bool]] = None) -> None:
         """Handles messages as they arrive until ``stop()`` is true (or forever): the Maildir is

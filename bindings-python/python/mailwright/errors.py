@@ -56,6 +56,13 @@ class FetchError(MailwrightError):
     is_transient: bool = False
 
 
+class BotError(MailwrightError):
+    """The bot could not run: another bot holds its Maildir or state folder, its transport or
+    state is unusable. ``is_transient`` says whether running again later may work."""
+
+    is_transient: bool = False
+
+
 __all__ = [
     "MailwrightError",
     "ParseError",
@@ -67,4 +74,5 @@ __all__ = [
     "MxError",
     "OutboxError",
     "FetchError",
+    "BotError",
 ]

@@ -228,7 +228,7 @@ impl Rules {
         if rules.bot.state.is_none() {
             rules.bot.state = Some(base.join(".mailwright-bot"));
         }
-        rules.check().map_err(err)?;
+        rules.check(path)?;
         Ok(rules)
     }
 
@@ -248,13 +248,12 @@ impl Rules {
     }
 
     fn finish(mut self, base: &Path) -> Result<Rules, RulesError> {
-        let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
         let rules = &mut self;
         rules.resolve(base);
         if rules.bot.state.is_none() {
             rules.bot.state = Some(base.join(".mailwright-bot"));
         }
-        rules.check().map_err(err)?;
+        rules.check(base)?;
         Ok(self)
     }
 
@@ -282,27 +281,32 @@ impl Rules {
         }
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// The rules as a whole: what TOML's types cannot say.
+    fn check(&self, path: &Path) -> Result<(), RulesError> {
+        let err = |detail: String| Err(RulesError { path: path.to_path_buf(), detail });
         for r in &self.rules {
             for a in &r.actions {
                 match a {
                     Action::Run { command } | Action::Print { command } if command.is_empty() => {
-                        return Err(format!("rule {:?}: a command needs at least a program", r.name));
+                        return err(format!("rule {:?}: a command needs at least a program", r.name));
                     }
                     Action::Reply { .. } | Action::Forward { .. } if self.transport.is_none() => {
-                        return Err(format!("rule {:?}: reply and forward need a [transport] section", r.name));
+                        return err(format!("rule {:?}: reply and forward need a [transport] section", r.name));
                     }
                     Action::Move { folder } if folder.is_empty() || folder.contains('/') => {
-                        return Err(format!("rule {:?}: {folder:?} is not a folder name", r.name));
+                        return err(format!("rule {:?}: {folder:?} is not a folder name", r.name));
                     }
                     _ => {}
                 }
             }
         }
+        if self.source.imap.is_some() && self.source.user.is_none() {
+            return err("[source] imap needs user".into());
+        }
         if let Some(t) = &self.transport {
             let n = [t.outbox.is_some(), t.maildir.is_some(), t.smtp.is_some()].iter().filter(|x| **x).count();
             if n != 1 {
-                return Err("[transport] needs exactly one of outbox, maildir, smtp".into());
+                return err("[transport] needs exactly one of outbox, maildir, smtp".into());
             }
         }
         Ok(())

@@ -1,10 +1,11 @@
 //! `mailwright bot`: run the rules of a rules file over a Maildir (optionally fed from IMAP).
 
+use super::fail;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{CliError, exit, out};
-use crate::bot::{Bot, BotError, Rules};
+use super::{CliError, out};
+use crate::bot::{Bot, Rules};
 
 /// Arguments of `mailwright bot`. Logs one JSON line per message and per action on stdout
 /// (commands of `print` actions are printed as lines a shell could run). Exit codes: 0, 75
@@ -30,26 +31,15 @@ pub(crate) struct Args {
     interval: f64,
 }
 
-fn bot_err(e: BotError) -> CliError {
-    let code = match &e {
-        BotError::Rules(_) | BotError::Transport(_) => exit::USAGE,
-        BotError::Busy(_) | BotError::MaildirBusy(_) => exit::TEMPFAIL,
-        #[cfg(feature = "smtp")]
-        BotError::Fetch(f) if f.is_transient() => exit::TEMPFAIL,
-        _ => exit::SOFTWARE,
-    };
-    CliError { code, message: e.to_string() }
-}
-
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let rules = Rules::load(&a.rules).map_err(|e| bot_err(e.into()))?;
-    let mut bot = Bot::new(rules, a.dry_run).map_err(bot_err)?;
+    let rules = Rules::load(&a.rules).map_err(fail)?;
+    let mut bot = Bot::new(rules, a.dry_run).map_err(fail)?;
     if a.watch {
         let interval = Duration::try_from_secs_f64(a.interval)
             .map_err(|_| CliError::usage("--interval must be a number of seconds"))?
             .max(Duration::from_millis(50));
-        return bot.watch(interval, || false).map_err(bot_err);
+        return bot.watch(interval, || false).map_err(fail);
     }
-    let report = bot.run_once().map_err(bot_err)?;
+    let report = bot.run_once().map_err(fail)?;
     out(&format!("{}\n", serde_json::json!({"event": "done", "report": report})))
 }

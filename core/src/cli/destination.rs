@@ -98,9 +98,6 @@ impl Destination {
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             reply_timeout: seconds("reply-timeout", self.reply_timeout)?,
         };
-        core.transport().map_err(|e| match e {
-            crate::inject::DestinationError::Usage(m) => CliError::usage(m),
-            e => CliError { code: super::exit::SOFTWARE, message: e.to_string() },
-        })
+        core.transport().map_err(super::fail)
     }
 }

@@ -1,10 +1,11 @@
 //! `mailwright fetch`: one-way IMAP sync of folders into a Maildir.
 
+use super::fail;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{CliError, exit, out};
-use crate::fetch::{FetchError, Fetcher, FolderReport, ImapAuth, ImapConfig};
+use super::{CliError, out};
+use crate::fetch::{Fetcher, FolderReport, ImapAuth, ImapConfig};
 
 /// Arguments of `mailwright fetch`. Exit codes: 0 synced, 75 the server could not be reached or
 /// failed for now (retry later), 69 login refused, 1 usage.
@@ -49,20 +50,9 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn fetch_err(e: FetchError) -> CliError {
-    let code = match &e {
-        FetchError::Config(_) => exit::USAGE,
-        FetchError::Auth { .. } => exit::UNAVAILABLE,
-        FetchError::Local { .. } => exit::SOFTWARE,
-        e if e.is_transient() => exit::TEMPFAIL,
-        _ => exit::UNAVAILABLE,
-    };
-    CliError { code, message: e.to_string() }
-}
-
 /// The password of `--user`: `--password-file`, else `MAILWRIGHT_PASSWORD`.
 pub(crate) fn password(file: Option<&PathBuf>) -> Result<String, CliError> {
-    crate::util::read_secret(file.map(PathBuf::as_path)).map_err(|e| CliError::usage(format!("--user: {e}")))
+    crate::secret::read_secret(file.map(PathBuf::as_path)).map_err(|e| CliError::usage(format!("--user: {e}")))
 }
 
 fn show(r: &FolderReport, json: bool) -> String {
@@ -82,7 +72,7 @@ fn show(r: &FolderReport, json: bool) -> String {
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let mut c = ImapConfig::from_url(&a.imap, &a.user, &password(a.password_file.as_ref())?).map_err(fetch_err)?;
+    let mut c = ImapConfig::from_url(&a.imap, &a.user, &password(a.password_file.as_ref())?).map_err(fail)?;
     c.auth = if a.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
     c.ca_file = a.ca_file.clone();
     c.insecure = a.insecure;
@@ -92,7 +82,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
     }
     let folders = if a.folders.is_empty() { vec!["INBOX".to_string()] } else { a.folders.clone() };
-    let mut f = Fetcher::connect(c, &a.maildir).map_err(fetch_err)?;
+    let mut f = Fetcher::connect(c, &a.maildir).map_err(fail)?;
     loop {
         for folder in &folders {
             let r = match f.sync_folder(folder, |_| {}) {
@@ -103,7 +93,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
                     let _ = f.reconnect();
                     continue;
                 }
-                Err(e) => return Err(fetch_err(e)),
+                Err(e) => return Err(fail(e)),
             };
             out(&show(&r, a.json))?;
         }

@@ -48,8 +48,81 @@ impl CliError {
 
 impl From<crate::Error> for CliError {
     fn from(e: crate::Error) -> Self {
-        CliError::usage(e.to_string())
+        CliError { code: exit_code(&e), message: e.to_string() }
     }
+}
+
+/// The exit code for an error, the same in every command (DESIGN §4): 1 for what the user must
+/// fix (input, options, rules, a path), 75 for what may work later (a server that did not
+/// answer, a lock, a full disk), 69 for what the other side refused for good (credentials, a
+/// recipient, a domain without mail), 70 for what should not happen (unreadable state).
+pub fn exit_code(e: &crate::Error) -> u8 {
+    use crate::Error as E;
+    use crate::bot::BotError;
+    use crate::inject::{DestinationError, InjectError, OutboxError};
+    use crate::mailbox::MailboxError;
+    let mailbox = |e: &MailboxError| match e {
+        e if e.is_transient() => exit::TEMPFAIL,
+        MailboxError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => exit::SOFTWARE,
+        _ => exit::USAGE,
+    };
+    let inject = |e: &InjectError| match e {
+        InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => exit::USAGE,
+        #[cfg(feature = "smtp")]
+        InjectError::Smtp(crate::inject::SmtpError::Config(_)) | InjectError::Mx(crate::inject::MxError::Config(_)) => {
+            exit::USAGE
+        }
+        e if e.is_transient() => exit::TEMPFAIL,
+        _ => exit::UNAVAILABLE,
+    };
+    let outbox = |e: &OutboxError| match e {
+        OutboxError::Inject(e) => inject(e),
+        OutboxError::NotFound(_) => exit::USAGE,
+        e if e.is_transient() => exit::TEMPFAIL,
+        _ => exit::SOFTWARE,
+    };
+    #[cfg(feature = "smtp")]
+    let fetch = |e: &crate::fetch::FetchError| {
+        use crate::fetch::FetchError as F;
+        match e {
+            F::Config(_) => exit::USAGE,
+            F::Auth { .. } => exit::UNAVAILABLE,
+            F::Mailbox(e) => mailbox(e),
+            F::Local { .. } => exit::SOFTWARE,
+            e if e.is_transient() => exit::TEMPFAIL,
+            _ => exit::UNAVAILABLE,
+        }
+    };
+    let destination = |e: &DestinationError| match e {
+        DestinationError::Usage(_) => exit::USAGE,
+        _ => exit::SOFTWARE,
+    };
+    match e {
+        E::Parse(_) | E::Build(_) | E::Dissect(_) => exit::USAGE,
+        E::Inject(e) => inject(e),
+        E::Destination(e) => destination(e),
+        E::Outbox(e) => outbox(e),
+        E::Mailbox(e) => mailbox(e),
+        #[cfg(feature = "smtp")]
+        E::Fetch(e) => fetch(e),
+        E::Bot(e) => match e {
+            BotError::Rules(_) => exit::USAGE,
+            BotError::Transport(e) => destination(e),
+            BotError::Outbox(e) => outbox(e),
+            BotError::Mailbox(e) => mailbox(e),
+            #[cfg(feature = "smtp")]
+            BotError::Fetch(e) => fetch(e),
+            #[cfg(feature = "smtp")]
+            BotError::Secret(_) => exit::USAGE,
+            e if e.is_transient() => exit::TEMPFAIL,
+            _ => exit::SOFTWARE,
+        },
+    }
+}
+
+/// Maps any module's error through [`exit_code`].
+pub(crate) fn fail(e: impl Into<crate::Error>) -> CliError {
+    CliError::from(e.into())
 }
 
 #[derive(Parser, Debug)]

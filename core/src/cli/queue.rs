@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::destination::Destination;
-use super::send::inject_err;
+use super::fail;
 use super::{CliError, compose::Compose, exit, input, out};
 use crate::Limits;
-use crate::inject::outbox::{Entry, EntryState, FlushReport, MessageState, OutboxError, RecipientState};
+use crate::inject::outbox::{Entry, EntryState, FlushReport, MessageState, RecipientState};
 use crate::inject::{Envelope, Outbox, RetryPolicy};
 
 /// Arguments of `mailwright queue`.
@@ -109,27 +109,18 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         Action::Flush(a) => flush(a),
         Action::Status(a) => status(a),
         Action::Retry(a) => {
-            let n = open(&a.dir)?.retry(a.id.as_deref()).map_err(outbox_err)?;
+            let n = open(&a.dir)?.retry(a.id.as_deref()).map_err(fail)?;
             out(&format!("{n} message(s) due now\n"))
         }
         Action::Drop(a) => {
-            open(&a.dir)?.remove(&a.id).map_err(outbox_err)?;
+            open(&a.dir)?.remove(&a.id).map_err(fail)?;
             out(&format!("dropped {}\n", a.id))
         }
     }
 }
 
 fn open(d: &QueueDir) -> Result<Outbox, CliError> {
-    Outbox::open(&d.queue).map_err(outbox_err)
-}
-
-fn outbox_err(e: OutboxError) -> CliError {
-    match e {
-        OutboxError::Inject(e) => inject_err(e),
-        OutboxError::NotFound(_) => CliError::usage(e.to_string()),
-        OutboxError::Busy(_) => CliError { code: exit::TEMPFAIL, message: e.to_string() },
-        e => CliError { code: exit::SOFTWARE, message: e.to_string() },
-    }
+    Outbox::open(&d.queue).map_err(fail)
 }
 
 fn add(a: AddArgs) -> Result<(), CliError> {
@@ -140,13 +131,13 @@ fn add(a: AddArgs) -> Result<(), CliError> {
                 return Err(CliError::usage("give either a message file or composing flags, not both"));
             }
             let bytes = input::read(path, &Limits::default())?;
-            outbox.add_message(&bytes).map_err(outbox_err)?
+            outbox.add_message(&bytes).map_err(fail)?
         }
         None => {
             let b = a.compose.builder()?;
-            let env = Envelope::try_from(b.envelope()).map_err(inject_err)?;
+            let env = Envelope::try_from(b.envelope()).map_err(fail)?;
             let raw = b.build().map_err(|e| CliError::usage(e.to_string()))?;
-            outbox.add(&env, &raw).map_err(outbox_err)?
+            outbox.add(&env, &raw).map_err(fail)?
         }
     };
     out(&format!("{id}\n"))
@@ -187,10 +178,10 @@ fn flush(a: FlushArgs) -> Result<(), CliError> {
                 },
                 || false,
             )
-            .map_err(outbox_err)?;
+            .map_err(fail)?;
         return failed_out;
     }
-    let report = outbox.flush(transport.as_mut()).map_err(outbox_err)?;
+    let report = outbox.flush(transport.as_mut()).map_err(fail)?;
     print(&report)?;
     if report.failed > 0 {
         return Err(CliError {
@@ -248,7 +239,7 @@ fn one_line(t: &str) -> String {
 }
 
 fn status(a: StatusArgs) -> Result<(), CliError> {
-    let entries = open(&a.dir)?.status().map_err(outbox_err)?;
+    let entries = open(&a.dir)?.status().map_err(fail)?;
     if a.json {
         let v = serde_json::to_value(&entries).unwrap_or_default();
         return out(&format!("{v:#}\n"));

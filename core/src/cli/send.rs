@@ -1,10 +1,11 @@
 //! `mailwright send`: compose (or read) a message and hand it to one destination.
 
+use super::fail;
 use std::path::PathBuf;
 
 use super::destination::Destination;
 use super::{CliError, compose::Compose, exit, input, out};
-use crate::inject::{Envelope, InjectError, Receipt, RecipientStatus};
+use crate::inject::{Envelope, Receipt, RecipientStatus};
 use crate::{Limits, Message};
 
 /// Arguments of `mailwright send`. Exit codes: 0 when every recipient accepted the message, 75
@@ -32,17 +33,17 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             }
             let bytes = input::read(path, &Limits::default())?;
             let msg = Message::parse(&bytes).map_err(|e| CliError::usage(e.to_string()))?;
-            let env = Envelope::from_message(&msg).map_err(inject_err)?;
+            let env = Envelope::from_message(&msg).map_err(fail)?;
             (env, crate::inject::without_bcc(&msg).into_owned())
         }
         None => {
             let b = a.compose.builder()?;
-            let env = Envelope::try_from(b.envelope()).map_err(inject_err)?;
+            let env = Envelope::try_from(b.envelope()).map_err(fail)?;
             (env, b.build().map_err(|e| CliError::usage(e.to_string()))?)
         }
     };
     let mut transport = a.dest.transport()?;
-    let receipt = transport.send_raw(&envelope, &raw).map_err(inject_err)?;
+    let receipt = transport.send_raw(&envelope, &raw).map_err(fail)?;
     out(&show(&receipt, a.json))?;
     // Some recipients refused: the worst refusal decides the exit code.
     let refused: Vec<_> = receipt.recipients.iter().filter(|r| r.status != RecipientStatus::Accepted).collect();
@@ -63,15 +64,6 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
                 .join(", ")
         ),
     })
-}
-
-pub(crate) fn inject_err(e: InjectError) -> CliError {
-    let code = match &e {
-        InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => exit::USAGE,
-        e if e.is_transient() => exit::TEMPFAIL,
-        _ => exit::UNAVAILABLE,
-    };
-    CliError { code, message: e.to_string() }
 }
 
 fn show(r: &Receipt, json: bool) -> String {

@@ -76,7 +76,10 @@ pub enum FetchError {
     /// The server took too long.
     #[error("timed out ({0}); retry later")]
     Timeout(&'static str),
-    /// The Maildir or the state could not be written.
+    /// The Maildir could not be written.
+    #[error(transparent)]
+    Mailbox(#[from] crate::mailbox::MailboxError),
+    /// The sync state could not be read or written.
     #[error("{path}: {source}")]
     Local {
         /// The file or folder.
@@ -89,7 +92,11 @@ pub enum FetchError {
 impl FetchError {
     /// Whether trying later may work.
     pub fn is_transient(&self) -> bool {
-        matches!(self, FetchError::Connect { .. } | FetchError::Timeout(_) | FetchError::Imap { .. })
+        match self {
+            FetchError::Connect { .. } | FetchError::Timeout(_) | FetchError::Imap { .. } => true,
+            FetchError::Mailbox(e) => e.is_transient(),
+            _ => false,
+        }
     }
 }
 
@@ -271,7 +278,7 @@ impl Fetcher {
     /// into its Maildir++ subfolders. The sync state is kept in `maildir/.mailwright-sync/`.
     pub fn connect(config: ImapConfig, maildir: impl Into<PathBuf>) -> Result<Self, FetchError> {
         let root: PathBuf = maildir.into();
-        let maildir = Maildir::create(&root).map_err(|source| FetchError::Local { path: root.clone(), source })?;
+        let maildir = Maildir::create(&root)?;
         let state_dir = root.join(".mailwright-sync");
         crate::util::create_private_dir_all(&state_dir)
             .map_err(|source| FetchError::Local { path: state_dir.clone(), source })?;
@@ -289,7 +296,7 @@ impl Fetcher {
         let Some(local) = local_folder(folder) else {
             return Ok(self.maildir.clone());
         };
-        self.maildir.folder(&local).map_err(|source| FetchError::Local { path: self.maildir.path().into(), source })
+        Ok(self.maildir.folder(&local)?)
     }
 
     /// The account (`user@host`, the same on any port) as a short tag for file names.
@@ -370,22 +377,21 @@ impl Fetcher {
                     continue;
                 }
                 let name = format!("imap-{account}-{folder_tag}-{validity}-{uid}");
-                let local = |source| FetchError::Local { path: target.path().into(), source };
                 // Only the first message can have landed before a crash cut the state short.
-                let already = if first { target.contains(&name).map_err(local) } else { Ok(false) };
+                let already = if first { target.contains(&name) } else { Ok(false) };
                 first = false;
                 let dup = known.as_ref().is_some_and(|k| k.contains(&<[u8; 32]>::from(Sha256::digest(body))));
                 let outcome = match already {
                     Ok(true) => Ok(None),
                     Ok(false) if dup => Ok(None),
-                    Ok(false) => target.deliver_named(&name, body).map_err(local),
+                    Ok(false) => target.deliver_named(&name, body),
                     Err(e) => Err(e),
                 };
                 match outcome {
                     Ok(Some(path)) => fetched.push((uid, path, true)),
                     Ok(None) => fetched.push((uid, PathBuf::new(), false)),
                     Err(e) => {
-                        failure = Some(e);
+                        failure = Some(e.into());
                         break;
                     }
                 }
@@ -495,8 +501,8 @@ async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
         .map_err(|e| FetchError::Connect { addr: addr.clone(), detail: e.to_string() })?;
     let _ = tcp.set_nodelay(true);
     let tls = || -> Result<_, FetchError> {
-        let config = crate::inject::smtp::session::client_tls(c.ca_file.as_deref(), c.insecure)
-            .map_err(|detail| FetchError::Tls { host: c.host.clone(), detail })?;
+        let config = crate::tls::client_config(c.ca_file.as_deref(), c.insecure)
+            .map_err(|e| FetchError::Tls { host: c.host.clone(), detail: e.to_string() })?;
         let name = rustls_pki_types::ServerName::try_from(c.host.clone())
             .map_err(|e| FetchError::Tls { host: c.host.clone(), detail: e.to_string() })?;
         Ok((tokio_rustls::TlsConnector::from(Arc::clone(&config)), name))

@@ -20,9 +20,8 @@ impl MaildirTransport {
 
 impl Transport for MaildirTransport {
     fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
-        let err = |source| InjectError::Local { path: self.root.clone(), source };
-        let md = Maildir::create(&self.root).map_err(err)?;
-        let path = md.deliver(raw).map_err(err)?;
+        let md = Maildir::create(&self.root)?;
+        let path = md.deliver(raw)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         Ok(Receipt::all_accepted("maildir", path.display().to_string(), name, envelope))
     }
@@ -43,9 +42,7 @@ impl MboxTransport {
 
 impl Transport for MboxTransport {
     fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
-        let offset = Mbox::new(&self.path)
-            .append(envelope.from(), raw)
-            .map_err(|source| InjectError::Local { path: self.path.clone(), source })?;
+        let offset = Mbox::new(&self.path).append(envelope.from(), raw)?;
         Ok(Receipt::all_accepted("mbox", self.path.display().to_string(), Some(offset.to_string()), envelope))
     }
 }

@@ -48,14 +48,12 @@ pub enum InjectError {
     /// No recipient in the envelope (or none in To, Cc, Bcc).
     #[error("the message has no recipients: give at least one To, Cc or Bcc address")]
     NoRecipients,
-    /// A local store could not be written.
-    #[error("cannot deliver into {path}: {source}")]
-    Local {
-        /// The Maildir or mbox.
-        path: std::path::PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
+    /// A local store (Maildir, mbox) could not be written.
+    #[error("cannot deliver: {0}")]
+    Mailbox(#[from] crate::mailbox::MailboxError),
+    /// The outbox could not queue the message.
+    #[error("cannot queue: {0}")]
+    Outbox(Box<OutboxError>),
     /// The sendmail program could not be run.
     #[error("cannot run {program}: {source}; install a sendmail (Postfix provides one) or choose another transport")]
     Spawn {
@@ -94,9 +92,8 @@ impl InjectError {
     /// Whether trying again later may work (a full disk, a busy lock, sendmail's EX_TEMPFAIL).
     pub fn is_transient(&self) -> bool {
         match self {
-            InjectError::Local { source, .. } => {
-                !matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound)
-            }
+            InjectError::Mailbox(e) => e.is_transient(),
+            InjectError::Outbox(e) => e.is_transient(),
             InjectError::Sendmail { code, .. } => *code == Some(75),
             InjectError::Spawn { .. }
             | InjectError::NoRecipients

@@ -326,15 +326,12 @@ async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, Mx
     Ok(hosts)
 }
 
-async fn addresses(resolver: &TokioResolver, host: &str) -> Result<Vec<IpAddr>, String> {
+async fn addresses(resolver: &TokioResolver, host: &str) -> Result<Vec<IpAddr>, hickory_resolver::net::NetError> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![ip]);
     }
     let fqdn = format!("{}.", host.trim_end_matches('.'));
-    match resolver.lookup_ip(fqdn.as_str()).await {
-        Ok(l) => Ok(l.iter().collect()),
-        Err(e) => Err(format!("cannot find the address of {host}: {e}")),
-    }
+    Ok(resolver.lookup_ip(fqdn.as_str()).await?.iter().collect())
 }
 
 /// The recipients of one domain, tried host after host until each has a final answer.
@@ -380,7 +377,7 @@ async fn deliver_domain(
                 continue;
             }
             Err(e) => {
-                last_host_error = Some((host.name.clone(), e));
+                last_host_error = Some((host.name.clone(), format!("cannot find the address of {}: {e}", host.name)));
                 continue;
             }
         };

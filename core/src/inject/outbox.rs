@@ -77,6 +77,21 @@ pub enum OutboxError {
     Inject(#[from] InjectError),
 }
 
+impl OutboxError {
+    /// Whether trying again later may work: a message another process is sending, a full disk;
+    /// not a missing message nor an unreadable state file.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            OutboxError::Io { source, .. } => {
+                !matches!(source.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied)
+            }
+            OutboxError::Busy(_) => true,
+            OutboxError::Corrupt { .. } | OutboxError::NotFound(_) => false,
+            OutboxError::Inject(e) => e.is_transient(),
+        }
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutboxError + '_ {
     move |source| OutboxError::Io { path: path.to_path_buf(), source }
 }
@@ -750,6 +765,25 @@ fn read_state(dir: &Path) -> Result<MessageState, OutboxError> {
 /// Replaces `state.json` atomically: a synced new file renamed over the old one.
 fn write_state(dir: &Path, state: &MessageState) -> Result<(), OutboxError> {
     replace_synced(&dir.join(STATE), &state_bytes(state)).map_err(io_err(dir))
+}
+
+/// Queueing as a transport: the message is durable the moment `send_raw` returns; the receipt
+/// holds its queue id and no recipient results (those come from [`Outbox::flush`]).
+impl Transport for Outbox {
+    fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
+        let id = self.add(envelope, raw).map_err(|e| match e {
+            OutboxError::Inject(e) => e,
+            e => InjectError::Outbox(Box::new(e)),
+        })?;
+        Ok(Receipt {
+            transport: "outbox",
+            destination: self.path().display().to_string(),
+            queue_id: Some(id),
+            recipients: Vec::new(),
+            peer: None,
+            tls: None,
+        })
+    }
 }
 
 #[cfg(test)]

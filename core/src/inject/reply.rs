@@ -29,12 +29,36 @@ impl Reply {
     }
 }
 
+/// Why bytes from a server are not a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplyError {
+    /// Longer than [`MAX_REPLY_BYTES`] or than 1,000 lines.
+    #[error("reply longer than {MAX_REPLY_BYTES} bytes or 1000 lines")]
+    TooLong,
+    /// A line that does not start with three digits, or whose code is not followed by a space
+    /// or `-` (the start of the line, at most 80 bytes).
+    #[error("malformed reply line {0:?}")]
+    Malformed(String),
+    /// A code outside 200–599.
+    #[error("reply code {0} out of range")]
+    CodeOutOfRange(u16),
+    /// The lines of one reply carry different codes.
+    #[error("reply code changed from {first} to {then} inside one reply")]
+    CodeChanged {
+        /// The first line's code.
+        first: u16,
+        /// The code that differs.
+        then: u16,
+    },
+}
+
 /// The longest reply accepted, in bytes; a longer one is a protocol error, not unbounded memory.
 pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 /// Parses one complete reply at the start of `buf`: the reply and the bytes it took, `Ok(None)`
 /// when more bytes are needed, or an error for a malformed or oversized reply.
-pub fn parse(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
+pub fn parse(buf: &[u8]) -> Result<Option<(Reply, usize)>, ReplyError> {
     let mut at = 0;
     let mut code: Option<u16> = None;
     let mut lines = Vec::new();
@@ -42,27 +66,28 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
     loop {
         let Some(nl) = memchr::memchr(b'\n', &buf[at..]) else {
             if buf.len() > MAX_REPLY_BYTES {
-                return Err(format!("reply longer than {MAX_REPLY_BYTES} bytes"));
+                return Err(ReplyError::TooLong);
             }
             return Ok(None);
         };
         let line = &buf[at..at + nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         at += nl + 1;
+        let malformed = || ReplyError::Malformed(String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned());
         if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
-            return Err(format!("malformed reply line {:?}", String::from_utf8_lossy(&line[..line.len().min(80)])));
+            return Err(malformed());
         }
         let c = (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
         if !(200..600).contains(&c) {
-            return Err(format!("reply code {c} out of range"));
+            return Err(ReplyError::CodeOutOfRange(c));
         }
-        if code.is_some_and(|prev| prev != c) {
-            return Err(format!("reply code changed from {} to {c} inside one reply", code.unwrap_or(0)));
+        if let Some(first) = code.filter(|&prev| prev != c) {
+            return Err(ReplyError::CodeChanged { first, then: c });
         }
         code = Some(c);
         let more = line.get(3) == Some(&b'-');
         if line.len() > 3 && !more && line[3] != b' ' {
-            return Err("reply code not followed by space or '-'".into());
+            return Err(malformed());
         }
         let mut text = String::from_utf8_lossy(line.get(4..).unwrap_or(b"")).into_owned();
         if let Some((e, rest)) = split_enhanced(&text, c) {
@@ -76,7 +101,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Reply, usize)>, String> {
             return Ok(Some((Reply { code: c, enhanced, lines }, at)));
         }
         if at > MAX_REPLY_BYTES || lines.len() > 1000 {
-            return Err("reply too long".into());
+            return Err(ReplyError::TooLong);
         }
     }
 }

@@ -16,6 +16,8 @@
 
 use std::fs::File;
 use std::io;
+
+use super::{MailboxError, io_at};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -35,7 +37,7 @@ pub(crate) struct MboxLock {
 impl MboxLock {
     /// Takes the dot-lock of `path` and an fcntl and a `flock` lock on `file` (shared for
     /// readers, exclusive for writers), waiting at most `wait` for other holders.
-    pub(crate) fn take(file: &File, path: &Path, exclusive: bool, wait: Duration) -> io::Result<MboxLock> {
+    pub(crate) fn take(file: &File, path: &Path, exclusive: bool, wait: Duration) -> Result<MboxLock, MailboxError> {
         let deadline = Instant::now() + wait;
         let dotlock = take_dotlock(path, deadline)?;
         let lock = MboxLock { dotlock };
@@ -61,7 +63,7 @@ impl Drop for MboxLock {
 }
 
 /// `FILE.lock`, created exclusively; `None` where the folder does not let us create it.
-fn take_dotlock(path: &Path, deadline: Instant) -> io::Result<Option<PathBuf>> {
+fn take_dotlock(path: &Path, deadline: Instant) -> Result<Option<PathBuf>, MailboxError> {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".lock");
     let lock = path.with_file_name(name);
@@ -82,10 +84,10 @@ fn take_dotlock(path: &Path, deadline: Instant) -> io::Result<Option<PathBuf>> {
             Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem) => {
                 return Ok(None);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(MailboxError::Io { path: lock, source: e }),
         }
         if Instant::now() >= deadline {
-            return Err(busy(path, &format!("its dot-lock {} is held", lock.display())));
+            return Err(busy(path, format!("its dot-lock {} is held", lock.display())));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(200));
@@ -95,25 +97,26 @@ fn take_dotlock(path: &Path, deadline: Instant) -> io::Result<Option<PathBuf>> {
 #[cfg(unix)]
 /// Calls `try_lock` until it succeeds, fails for another reason than contention, or the
 /// deadline passes.
-fn retry(path: &Path, deadline: Instant, mut try_lock: impl FnMut() -> rustix::io::Result<()>) -> io::Result<()> {
+fn retry(
+    path: &Path,
+    deadline: Instant,
+    mut try_lock: impl FnMut() -> rustix::io::Result<()>,
+) -> Result<(), MailboxError> {
     let mut pause = Duration::from_millis(10);
     loop {
         match try_lock() {
             Ok(()) => return Ok(()),
             Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::ACCESS => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(io_at(path)(e.into())),
         }
         if Instant::now() >= deadline {
-            return Err(busy(path, "another program holds a lock on it"));
+            return Err(busy(path, "another program holds a lock on it".into()));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
 
-fn busy(path: &Path, why: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::WouldBlock,
-        format!("mbox {} is locked: {why}; try again when the other program is done", path.display()),
-    )
+fn busy(path: &Path, why: String) -> MailboxError {
+    MailboxError::Locked { path: path.to_path_buf(), why }
 }

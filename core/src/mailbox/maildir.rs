@@ -3,7 +3,7 @@
 //! a crash leaves at most a file in `tmp/`. Reading lists `new/` and `cur/` as it goes (memory
 //! does not grow with the folder); flags (`:2,FLAGS`) and moves are renames, so they are atomic
 //! and safe next to other deliverers and readers: a message another process moved away is a
-//! `NotFound` error, never a lost message. Maildir++ subfolders are `.Name` folders.
+//! not-found error ([`MailboxError::is_not_found`]), never a lost message. Maildir++ subfolders are `.Name` folders.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::{MailboxError, io_at};
 use crate::util::sync_dir;
+
+type Result<T> = std::result::Result<T, MailboxError>;
 
 /// A Maildir: a folder with `tmp/`, `new/` and `cur/`.
 #[derive(Debug, Clone)]
@@ -23,24 +26,24 @@ static DELIVERIES: AtomicU64 = AtomicU64::new(0);
 
 impl Maildir {
     /// Opens the Maildir at `root`, creating it (and `tmp/`, `new/`, `cur/`) when missing.
-    pub fn create(root: impl Into<PathBuf>) -> io::Result<Self> {
+    pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
         for sub in ["tmp", "new", "cur"] {
-            crate::util::create_private_dir_all(&root.join(sub))?;
+            let dir = root.join(sub);
+            crate::util::create_private_dir_all(&dir).map_err(io_at(&dir))?;
         }
         Ok(Maildir { root })
     }
 
     /// Opens an existing Maildir; an error when `tmp/`, `new/` or `cur/` is missing.
-    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        for sub in ["tmp", "new", "cur"] {
-            if !root.join(sub).is_dir() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{} is not a Maildir (no {sub}/)", root.display()),
-                ));
-            }
+        if !root.is_dir() {
+            let source = io::Error::new(io::ErrorKind::NotFound, "no such folder");
+            return Err(MailboxError::Io { path: root, source });
+        }
+        if ["tmp", "new", "cur"].iter().any(|sub| !root.join(sub).is_dir()) {
+            return Err(MailboxError::NotMaildir(root));
         }
         Ok(Maildir { root })
     }
@@ -51,7 +54,7 @@ impl Maildir {
     }
 
     /// Delivers `raw` into `new/`; returns the path of the delivered file.
-    pub fn deliver(&self, raw: &[u8]) -> io::Result<PathBuf> {
+    pub fn deliver(&self, raw: &[u8]) -> Result<PathBuf> {
         let (tmp, name) = self.create_tmp()?;
         let result = (|| {
             let mut f = OpenOptions::new().write(true).open(&tmp)?;
@@ -65,16 +68,16 @@ impl Maildir {
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        result
+        result.map_err(io_at(&tmp))
     }
 
     /// Delivers `raw` into `new/` under the unique name `name` chosen by the caller (say, from an
     /// IMAP UID), unless `new/` already holds that name: then nothing is written and `Ok(None)`
     /// says so. The file is linked into place, never renamed over one. (A message that readers
     /// have since moved to `cur/` is found by [`Maildir::contains`].)
-    pub fn deliver_named(&self, name: &str, raw: &[u8]) -> io::Result<Option<PathBuf>> {
+    pub fn deliver_named(&self, name: &str, raw: &[u8]) -> Result<Option<PathBuf>> {
         if name.is_empty() || name.starts_with('.') || name.contains(['/', ':', '\0']) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?} is not a Maildir name")));
+            return Err(MailboxError::Invalid(format!("{name:?} is not a Maildir name")));
         }
         let (tmp, _) = self.create_tmp()?;
         let dest = self.root.join("new").join(name);
@@ -91,17 +94,18 @@ impl Maildir {
             Ok(Some(dest))
         })();
         let _ = std::fs::remove_file(&tmp);
-        result
+        result.map_err(io_at(&self.root.join("new")))
     }
 
     /// Whether a message with unique name `id` is in `new/` or `cur/` (any flags).
-    pub fn contains(&self, id: &str) -> io::Result<bool> {
+    pub fn contains(&self, id: &str) -> Result<bool> {
         if self.root.join("new").join(id).exists() || self.root.join("cur").join(id).exists() {
             return Ok(true);
         }
         let prefix = format!("{id}:");
-        for e in std::fs::read_dir(self.root.join("cur"))? {
-            if e?.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+        let cur = self.root.join("cur");
+        for e in std::fs::read_dir(&cur).map_err(io_at(&cur))? {
+            if e.map_err(io_at(&cur))?.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
                 return Ok(true);
             }
         }
@@ -109,17 +113,18 @@ impl Maildir {
     }
 
     /// Every message in `new/` then `cur/`, read from the directory as the iterator goes.
-    pub fn entries(&self) -> io::Result<Entries> {
-        Ok(Entries { root: self.root.clone(), new: Some(std::fs::read_dir(self.root.join("new"))?), cur: None })
+    pub fn entries(&self) -> Result<Entries> {
+        let new = self.root.join("new");
+        Ok(Entries { root: self.root.clone(), new: Some(std::fs::read_dir(&new).map_err(io_at(&new))?), cur: None })
     }
 
     /// The message's bytes.
-    pub fn read(&self, entry: &MaildirEntry) -> io::Result<Vec<u8>> {
-        std::fs::read(&entry.path)
+    pub fn read(&self, entry: &MaildirEntry) -> Result<Vec<u8>> {
+        std::fs::read(&entry.path).map_err(io_at(&entry.path))
     }
 
     /// Finds a message by its unique name (the file name before `:2,`), wherever its flags put it.
-    pub fn find(&self, id: &str) -> io::Result<Option<MaildirEntry>> {
+    pub fn find(&self, id: &str) -> Result<Option<MaildirEntry>> {
         for e in self.entries()? {
             let e = e?;
             if e.id == id {
@@ -132,8 +137,8 @@ impl Maildir {
     /// Refuses an entry that is not a message file of this Maildir (entries can be made by
     /// callers, e.g. from a binding's plain objects): its file must sit in `new/` or `cur/` here and
     /// its id be one plain file-name component.
-    fn check(&self, entry: &MaildirEntry) -> io::Result<()> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {}", entry.path.display()));
+    fn check(&self, entry: &MaildirEntry) -> Result<()> {
+        let bad = |what: &str| MailboxError::Invalid(format!("{what}: {}", entry.path.display()));
         let id = &entry.id;
         if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0', ':']) {
             return Err(bad("not a Maildir message id"));
@@ -150,37 +155,38 @@ impl Maildir {
 
     /// Sets the message's flags (letters from `DFPRST` and others; sorted and deduplicated), moving
     /// it from `new/` to `cur/`. Returns where it is now.
-    pub fn set_flags(&self, entry: &MaildirEntry, flags: &str) -> io::Result<MaildirEntry> {
+    pub fn set_flags(&self, entry: &MaildirEntry, flags: &str) -> Result<MaildirEntry> {
         self.check(entry)?;
         let flags = normalize_flags(flags);
         let dest = self.root.join("cur").join(format!("{}:2,{flags}", entry.id));
         if dest != entry.path {
-            std::fs::rename(&entry.path, &dest)?;
+            std::fs::rename(&entry.path, &dest).map_err(io_at(&entry.path))?;
         }
         Ok(MaildirEntry { path: dest, id: entry.id.clone(), flags, new: false })
     }
 
     /// Adds one flag (`S` seen, `R` replied, `F` flagged, `T` trashed, `D` draft, `P` passed).
-    pub fn add_flag(&self, entry: &MaildirEntry, flag: char) -> io::Result<MaildirEntry> {
+    pub fn add_flag(&self, entry: &MaildirEntry, flag: char) -> Result<MaildirEntry> {
         self.set_flags(entry, &format!("{}{flag}", entry.flags))
     }
 
     /// Moves the message into another Maildir (keeping its name and flags; `new/` stays `new/`).
-    pub fn move_to(&self, entry: &MaildirEntry, dest: &Maildir) -> io::Result<MaildirEntry> {
+    pub fn move_to(&self, entry: &MaildirEntry, dest: &Maildir) -> Result<MaildirEntry> {
         self.check(entry)?;
         let sub = if entry.new { "new" } else { "cur" };
-        let name = entry.path.file_name().ok_or_else(|| io::Error::other("entry without a file name"))?;
+        let name =
+            entry.path.file_name().ok_or_else(|| MailboxError::Invalid("an entry without a file name".into()))?;
         let to = dest.root.join(sub).join(name);
-        std::fs::rename(&entry.path, &to)?;
-        sync_dir(&dest.root.join(sub))?;
+        std::fs::rename(&entry.path, &to).map_err(io_at(&entry.path))?;
+        sync_dir(&dest.root.join(sub)).map_err(io_at(&to))?;
         Ok(MaildirEntry { path: to, ..entry.clone() })
     }
 
     /// The Maildir++ subfolders (`.Name` folders holding `cur/`), by name (`Archive`, `Lists.rust`).
-    pub fn folders(&self) -> io::Result<Vec<String>> {
+    pub fn folders(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.root)? {
-            let e = e?;
+        for e in std::fs::read_dir(&self.root).map_err(io_at(&self.root))? {
+            let e = e.map_err(io_at(&self.root))?;
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
             if let Some(folder) = name.strip_prefix('.')
@@ -197,35 +203,41 @@ impl Maildir {
 
     /// The Maildir++ subfolder `name` (`Archive`, or `Lists.rust` for a nested one), created when
     /// missing. Names with `/`, a leading or doubled `.`, or control characters are refused.
-    pub fn folder(&self, name: &str) -> io::Result<Maildir> {
+    pub fn folder(&self, name: &str) -> Result<Maildir> {
         let bad = name.is_empty()
             || name.len() > 255
             || name.contains(['/', '\\', '\0'])
             || name.chars().any(char::is_control)
             || name.split('.').any(str::is_empty);
         if bad {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?} is not a usable folder name")));
+            return Err(MailboxError::Invalid(format!("{name:?} is not a usable folder name")));
         }
         let md = Maildir::create(self.root.join(format!(".{name}")))?;
         let marker = md.root.join("maildirfolder");
         if !marker.exists() {
-            crate::util::private_file().write(true).create(true).truncate(true).open(marker)?;
+            crate::util::private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&marker)
+                .map_err(io_at(&marker))?;
         }
         Ok(md)
     }
 
     /// Creates an empty file in `tmp/` under a fresh unique name.
-    fn create_tmp(&self) -> io::Result<(PathBuf, String)> {
+    fn create_tmp(&self) -> Result<(PathBuf, String)> {
         for _ in 0..100 {
             let name = unique_name();
             let tmp = self.root.join("tmp").join(&name);
             match crate::util::private_file().write(true).create_new(true).open(&tmp) {
                 Ok(_) => return Ok((tmp, name)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(MailboxError::Io { path: tmp, source: e }),
             }
         }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no unique Maildir name after 100 tries"))
+        let source = io::Error::new(io::ErrorKind::AlreadyExists, "no unique Maildir name after 100 tries");
+        Err(MailboxError::Io { path: self.root.join("tmp"), source })
     }
 }
 
@@ -280,7 +292,7 @@ pub struct Entries {
 }
 
 impl Iterator for Entries {
-    type Item = io::Result<MaildirEntry>;
+    type Item = Result<MaildirEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -295,12 +307,16 @@ impl Iterator for Entries {
                         return Some(Ok(entry));
                     }
                 }
-                Some(Err(e)) => return Some(Err(e)),
+                Some(Err(e)) => {
+                    let dir = self.root.join(if new { "new" } else { "cur" });
+                    return Some(Err(MailboxError::Io { path: dir, source: e }));
+                }
                 None if new => {
                     self.new = None;
-                    match std::fs::read_dir(self.root.join("cur")) {
+                    let cur = self.root.join("cur");
+                    match std::fs::read_dir(&cur) {
                         Ok(d) => self.cur = Some(d),
-                        Err(e) => return Some(Err(e)),
+                        Err(e) => return Some(Err(MailboxError::Io { path: cur, source: e })),
                     }
                 }
                 None => {
@@ -359,7 +375,7 @@ mod tests {
         ];
         for f in &forged {
             let e = md.set_flags(f, "S").expect_err("refused");
-            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{f:?}");
+            assert!(matches!(e, MailboxError::Invalid(_)), "{f:?}");
             assert!(md.move_to(f, &other).is_err(), "{f:?}");
         }
         assert_eq!(std::fs::read_to_string(&victim).expect("still there"), "keep me");
@@ -391,7 +407,7 @@ mod tests {
             md.deliver(format!("Subject: {i}\r\n\r\nx").as_bytes()).expect("deliver");
         }
         std::fs::write(md.path().join("new/.hidden"), b"x").expect("write");
-        let all: Vec<MaildirEntry> = md.entries().expect("entries").collect::<io::Result<_>>().expect("list");
+        let all: Vec<MaildirEntry> = md.entries().expect("entries").collect::<Result<_>>().expect("list");
         assert_eq!(all.len(), 5);
         assert!(all.iter().all(|e| e.new && e.flags.is_empty()));
         let original = md.read(&all[0]).expect("read");
@@ -401,7 +417,7 @@ mod tests {
         assert_eq!(both.flags, "ST");
         assert_eq!(md.find(&all[0].id).expect("find").expect("found").flags, "ST");
         // The old entry is stale now: flagging it again is NotFound, nothing is lost.
-        assert_eq!(md.add_flag(&all[0], 'F').expect_err("moved").kind(), io::ErrorKind::NotFound);
+        assert!(md.add_flag(&all[0], 'F').expect_err("moved").is_not_found());
 
         let archive = md.folder("Archive").expect("folder");
         let nested = md.folder("Lists.rust").expect("folder");

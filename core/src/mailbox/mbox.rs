@@ -7,6 +7,8 @@
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::{MailboxError, io_at};
+
 /// An mbox file.
 #[derive(Debug, Clone)]
 pub struct Mbox {
@@ -26,15 +28,16 @@ impl Mbox {
 
     /// Appends `raw` with envelope sender `from` (the `From ` line's address; `MAILER-DAEMON`
     /// when empty). Returns the byte offset where the message starts.
-    pub fn append(&self, from: &str, raw: &[u8]) -> io::Result<u64> {
-        let mut f = crate::util::private_file().create(true).append(true).read(true).open(&self.path)?;
+    pub fn append(&self, from: &str, raw: &[u8]) -> Result<u64, MailboxError> {
+        let at = || io_at(&self.path);
+        let mut f = crate::util::private_file().create(true).append(true).read(true).open(&self.path).map_err(at())?;
         let _lock = super::lock::MboxLock::take(&f, &self.path, true, super::LOCK_WAIT)?;
-        let start = f.seek(SeekFrom::End(0))?;
+        let start = f.seek(SeekFrom::End(0)).map_err(at())?;
         let mut buf = Vec::with_capacity(raw.len() + raw.len() / 50 + 128);
         // A file that does not end in a blank line gets one, so our separator starts a line.
         if start > 0 {
             let mut tail = [0u8; 2];
-            let n = read_tail(&mut f, start, &mut tail)?;
+            let n = read_tail(&mut f, start, &mut tail).map_err(at())?;
             match &tail[2 - n..] {
                 b"\n\n" => {}
                 [.., b'\n'] => buf.push(b'\n'),
@@ -50,7 +53,7 @@ impl Mbox {
         let written = f.write_all(&buf).and_then(|_| f.sync_all());
         if let Err(e) = written {
             let _ = f.set_len(start);
-            return Err(e);
+            return Err(at()(e));
         }
         Ok(message_start)
     }

@@ -77,13 +77,13 @@ const CHUNK: usize = 1 << 20;
 impl MboxReader {
     /// Opens the mbox at `path` and takes its locks (waiting up to [`super::LOCK_WAIT`] for
     /// another program's): they are held while the reader lives.
-    pub fn open(path: impl AsRef<Path>, format: MboxFormat) -> io::Result<Self> {
+    pub fn open(path: impl AsRef<Path>, format: MboxFormat) -> Result<Self, super::MailboxError> {
         let path = path.as_ref();
-        let file = File::open(path)?;
+        let file = File::open(path).map_err(super::io_at(path))?;
         let lock = super::lock::MboxLock::take(&file, path, false, super::LOCK_WAIT)?;
         let mut r =
             MboxReader { data: Bytes::new(), base: 0, pos: 0, format, file: Some(file), eof: false, _lock: Some(lock) };
-        r.skip_junk()?;
+        r.skip_junk().map_err(super::io_at(path))?;
         Ok(r)
     }
 

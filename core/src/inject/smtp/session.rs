@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -134,7 +133,7 @@ impl Session {
 
     async fn start_tls(&mut self, c: &SmtpConfig) -> Result<(), SmtpError> {
         let tls_err = |detail: String| SmtpError::Tls { host: c.host.clone(), detail };
-        let config = tls_config(c).map_err(tls_err)?;
+        let config = tls_config(c).map_err(|e| tls_err(e.to_string()))?;
         let name = ServerName::try_from(c.host.clone()).map_err(|e| tls_err(e.to_string()))?;
         let io = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
         let stream =
@@ -407,7 +406,7 @@ impl Session {
     async fn read_reply(&mut self, stage: &'static str) -> Result<Reply, SmtpError> {
         let deadline = tokio::time::Instant::now() + self.reply_timeout;
         loop {
-            if let Some((r, used)) = reply::parse(&self.buf).map_err(SmtpError::Protocol)? {
+            if let Some((r, used)) = reply::parse(&self.buf).map_err(|e| SmtpError::Protocol(e.to_string()))? {
                 self.buf.drain(..used);
                 return Ok(r);
             }
@@ -452,73 +451,6 @@ fn queue_id(r: &Reply) -> Option<String> {
     t.split_whitespace().last().map(str::to_string)
 }
 
-fn tls_config(c: &SmtpConfig) -> Result<Arc<ClientConfig>, String> {
-    client_tls(c.ca_file.as_deref(), c.insecure)
-}
-
-/// A rustls client configuration: the system's roots plus `ca_file`, or no verification at all.
-pub(crate) fn client_tls(ca_file: Option<&std::path::Path>, insecure: bool) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    if insecure {
-        return Ok(Arc::new(
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth(),
-        ));
-    }
-    let mut roots = RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = ca_file {
-        let mut n = 0;
-        for cert in
-            CertificateDer::pem_file_iter(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
-        {
-            let cert = cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
-            roots.add(cert).map_err(|e| format!("unusable CA certificate in {}: {e}", path.display()))?;
-            n += 1;
-        }
-        if n == 0 {
-            return Err(format!("no certificate found in {}", path.display()));
-        }
-    }
-    Ok(Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
-}
-
-/// Accepts any certificate (the insecure option): signatures are still checked.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+fn tls_config(c: &SmtpConfig) -> Result<Arc<ClientConfig>, crate::tls::TlsError> {
+    crate::tls::client_config(c.ca_file.as_deref(), c.insecure)
 }
