@@ -154,3 +154,30 @@ fn demo_runs_the_loop() {
     assert_eq!(std::fs::read_dir(dir.path().join("Maildir/.Printed/cur")).expect("done folder").count(), 1);
     assert_eq!(std::fs::read_dir(dir.path().join("Maildir/new")).expect("maildir").count(), 0);
 }
+
+#[test]
+fn version_completions_man_page_and_examples() {
+    let v = mw(&["--version"], None);
+    assert!(v.status.success());
+    assert_eq!(String::from_utf8_lossy(&v.stdout).trim(), format!("mailwright {}", env!("CARGO_PKG_VERSION")));
+    let commands = ["parse", "dissect", "build", "send", "queue", "fetch", "bot", "demo", "completions", "manpage"];
+    for shell in ["bash", "zsh", "fish"] {
+        let o = mw(&["completions", shell], None);
+        assert!(o.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(commands.iter().all(|c| script.contains(c)), "{shell}: {script}");
+        if shell == "bash" {
+            // The script is valid bash.
+            let mut check = Command::new("bash").args(["-n"]).stdin(Stdio::piped()).spawn().expect("bash");
+            check.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write");
+            assert!(check.wait().expect("bash -n").success());
+        }
+    }
+    assert_eq!(mw(&["completions", "nosuchshell"], None).status.code(), Some(1));
+    let man = String::from_utf8_lossy(&mw(&["manpage"], None).stdout).into_owned();
+    assert!(man.contains(".TH mailwright 1") && commands.iter().all(|c| man.contains(c)), "{man}");
+    for c in commands {
+        let help = String::from_utf8_lossy(&mw(&[c, "--help"], None).stdout).into_owned();
+        assert!(help.contains("Example"), "{c} --help has no example: {help}");
+    }
+}

@@ -135,24 +135,53 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Show a message's headers and part tree (JSON with --json).
+    #[command(after_help = "Examples:\n  mailwright parse message.eml\n  mailwright parse - --json < message.eml")]
     Parse(parse::Args),
     /// Write a message's attachments into a folder and print the manifest.
+    #[command(after_help = "Examples:\n  mailwright dissect message.eml --out files/ --json\n  \
+                            cat message.eml | mailwright dissect - --out files/")]
     Dissect(dissect::Args),
     /// Compose a message and write it to standard output or a file.
+    #[command(after_help = "Example:\n  mailwright build --from me@example.org --to you@example.org \
+                            --subject Report --text 'See the file.' --attach report.pdf > report.eml")]
     Build(build::Args),
     /// Compose (or read) a message and deliver it: a submission server, the recipients' MX
     /// hosts, a Maildir, an mbox or sendmail.
+    #[command(after_help = "Examples:\n  MAILWRIGHT_PASSWORD=... mailwright send --smtp smtp://mail.example.org \
+                            --user me@example.org --from me@example.org --to you@example.org --text hi\n  \
+                            mailwright send --mx --from me@example.org --to you@example.net --attach report.pdf\n  \
+                            mailwright send --maildir ~/Maildir --from me@example.org --to me@example.org --text note")]
     Send(Box<send::Args>),
     /// A durable outbox: add messages, flush them with retries, see and manage what waits.
+    #[command(
+        after_help = "Examples:\n  mailwright queue add --queue outbox/ --from me@example.org --to you@example.org \
+                            --text hi\n  mailwright queue flush --queue outbox/ --mx\n  \
+                            mailwright queue status --queue outbox/"
+    )]
     Queue(queue::Args),
     /// Sync IMAP folders into a local Maildir (only what is new; resumes after a crash).
+    #[command(after_help = "Example:\n  mailwright fetch --imap imaps://imap.example.org --user me@example.org \
+                            --password-file ~/.imap-pw --maildir ~/Maildir --folder INBOX --folder Archive")]
     Fetch(fetch::Args),
     /// Run a rules file over a Maildir: dissect, save, run, print, reply, forward, move, flag;
     /// every message handled once.
+    #[command(after_help = "Examples:\n  mailwright bot --rules rules.toml --dry-run\n  \
+                            mailwright bot --rules rules.toml --watch")]
     Bot(bot::Args),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
+    #[command(after_help = "Example:\n  mailwright demo")]
     Demo(demo::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  mailwright completions bash > /etc/bash_completion.d/mailwright\n  \
+                            mailwright completions zsh > \"${fpath[1]}/_mailwright\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), made from this help.
+    #[command(after_help = "Example:\n  mailwright manpage > /usr/local/share/man/man1/mailwright.1")]
+    Manpage,
 }
 
 /// Runs the command line with `args` (program name first); returns the exit code.
@@ -193,6 +222,8 @@ where
         Command::Fetch(a) => fetch::run(a),
         Command::Bot(a) => bot::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Completions { shell } => completions(shell),
+        Command::Manpage => manpage(),
     });
     match outcome {
         Ok(Ok(())) => exit::OK,
@@ -205,6 +236,22 @@ where
             exit::SOFTWARE
         }
     }
+}
+
+/// Writes the completion script for `shell`.
+fn completions(shell: clap_complete::Shell) -> Result<(), CliError> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "mailwright", &mut script);
+    out_bytes(&script)
+}
+
+/// Writes the man page.
+fn manpage() -> Result<(), CliError> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+        .render(&mut page)
+        .map_err(|e| CliError { code: exit::SOFTWARE, message: format!("cannot render the man page: {e}") })?;
+    out_bytes(&page)
 }
 
 /// `main` for the binary.
