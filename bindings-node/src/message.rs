@@ -127,7 +127,7 @@ impl Message {
         let m = self.inner.msg.message();
         let parts = m.parts();
         let mut attachment = vec![false; parts.len()];
-        for &i in &m.envelope().attachments {
+        for &i in &m.summary().attachments {
             attachment[i] = true;
         }
         let mut layout =
@@ -244,7 +244,7 @@ impl Message {
     /// The Date header as a `Date`, or null when absent or unreadable.
     #[napi(getter, ts_return_type = "Date | null")]
     pub fn date<'e>(&self, env: &'e Env) -> Result<Option<JsDate<'e>>> {
-        match self.inner.msg.message().envelope().timestamp {
+        match self.inner.msg.message().summary().timestamp {
             Some(t) => Ok(Some(env.create_date(t as f64 * 1000.0)?)),
             None => Ok(None),
         }

@@ -407,8 +407,7 @@ impl MessageBuilder {
     /// The envelope: sender and recipients (To, Cc, Bcc).
     #[napi]
     pub fn envelope(&self) -> Envelope {
-        let e = self.b.clone().envelope();
-        Envelope { from: e.from, to: e.to }
+        Envelope { from: self.b.sender(), to: self.b.recipients() }
     }
 }
 

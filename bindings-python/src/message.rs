@@ -197,7 +197,7 @@ impl Message {
     #[getter]
     fn attachments(&self) -> Vec<Part> {
         let m = self.inner.msg.message();
-        m.envelope().attachments.iter().map(|&index| Part { inner: self.inner.clone(), index }).collect()
+        m.summary().attachments.iter().map(|&index| Part { inner: self.inner.clone(), index }).collect()
     }
 
     /// Every part, depth first (the root first).

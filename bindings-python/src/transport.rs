@@ -126,8 +126,8 @@ impl MessageBuilder {
 
     /// The envelope: `(sender, [recipients])` from From, To, Cc and Bcc.
     fn envelope(&self) -> (String, Vec<String>) {
-        let e = self.b.clone().unwrap_or_default().envelope();
-        (e.from, e.to)
+        let b = self.b.clone().unwrap_or_default();
+        (b.sender(), b.recipients())
     }
 }
 

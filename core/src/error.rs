@@ -5,7 +5,9 @@ use crate::build::BuildError;
 use crate::dissect::DissectError;
 #[cfg(feature = "smtp")]
 use crate::fetch::FetchError;
-use crate::inject::{DestinationError, InjectError, OutboxError};
+#[cfg(feature = "smtp")]
+use crate::inject::DestinationError;
+use crate::inject::{InjectError, OutboxError};
 #[cfg(feature = "smtp")]
 use crate::inject::{MxError, SmtpError};
 use crate::mailbox::MailboxError;
@@ -28,6 +30,7 @@ pub enum Error {
     #[error(transparent)]
     Inject(#[from] InjectError),
     /// The delivery options name no usable transport.
+    #[cfg(feature = "smtp")]
     #[error(transparent)]
     Destination(#[from] DestinationError),
     /// The outbox could not be used.
@@ -56,7 +59,9 @@ impl Error {
             #[cfg(feature = "smtp")]
             Error::Fetch(e) => e.is_transient(),
             Error::Bot(e) => e.is_transient(),
-            Error::Parse(_) | Error::Dissect(_) | Error::Build(_) | Error::Destination(_) => false,
+            Error::Parse(_) | Error::Dissect(_) | Error::Build(_) => false,
+            #[cfg(feature = "smtp")]
+            Error::Destination(_) => false,
         }
     }
 }

@@ -49,5 +49,5 @@ pub mod cli;
 pub use dissect::{DissectOptions, Dissection, dissect};
 pub use error::{Error, Result};
 pub use limits::Limits;
-pub use parse::{Address, Envelope, Message, Part, PartPath, SharedMessage};
+pub use parse::{Address, Message, Part, PartPath, SharedMessage, Summary};
 pub use warning::{Warning, WarningKind};

@@ -69,8 +69,10 @@ pub(crate) fn random_u64() -> u64 {
 
 /// Shows user and password as `Some(("user", "…"))`: for the `Debug` of anything that holds
 /// credentials, so that no log or error text shows a password.
+#[cfg(feature = "smtp")]
 pub(crate) struct Redacted<'a>(pub(crate) &'a Option<(String, String)>);
 
+#[cfg(feature = "smtp")]
 impl std::fmt::Debug for Redacted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {

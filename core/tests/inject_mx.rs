@@ -93,7 +93,7 @@ fn reset_in_the_middle_of_data_is_transient_then_delivered_on_retry() {
         .subject("reset")
         .text("see attachment\r\n")
         .attach_bytes("r.pdf", pdf);
-    let env = mailwright::inject::Envelope::try_from(b.envelope()).expect("envelope");
+    let env = b.envelope().expect("envelope");
     let raw = b.build().expect("build");
     let mut t = mx(Duration::from_secs(5));
     let err = t.send_mx(&env, &raw).expect_err("reset");

@@ -70,7 +70,7 @@ fn submission_with_starttls_and_auth_delivers_byte_exact() {
         .subject(subject.clone())
         .text("Please print.\r\n.\r\n.. a line with dots\r\n")
         .attach_bytes("Résumé 季度 😀.pdf", pdf.clone());
-    let env = Envelope::try_from(b.envelope()).expect("envelope");
+    let env = b.envelope().expect("envelope");
     let raw = b.build().expect("build");
     let mut t = submission(587, Security::StartTls, "alicepw");
     let receipt = t.send_smtp(&env, &raw).expect("send");
@@ -354,7 +354,7 @@ fn eight_bit_message_goes_with_body_8bitmime() {
         .subject(subject.clone())
         .text("Grüße — 日本語\n")
         .eight_bit(true);
-    let env = Envelope::try_from(b.envelope()).expect("envelope");
+    let env = b.envelope().expect("envelope");
     let raw = b.build().expect("build");
     assert!(!raw.is_ascii());
     submission(587, Security::StartTls, "alicepw").send_smtp(&env, &raw).expect("send");

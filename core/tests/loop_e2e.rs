@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mailwright::bot::{Bot, Rules};
 use mailwright::build::MessageBuilder;
-use mailwright::inject::{Envelope, SmtpConfig, SmtpTransport};
+use mailwright::inject::{SmtpConfig, SmtpTransport};
 use serde_json::Value;
 
 const CA: &str = "/etc/mailwright-test/tls/ca.pem";
@@ -41,7 +41,7 @@ fn send_fetch_dissect_print() {
         .subject(subject.clone())
         .text("Please print the attached report.\r\n")
         .attach_bytes("Quarterly report Q3.pdf", pdf.clone());
-    let env = Envelope::try_from(b.envelope()).expect("envelope");
+    let env = b.envelope().expect("envelope");
     let raw = b.build().expect("build");
     let mut c = SmtpConfig::from_url("smtp://127.0.0.1:587").expect("url");
     c.ca_file = Some(PathBuf::from(CA));

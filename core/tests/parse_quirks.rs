@@ -147,7 +147,7 @@ fn uuencoded_files_are_found() {
     let raw = format!("From: a@example.org\nSubject: uu\n\n{body}");
     for (form, raw) in forms(raw.as_bytes()) {
         let msg = Message::parse(&raw).expect("parse");
-        let e = msg.envelope();
+        let e = msg.summary();
         assert_eq!(e.uuencoded.len(), 1, "{form}");
         assert_eq!(e.uuencoded[0].name, "hello.txt");
         assert_eq!(&e.uuencoded[0].data[..], b"hello\n");
@@ -244,8 +244,8 @@ fn nested_messages_and_part_paths() {
             assert!(matches!(msg.parts()[4].kind(), PartKind::Message { .. }));
             assert_eq!(msg.text().map(str::trim_end), Some("outer text"));
             assert_eq!(msg.html().map(str::trim_end), Some("<p>outer</p>"));
-            assert_eq!(msg.envelopes()[1].subject.as_deref(), Some("report"));
-            assert_eq!(msg.text_of(&msg.envelopes()[1]).map(str::trim_end), Some("inner text"));
+            assert_eq!(msg.summaries()[1].subject.as_deref(), Some("report"));
+            assert_eq!(msg.text_of(&msg.summaries()[1]).map(str::trim_end), Some("inner text"));
             assert!(msg.warnings().is_empty(), "{:?}", msg.warnings());
 
             let (dir, d) = dissect(&raw);

@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::Limits;
 use crate::dissect::sha256_hex;
 use crate::mailbox::{Maildir, MaildirEntry};
 use crate::parse::{Message, ParseError, Part, SharedMessage};
-use crate::{Limits, inject::DestinationError};
 pub use actions::{ActionError, CHILD_ENV, child_keeps, shell_quote};
 use actions::{Failed, expand, kind, planned_files};
 use ledger::Ledger;
@@ -76,8 +76,12 @@ pub enum BotError {
     #[error(transparent)]
     Secret(#[from] crate::secret::SecretError),
     /// The `[transport]` section gives no usable transport.
+    #[cfg(feature = "smtp")]
     #[error("[transport]: {0}")]
-    Transport(#[from] DestinationError),
+    Transport(#[from] crate::inject::DestinationError),
+    /// The rules ask for what this build leaves out (SMTP and IMAP need the `smtp` feature).
+    #[error("{0} needs a build with the `smtp` feature")]
+    Unsupported(&'static str),
     /// The `[transport]` outbox could not be opened.
     #[error("[transport]: {0}")]
     Outbox(#[from] crate::inject::OutboxError),
@@ -253,6 +257,7 @@ impl Bot {
     /// The Maildirs messages come from: the source, and with an IMAP source the folder each
     /// other synced IMAP folder goes into.
     fn homes(&self) -> Result<Vec<Maildir>, BotError> {
+        #[cfg_attr(not(feature = "smtp"), allow(unused_mut))]
         let mut homes = vec![self.source.clone()];
         #[cfg(feature = "smtp")]
         if self.rules.source.imap.is_some() {

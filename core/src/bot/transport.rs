@@ -2,9 +2,7 @@
 //! [`Transport`], and the two messages it sends.
 
 use crate::build::MessageBuilder;
-#[cfg(not(feature = "smtp"))]
-use crate::inject::DestinationError;
-use crate::inject::{Envelope, Transport};
+use crate::inject::Transport;
 use crate::parse::Message;
 
 use super::BotError;
@@ -35,7 +33,7 @@ pub(crate) fn make(t: &TransportSpec) -> Result<Box<dyn Transport + Send>, BotEr
     #[cfg(not(feature = "smtp"))]
     match &t.maildir {
         Some(dir) => Ok(Box::new(crate::inject::MaildirTransport::new(dir))),
-        None => Err(DestinationError::Usage("[transport] names no destination this build supports".into()).into()),
+        None => Err(BotError::Unsupported("[transport] smtp")),
     }
 }
 
@@ -83,7 +81,7 @@ impl Sender {
     }
 
     fn send(&mut self, b: MessageBuilder) -> Result<(), ActionError> {
-        let env = Envelope::try_from(b.envelope())?;
+        let env = b.envelope()?;
         let raw = b.build()?;
         let t = self.transport.as_mut().ok_or(ActionError::NoTransport)?;
         t.send_raw(&env, &raw)?;

@@ -142,15 +142,6 @@ impl From<&Address> for Mailbox {
     }
 }
 
-/// The sender and recipients a transport uses (Bcc included), apart from the headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// The reverse path (MAIL FROM).
-    pub from: String,
-    /// Every recipient (RCPT TO): To, Cc and Bcc.
-    pub to: Vec<String>,
-}
-
 /// Composes a message. Setters consume and return the builder; [`build`](Self::build) checks
 /// everything and writes CRLF bytes.
 #[derive(Debug, Clone, Default)]
@@ -330,7 +321,7 @@ impl MessageBuilder {
     /// A reply to `original`: To is its Reply-To (or From), Subject gets "Re: ", In-Reply-To and
     /// References thread it.
     pub fn reply(original: &Message<'_>) -> Self {
-        let e = original.envelope();
+        let e = original.summary();
         let mut b = MessageBuilder::new();
         let to = if e.reply_to.is_empty() { &e.from } else { &e.reply_to };
         let mut seen = std::collections::HashSet::new();
@@ -351,7 +342,7 @@ impl MessageBuilder {
     /// A forward of `original`: Subject gets "Fwd: ", References threads it; with `attach` the
     /// original goes along as a message/rfc822 attachment, byte for byte.
     pub fn forward(original: &Message<'_>, attach: bool) -> Self {
-        let e = original.envelope();
+        let e = original.summary();
         let mut b = MessageBuilder::new();
         b.subject = Some(prefixed("Fwd:", e.subject.as_deref()));
         b.references = e.references.clone();
@@ -365,15 +356,22 @@ impl MessageBuilder {
         b
     }
 
-    /// The envelope: the first From address and every To, Cc and Bcc address, each once
-    /// (compared as [`crate::inject::address_key`] does).
-    pub fn envelope(&self) -> Envelope {
-        Envelope {
-            from: self.from.first().map(|m| m.address.clone()).unwrap_or_default(),
-            to: crate::inject::dedup_addresses(
-                self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()),
-            ),
-        }
+    /// The envelope a transport uses: [`sender`](Self::sender) and
+    /// [`recipients`](Self::recipients); an error without recipients or with an address that
+    /// would change a command line or the protocol.
+    pub fn envelope(&self) -> Result<crate::inject::Envelope, crate::inject::InjectError> {
+        crate::inject::Envelope::new(self.sender(), self.recipients())
+    }
+
+    /// The envelope sender (MAIL FROM): the first From address; empty without one.
+    pub fn sender(&self) -> String {
+        self.from.first().map(|m| m.address.clone()).unwrap_or_default()
+    }
+
+    /// Every To, Cc and Bcc address (RCPT TO), each once (compared as
+    /// [`crate::inject::address_key`] does).
+    pub fn recipients(&self) -> Vec<String> {
+        crate::inject::dedup_addresses(self.to.iter().chain(&self.cc).chain(&self.bcc).map(|m| m.address.clone()))
     }
 
     /// Checks every field; the first problem found.

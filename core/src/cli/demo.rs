@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{CliError, exit, out};
 use crate::build::MessageBuilder;
 use crate::dissect::sha256_hex;
-use crate::inject::{Envelope, MaildirTransport};
+use crate::inject::MaildirTransport;
 use crate::sample;
 
 /// Arguments of `mailwright demo`.
@@ -45,7 +45,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         .subject("Quarterly report")
         .text("Please print the attached report.\r\n")
         .attach_bytes("Quarterly report.pdf", pdf.clone());
-    let envelope = Envelope::try_from(builder.envelope()).map_err(|e| CliError::usage(e.to_string()))?;
+    let envelope = builder.envelope().map_err(|e| CliError::usage(e.to_string()))?;
     let raw = builder.build().map_err(|e| CliError::usage(e.to_string()))?;
     // inject: into a durable outbox, then flushed into the local Maildir
     let outbox = crate::inject::Outbox::open(dir.join("outbox")).map_err(|e| CliError::usage(e.to_string()))?;

@@ -65,7 +65,7 @@ fn addrs(v: &[Address]) -> Vec<ManifestAddress> {
 
 fn role(msg: &Message<'_>, i: usize) -> &'static str {
     let p = &msg.parts()[i];
-    let e = &msg.envelopes()[p.envelope];
+    let e = &msg.summaries()[p.summary];
     if p.is_multipart() {
         "container"
     } else if e.text_parts.contains(&i) || e.html_parts.contains(&i) {

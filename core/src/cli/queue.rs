@@ -8,7 +8,7 @@ use super::fail;
 use super::{CliError, compose::Compose, exit, input, out};
 use crate::Limits;
 use crate::inject::outbox::{Entry, EntryState, FlushReport, MessageState, RecipientState};
-use crate::inject::{Envelope, Outbox, RetryPolicy};
+use crate::inject::{Outbox, RetryPolicy};
 
 /// Arguments of `mailwright queue`.
 #[derive(clap::Args, Debug)]
@@ -135,7 +135,7 @@ fn add(a: AddArgs) -> Result<(), CliError> {
         }
         None => {
             let b = a.compose.builder()?;
-            let env = Envelope::try_from(b.envelope()).map_err(fail)?;
+            let env = b.envelope().map_err(fail)?;
             let raw = b.build().map_err(|e| CliError::usage(e.to_string()))?;
             outbox.add(&env, &raw).map_err(fail)?
         }

@@ -38,7 +38,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         }
         None => {
             let b = a.compose.builder()?;
-            let env = Envelope::try_from(b.envelope()).map_err(fail)?;
+            let env = b.envelope().map_err(fail)?;
             (env, b.build().map_err(|e| CliError::usage(e.to_string()))?)
         }
     };

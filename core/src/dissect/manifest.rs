@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::parse::{Address, Envelope, Message};
+use crate::parse::{Address, Message, Summary};
 
 /// A mailbox as the manifest shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,7 +71,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub(crate) fn from_envelope(msg: &Message<'_>, e: &Envelope) -> Self {
+    pub(crate) fn from_summary(msg: &Message<'_>, e: &Summary) -> Self {
         let conv = |v: &[Address]| v.iter().map(ManifestAddress::from).collect();
         Manifest {
             subject: e.subject.clone(),

@@ -142,7 +142,7 @@ pub fn dissect(msg: &Message<'_>, opts: &DissectOptions) -> Result<Dissection, D
     let mut all = msg.warnings().to_vec();
     all.extend(st.warnings.iter().cloned());
     for w in &all {
-        let env = w.part.as_ref().and_then(|p| msg.part(p)).map_or(0, |p| p.envelope);
+        let env = w.part.as_ref().and_then(|p| msg.part(p)).map_or(0, |p| p.summary);
         if let Some(m) = manifest_for(&mut manifest, msg, env) {
             m.warnings.push(w.to_string());
         } else {
@@ -152,7 +152,7 @@ pub fn dissect(msg: &Message<'_>, opts: &DissectOptions) -> Result<Dissection, D
     Ok(Dissection { manifest, warnings: all, files: st.files, bytes: st.bytes })
 }
 
-/// The manifest of envelope `env` inside the tree rooted at the top manifest.
+/// The manifest of summary `env` inside the tree rooted at the top manifest.
 fn manifest_for<'m>(top: &'m mut Manifest, msg: &Message<'_>, env: usize) -> Option<&'m mut Manifest> {
     if env == 0 {
         return Some(top);
@@ -165,13 +165,13 @@ fn manifest_for<'m>(top: &'m mut Manifest, msg: &Message<'_>, env: usize) -> Opt
             .parts()
             .iter()
             .enumerate()
-            .find(|(_, p)| matches!(p.kind(), PartKind::Message { envelope, .. } if *envelope == cur))?;
-        chain.push((p.envelope, i));
-        cur = p.envelope;
+            .find(|(_, p)| matches!(p.kind(), PartKind::Message { summary, .. } if *summary == cur))?;
+        chain.push((p.summary, i));
+        cur = p.summary;
     }
     let mut m = top;
     for (parent_env, part_idx) in chain.into_iter().rev() {
-        let pos = msg.envelopes()[parent_env]
+        let pos = msg.summaries()[parent_env]
             .attachments
             .iter()
             .filter(|&&a| matches!(msg.parts()[a].kind(), PartKind::Message { .. }))
@@ -182,14 +182,14 @@ fn manifest_for<'m>(top: &'m mut Manifest, msg: &Message<'_>, env: usize) -> Opt
 }
 
 fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Result<Manifest, DissectError> {
-    let e = &msg.envelopes()[env];
-    let mut m = Manifest::from_envelope(msg, e);
+    let e = &msg.summaries()[env];
+    let mut m = Manifest::from_summary(msg, e);
     for &i in &e.attachments {
         let part = &msg.parts()[i];
         let name = file_name(msg, part);
         let data = part.decoded();
         let nested = match part.kind() {
-            PartKind::Message { envelope, .. } => Some(*envelope),
+            PartKind::Message { summary, .. } => Some(*summary),
             _ => None,
         };
         let saved = if nested.is_some() && !copy_fits(part.path(), data.len() as u64, st) {
@@ -210,12 +210,12 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
             None if nested.is_some() && !st.stopped_files && !st.stopped_bytes => name,
             None => continue,
         };
-        if let Some(envelope) = nested {
+        if let Some(summary) = nested {
             let dir_name = naming::fit(&format!("{final_name}.d"), "", naming::MAX_NAME_BYTES);
             let (sub, _) = folder
                 .create_folder(&dir_name)
                 .map_err(|source| DissectError::Write { path: folder.path().join(&dir_name), source })?;
-            let nested = one(msg, envelope, &sub, st)?;
+            let nested = one(msg, summary, &sub, st)?;
             m.nested.push(nested);
         }
     }
@@ -250,8 +250,8 @@ fn one(msg: &Message<'_>, env: usize, folder: &Folder, st: &mut State<'_>) -> Re
 pub(crate) fn file_name(msg: &Message<'_>, part: &Part<'_>) -> String {
     let mut name = part.filename().map(naming::sanitize).unwrap_or_default();
     if name.is_empty()
-        && let PartKind::Message { envelope, .. } = part.kind()
-        && let Some(subject) = &msg.envelopes()[*envelope].subject
+        && let PartKind::Message { summary, .. } = part.kind()
+        && let Some(subject) = &msg.summaries()[*summary].subject
     {
         let s = naming::sanitize(subject);
         if !s.is_empty() {

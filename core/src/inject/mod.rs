@@ -202,13 +202,6 @@ pub(crate) fn dedup_addresses(addresses: impl IntoIterator<Item = String>) -> Ve
     addresses.into_iter().filter(|a| seen.insert(address_key(a))).collect()
 }
 
-impl TryFrom<crate::build::Envelope> for Envelope {
-    type Error = InjectError;
-    fn try_from(e: crate::build::Envelope) -> Result<Self, InjectError> {
-        Envelope::new(e.from, e.to)
-    }
-}
-
 /// What happened to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecipientStatus {

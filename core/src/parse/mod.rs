@@ -50,7 +50,7 @@ pub struct Address {
 /// What a message says about itself in its headers, and which of its parts are bodies and which
 /// are attachments. There is one for the top message and one per nested message/rfc822 part.
 #[derive(Debug, Clone, Default)]
-pub struct Envelope {
+pub struct Summary {
     /// Decoded Subject.
     pub subject: Option<String>,
     /// From (groups flattened).
@@ -110,7 +110,7 @@ pub struct Message<'a> {
     pub(crate) input: &'a [u8],
     pub(crate) owner: Option<Bytes>,
     pub(crate) parts: Vec<Part<'a>>,
-    pub(crate) envelopes: Vec<Envelope>,
+    pub(crate) summaries: Vec<Summary>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -141,88 +141,88 @@ impl<'a> Message<'a> {
         SharedMessage::new(input, &Limits::default())
     }
 
-    /// The top message's envelope.
-    pub fn envelope(&self) -> &Envelope {
-        &self.envelopes[0]
+    /// The top message's summary.
+    pub fn summary(&self) -> &Summary {
+        &self.summaries[0]
     }
 
-    /// Every envelope: the top message first, then nested messages in document order.
-    pub fn envelopes(&self) -> &[Envelope] {
-        &self.envelopes
+    /// Every summary: the top message first, then nested messages in document order.
+    pub fn summaries(&self) -> &[Summary] {
+        &self.summaries
     }
 
     /// Decoded Subject.
     pub fn subject(&self) -> Option<&str> {
-        self.envelope().subject.as_deref()
+        self.summary().subject.as_deref()
     }
 
     /// From.
     pub fn from(&self) -> &[Address] {
-        &self.envelope().from
+        &self.summary().from
     }
 
     /// To.
     pub fn to(&self) -> &[Address] {
-        &self.envelope().to
+        &self.summary().to
     }
 
     /// Cc.
     pub fn cc(&self) -> &[Address] {
-        &self.envelope().cc
+        &self.summary().cc
     }
 
     /// Bcc.
     pub fn bcc(&self) -> &[Address] {
-        &self.envelope().bcc
+        &self.summary().bcc
     }
 
     /// Reply-To.
     pub fn reply_to(&self) -> &[Address] {
-        &self.envelope().reply_to
+        &self.summary().reply_to
     }
 
     /// Date as RFC 3339.
     pub fn date(&self) -> Option<&str> {
-        self.envelope().date.as_deref()
+        self.summary().date.as_deref()
     }
 
     /// Message-ID without angle brackets.
     pub fn message_id(&self) -> Option<&str> {
-        self.envelope().message_id.as_deref()
+        self.summary().message_id.as_deref()
     }
 
     /// In-Reply-To ids.
     pub fn in_reply_to(&self) -> &[String] {
-        &self.envelope().in_reply_to
+        &self.summary().in_reply_to
     }
 
     /// References ids.
     pub fn references(&self) -> &[String] {
-        &self.envelope().references
+        &self.summary().references
     }
 
     /// The plain-text body a mail client shows (text parts joined), without uuencoded blocks.
     pub fn text(&self) -> Option<&str> {
-        self.text_of(self.envelope())
+        self.text_of(self.summary())
     }
 
     /// The HTML body a mail client shows (HTML parts joined).
     pub fn html(&self) -> Option<&str> {
-        self.html_of(self.envelope())
+        self.html_of(self.summary())
     }
 
-    /// The plain-text body of `envelope` (this message's or a nested one's).
-    pub fn text_of<'m>(&'m self, envelope: &'m Envelope) -> Option<&'m str> {
-        match (&envelope.text, envelope.text_parts.as_slice()) {
+    /// The plain-text body of `summary` (this message's or a nested one's).
+    pub fn text_of<'m>(&'m self, summary: &'m Summary) -> Option<&'m str> {
+        match (&summary.text, summary.text_parts.as_slice()) {
             (Some(t), _) => Some(t),
             (None, [one]) => Some(self.parts[*one].text()),
             _ => None,
         }
     }
 
-    /// The HTML body of `envelope`.
-    pub fn html_of<'m>(&'m self, envelope: &'m Envelope) -> Option<&'m str> {
-        match (&envelope.html, envelope.html_parts.as_slice()) {
+    /// The HTML body of `summary`.
+    pub fn html_of<'m>(&'m self, summary: &'m Summary) -> Option<&'m str> {
+        match (&summary.html, summary.html_parts.as_slice()) {
             (Some(t), _) => Some(t),
             (None, [one]) => Some(self.parts[*one].text()),
             _ => None,
@@ -259,7 +259,7 @@ impl<'a> Message<'a> {
 
     /// The top message's attachments.
     pub fn attachments(&self) -> impl Iterator<Item = &Part<'a>> {
-        self.envelope().attachments.iter().map(|&i| &self.parts[i])
+        self.summary().attachments.iter().map(|&i| &self.parts[i])
     }
 
     /// Damage found while parsing.

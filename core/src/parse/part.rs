@@ -115,12 +115,12 @@ pub enum PartKind {
     /// A leaf with content.
     Leaf,
     /// A message/rfc822 (or message/global) part: `root` is the index of the nested message's root
-    /// part and `envelope` the index of its [`Envelope`](super::Envelope).
+    /// part and `summary` the index of its [`Summary`](super::Summary).
     Message {
         /// Index of the nested message's root part.
         root: usize,
-        /// Index of the nested message's envelope.
-        envelope: usize,
+        /// Index of the nested message's summary.
+        summary: usize,
     },
 }
 
@@ -172,7 +172,7 @@ pub struct Part<'a> {
     pub(crate) path: PartPath,
     pub(crate) kind: PartKind,
     pub(crate) depth: usize,
-    pub(crate) envelope: usize,
+    pub(crate) summary: usize,
     pub(crate) headers: Vec<RawHeader<'a>>,
     pub(crate) raw_header: Data<'a>,
     pub(crate) raw_body: Data<'a>,

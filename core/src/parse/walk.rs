@@ -13,7 +13,7 @@ use super::decode;
 use super::header::{self, MimeValue};
 use super::part::{Part, PartKind, PartPath, RawHeader, TextOwner, TransferEncoding, decode_owned, own_text, text_of};
 use super::split;
-use super::{Address, Envelope, Message, UuAttachment};
+use super::{Address, Message, Summary, UuAttachment};
 use crate::limits::Limits;
 use crate::warning::{Warning, WarningKind, Warnings};
 
@@ -23,7 +23,7 @@ struct Arena<'a> {
     buf: Data<'a>,
     text_body: Vec<u32>,
     html_body: Vec<u32>,
-    envelope: usize,
+    summary: usize,
     /// mail-parser decoded its text bodies (else they are empty and the walker decodes them).
     texts: bool,
     /// mail-parser part id → index in `Message::parts`.
@@ -42,7 +42,7 @@ struct Work {
 struct Walker<'a, 'l> {
     limits: &'l Limits,
     parts: Vec<Part<'a>>,
-    envelopes: Vec<Envelope>,
+    summaries: Vec<Summary>,
     warnings: Warnings,
     arenas: Vec<Arena<'a>>,
     stack: Vec<Work>,
@@ -169,7 +169,7 @@ fn parse_using<'a>(
     let mut w = Walker {
         limits,
         parts: Vec::new(),
-        envelopes: Vec::new(),
+        summaries: Vec::new(),
         warnings: Warnings::new(limits.max_warnings.max(1)),
         arenas: Vec::new(),
         stack: Vec::new(),
@@ -192,7 +192,7 @@ fn parse_using<'a>(
     let parsed = catch_unwind(AssertUnwindSafe(|| mime(seen)));
     match parsed {
         Ok((Some(m), texts)) if !m.parts.is_empty() => {
-            w.envelopes.push(Envelope::default());
+            w.summaries.push(Summary::default());
             let root_multi = matches!(m.parts[0].body, PartType::Multipart(_));
             w.arenas.push(Arena {
                 map: vec![usize::MAX; m.parts.len()],
@@ -200,7 +200,7 @@ fn parse_using<'a>(
                 buf: top,
                 text_body: m.text_body,
                 html_body: m.html_body,
-                envelope: 0,
+                summary: 0,
                 texts,
             });
             let path = if root_multi { PartPath::default() } else { PartPath(vec![1]) };
@@ -234,12 +234,12 @@ fn parse_using<'a>(
 impl<'a> Walker<'a, '_> {
     /// A message mail-parser could not read: one text part holding everything.
     fn degraded(&mut self, top: Data<'a>) {
-        self.envelopes.push(Envelope { header_part: 0, text_parts: vec![0], ..Default::default() });
+        self.summaries.push(Summary { header_part: 0, text_parts: vec![0], ..Default::default() });
         self.parts.push(Part {
             path: PartPath(vec![1]),
             kind: PartKind::Leaf,
             depth: 0,
-            envelope: 0,
+            summary: 0,
             headers: Vec::new(),
             raw_header: top.slice(0..0),
             raw_body: top.clone(),
@@ -304,7 +304,7 @@ impl<'a> Walker<'a, '_> {
     fn visit(&mut self, work: Work, mut mp: MpPart<'a>) {
         let arena = &self.arenas[work.arena];
         let buf = arena.buf.clone();
-        let env_idx = arena.envelope;
+        let env_idx = arena.summary;
         let texts = arena.texts;
         let idx = self.parts.len();
         self.arenas[work.arena].map[work.id] = idx;
@@ -361,7 +361,7 @@ impl<'a> Walker<'a, '_> {
             );
         }
         if work.id == 0 {
-            self.fill_envelope(env_idx, idx, &mp, &headers);
+            self.fill_summary(env_idx, idx, &mp, &headers);
         }
 
         let find = |n: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).map(|h| &*h.value);
@@ -391,7 +391,7 @@ impl<'a> Walker<'a, '_> {
             path: work.path.clone(),
             kind: PartKind::Leaf,
             depth: work.depth,
-            envelope: env_idx,
+            summary: env_idx,
             headers,
             raw_header,
             raw_body,
@@ -461,8 +461,8 @@ impl<'a> Walker<'a, '_> {
                             .at_offset(bstart),
                         );
                     }
-                    let env = self.envelopes.len();
-                    self.envelopes.push(Envelope::default());
+                    let env = self.summaries.len();
+                    self.summaries.push(Summary::default());
                     let arena = self.arenas.len();
                     let root_multi = matches!(nested.parts[0].body, PartType::Multipart(_));
                     self.arenas.push(Arena {
@@ -471,11 +471,11 @@ impl<'a> Walker<'a, '_> {
                         buf: nested_buf,
                         text_body: nested.text_body,
                         html_body: nested.html_body,
-                        envelope: env,
+                        summary: env,
                         texts: true,
                     });
                     let root = self.parts.len() + 1;
-                    part.kind = PartKind::Message { root, envelope: env };
+                    part.kind = PartKind::Message { root, summary: env };
                     let path = if root_multi { work.path.clone() } else { work.path.child(1) };
                     self.stack.push(Work { arena, id: 0, path, depth: work.depth + 1, parent: None, digest: false });
                 }
@@ -637,8 +637,8 @@ impl<'a> Walker<'a, '_> {
         part.text = text;
     }
 
-    fn fill_envelope(&mut self, env: usize, idx: usize, mp: &MpPart<'a>, headers: &[RawHeader<'a>]) {
-        let e = &mut self.envelopes[env];
+    fn fill_summary(&mut self, env: usize, idx: usize, mp: &MpPart<'a>, headers: &[RawHeader<'a>]) {
+        let e = &mut self.summaries[env];
         e.header_part = idx;
         for (h, raw) in mp.headers.iter().zip(headers.iter()) {
             let raw = &*raw.value;
@@ -681,7 +681,7 @@ impl<'a> Walker<'a, '_> {
             // mail-parser lists inline images among the bodies; a mail client shows them, but
             // lists them as attachments too, so only text parts count as bodies here. A named
             // text part in a message with other parts is a file someone attached.
-            let leaves = self.parts.iter().filter(|p| p.envelope == arena.envelope && !p.is_multipart()).count();
+            let leaves = self.parts.iter().filter(|p| p.summary == arena.summary && !p.is_multipart()).count();
             let is_text = |i: &usize| {
                 let p = &self.parts[*i];
                 p.content_type.value.starts_with("text/") && (p.filename.is_none() || leaves == 1)
@@ -691,7 +691,7 @@ impl<'a> Walker<'a, '_> {
             for &i in text_ids.iter().chain(html_ids.iter()) {
                 chosen[i] = true;
             }
-            let e = &mut self.envelopes[arena.envelope];
+            let e = &mut self.summaries[arena.summary];
             e.text_parts = text_ids.into_iter().filter(|&i| self.parts[i].content_type.value != "text/html").collect();
             e.html_parts = html_ids.into_iter().filter(|&i| self.parts[i].content_type.value == "text/html").collect();
         }
@@ -701,13 +701,13 @@ impl<'a> Walker<'a, '_> {
         }
         for (i, p) in self.parts.iter().enumerate() {
             if !chosen[i] && !p.is_multipart() {
-                self.envelopes[p.envelope].attachments.push(i);
+                self.summaries[p.summary].attachments.push(i);
             }
         }
-        let mut msg = Message { input, owner, parts: self.parts, envelopes: self.envelopes, warnings: Vec::new() };
+        let mut msg = Message { input, owner, parts: self.parts, summaries: self.summaries, warnings: Vec::new() };
         let mut warnings = self.warnings;
-        for e in 0..msg.envelopes.len() {
-            let text_parts = std::mem::take(&mut msg.envelopes[e].text_parts);
+        for e in 0..msg.summaries.len() {
+            let text_parts = std::mem::take(&mut msg.summaries[e].text_parts);
             let mut uu = Vec::new();
             let mut pieces: Vec<Cow<'_, str>> = Vec::with_capacity(text_parts.len());
             let mut stripped = false;
@@ -744,10 +744,10 @@ impl<'a> Walker<'a, '_> {
             }
             // One plain part is shown borrowed (Message::text_of); only joins and strips are built.
             let text = (pieces.len() > 1 || stripped).then(|| join(&pieces));
-            let html_parts = &msg.envelopes[e].html_parts;
+            let html_parts = &msg.summaries[e].html_parts;
             let html = (html_parts.len() > 1)
                 .then(|| join(&html_parts.iter().map(|&i| Cow::Borrowed(msg.parts[i].text())).collect::<Vec<_>>()));
-            let env = &mut msg.envelopes[e];
+            let env = &mut msg.summaries[e];
             env.text_parts = text_parts;
             env.text = text;
             env.html = html;
@@ -759,16 +759,16 @@ impl<'a> Walker<'a, '_> {
     }
 }
 
-/// Makes each uuencoded file a part of its own, listed after its envelope's other attachments:
+/// Makes each uuencoded file a part of its own, listed after its summary's other attachments:
 /// `Message::attachments`, the bindings' lists and the dissect manifest are then one set, in one
 /// order. Its path is the text part's with its number among that part's files (`1` → `1.1`, a
 /// leaf has no other children); it is `application/octet-stream`, an attachment named as its
 /// `begin` line says, and its content is the decoded file.
 fn add_uuencoded_parts(msg: &mut Message<'_>) {
-    for e in 0..msg.envelopes.len() {
+    for e in 0..msg.summaries.len() {
         let mut per_part: Vec<(usize, u32)> = Vec::new();
-        for k in 0..msg.envelopes[e].uuencoded.len() {
-            let uu = &msg.envelopes[e].uuencoded[k];
+        for k in 0..msg.summaries[e].uuencoded.len() {
+            let uu = &msg.summaries[e].uuencoded[k];
             let n = match per_part.iter_mut().find(|(p, _)| *p == uu.part) {
                 Some((_, n)) => {
                     *n += 1;
@@ -785,7 +785,7 @@ fn add_uuencoded_parts(msg: &mut Message<'_>) {
                 path: holder.path.child(n),
                 kind: PartKind::Leaf,
                 depth: holder.depth + 1,
-                envelope: e,
+                summary: e,
                 headers: Vec::new(),
                 raw_header: Data::Borrowed(b""),
                 raw_body: Data::Shared(uu.data.clone()),
@@ -804,7 +804,7 @@ fn add_uuencoded_parts(msg: &mut Message<'_>) {
                 shared_text: None,
                 text_lazy: OnceLock::new(),
             };
-            msg.envelopes[e].attachments.push(msg.parts.len());
+            msg.summaries[e].attachments.push(msg.parts.len());
             msg.parts.push(part);
         }
     }

@@ -150,6 +150,6 @@ pub(crate) fn message(from: &str, to: &[&str], tag: &str) -> (mailwright::inject
     for t in to {
         b = b.to(*t);
     }
-    let env = mailwright::inject::Envelope::try_from(b.envelope()).expect("envelope");
+    let env = b.envelope().expect("envelope");
     (env, b.build().expect("build"))
 }
