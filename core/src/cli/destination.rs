@@ -79,7 +79,7 @@ impl Destination {
             eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
         }
         let credentials = match (&self.user, &self.smtp) {
-            (Some(user), Some(_)) => Some((user.clone(), super::fetch::password(self.password_file.as_ref())?)),
+            (Some(user), Some(_)) => Some((user.clone(), super::secret::password(self.password_file.as_ref())?)),
             _ => None,
         };
         let core = crate::inject::Destination {

@@ -50,11 +50,6 @@ pub(crate) struct Args {
     json: bool,
 }
 
-/// The password of `--user`: `--password-file`, else `MAILWRIGHT_PASSWORD`.
-pub(crate) fn password(file: Option<&PathBuf>) -> Result<String, CliError> {
-    crate::secret::read_secret(file.map(PathBuf::as_path)).map_err(|e| CliError::usage(format!("--user: {e}")))
-}
-
 fn show(r: &FolderReport, json: bool) -> String {
     if json {
         return format!("{}\n", serde_json::to_value(r).unwrap_or_default());
@@ -72,7 +67,8 @@ fn show(r: &FolderReport, json: bool) -> String {
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let mut c = ImapConfig::from_url(&a.imap, &a.user, &password(a.password_file.as_ref())?).map_err(fail)?;
+    let mut c =
+        ImapConfig::from_url(&a.imap, &a.user, &super::secret::password(a.password_file.as_ref())?).map_err(fail)?;
     c.auth = if a.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
     c.ca_file = a.ca_file.clone();
     c.insecure = a.insecure;

@@ -11,6 +11,7 @@ mod fetch;
 mod input;
 mod parse;
 mod queue;
+mod secret;
 mod send;
 
 use std::process::ExitCode;

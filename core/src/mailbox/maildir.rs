@@ -332,10 +332,8 @@ impl Iterator for Entries {
 fn unique_name() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
-    let random = {
-        let mut r = crate::sample::Rng::new(now.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32) ^ n);
-        r.next_u64() & 0xffff_ffff
-    };
+    // The system's randomness; should it fail, time, process and counter keep the name unique.
+    let random = getrandom::u32().unwrap_or_else(|_| now.subsec_nanos() ^ (n as u32));
     format!("{}.M{}P{}Q{}R{:08x}.{}", now.as_secs(), now.subsec_micros(), std::process::id(), n, random, hostname())
 }
 
