@@ -54,23 +54,8 @@ impl Failure {
 
     /// An I/O error about `context` (a path…), coded with the errno name as Node does.
     pub(crate) fn io(e: &std::io::Error, context: impl std::fmt::Display) -> Self {
-        let code = match e.raw_os_error() {
-            Some(2) => "ENOENT",
-            Some(13) => "EACCES",
-            Some(17) => "EEXIST",
-            Some(20) => "ENOTDIR",
-            Some(21) => "EISDIR",
-            Some(28) => "ENOSPC",
-            Some(1) => "EPERM",
-            _ => match e.kind() {
-                std::io::ErrorKind::NotFound => "ENOENT",
-                std::io::ErrorKind::PermissionDenied => "EACCES",
-                std::io::ErrorKind::AlreadyExists => "EEXIST",
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => "EINVAL",
-                _ => "EIO",
-            },
-        };
-        Failure { kind: "io", code: code.into(), message: format!("{context}: {e}"), transient: None, delivery: None }
+        let message = format!("{context}: {e}");
+        Failure { kind: "io", code: errno_name(e).into(), message, transient: None, delivery: None }
     }
 
     /// A delivery failure, with the SMTP details.
@@ -96,17 +81,14 @@ impl Failure {
     /// A Maildir or mbox failure: kind `io`, coded with the errno name (`EAGAIN` for a lock
     /// another program holds, `ENOENT` for a folder that is not a Maildir).
     fn mailbox(e: &MailboxError) -> Self {
-        let mut f = match e {
-            MailboxError::Io { source, .. } => Failure::io(source, ""),
-            _ => Failure::io(&std::io::Error::from(std::io::ErrorKind::InvalidInput), ""),
+        let code = match e {
+            MailboxError::Io { source, .. } => errno_name(source),
+            MailboxError::Locked { .. } => "EAGAIN",
+            MailboxError::NotMaildir(_) => "ENOENT",
+            _ => "EINVAL",
         };
-        f.code = match e {
-            MailboxError::Locked { .. } => "EAGAIN".into(),
-            MailboxError::NotMaildir(_) => "ENOENT".into(),
-            _ => f.code,
-        };
-        f.message = e.to_string();
-        f.with_transient(e.is_transient())
+        let message = e.to_string();
+        Failure { kind: "io", code: code.into(), message, transient: Some(e.is_transient()), delivery: None }
     }
 
     /// The failure for any core error: the one place that picks kind and code.
@@ -150,6 +132,27 @@ impl Failure {
             Ok(Error::from(obj.to_unknown()))
         })();
         made.unwrap_or_else(|e| e)
+    }
+}
+
+/// The errno name Node gives an I/O error (`ENOENT`…).
+fn errno_name(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match e.raw_os_error() {
+        Some(2) => "ENOENT",
+        Some(13) => "EACCES",
+        Some(17) => "EEXIST",
+        Some(20) => "ENOTDIR",
+        Some(21) => "EISDIR",
+        Some(28) => "ENOSPC",
+        Some(1) => "EPERM",
+        _ => match e.kind() {
+            ErrorKind::NotFound => "ENOENT",
+            ErrorKind::PermissionDenied => "EACCES",
+            ErrorKind::AlreadyExists => "EEXIST",
+            ErrorKind::InvalidData | ErrorKind::InvalidInput => "EINVAL",
+            _ => "EIO",
+        },
     }
 }
 

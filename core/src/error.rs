@@ -86,5 +86,13 @@ impl From<RulesError> for Error {
     }
 }
 
+/// Whether a failed file operation may work later (a full disk, a busy device), as every
+/// module's `is_transient` answers it: not when the path is missing, forbidden or read-only, or
+/// the request itself was refused.
+pub(crate) fn io_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{InvalidInput, NotFound, PermissionDenied, ReadOnlyFilesystem};
+    !matches!(e.kind(), NotFound | PermissionDenied | ReadOnlyFilesystem | InvalidInput)
+}
+
 /// `Result` with mailwright's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -97,9 +97,7 @@ impl BotError {
             #[cfg(feature = "smtp")]
             BotError::Fetch(e) => e.is_transient(),
             BotError::Outbox(e) => e.is_transient(),
-            BotError::Io { source, .. } => {
-                !matches!(source.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied)
-            }
+            BotError::Io { source, .. } => crate::error::io_is_transient(source),
             _ => false,
         }
     }

@@ -11,7 +11,7 @@ use super::rules::TransportSpec;
 
 /// The transport the section names: an outbox (durable the moment the action succeeds), a
 /// Maildir, or an SMTP server.
-pub(crate) fn make(t: &TransportSpec) -> Result<Box<dyn Transport + Send>, BotError> {
+fn make(t: &TransportSpec) -> Result<Box<dyn Transport + Send>, BotError> {
     if let Some(dir) = &t.outbox {
         return Ok(Box::new(crate::inject::Outbox::open(dir)?));
     }

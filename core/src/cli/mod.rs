@@ -62,11 +62,7 @@ pub fn exit_code(e: &crate::Error) -> u8 {
     use crate::bot::BotError;
     use crate::inject::{DestinationError, InjectError, OutboxError};
     use crate::mailbox::MailboxError;
-    let mailbox = |e: &MailboxError| match e {
-        e if e.is_transient() => exit::TEMPFAIL,
-        MailboxError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => exit::SOFTWARE,
-        _ => exit::USAGE,
-    };
+    let mailbox = |e: &MailboxError| if e.is_transient() { exit::TEMPFAIL } else { exit::USAGE };
     let inject = |e: &InjectError| match e {
         InjectError::NoRecipients | InjectError::BadAddress(_) | InjectError::Parse(_) => exit::USAGE,
         #[cfg(feature = "smtp")]

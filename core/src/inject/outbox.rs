@@ -82,9 +82,7 @@ impl OutboxError {
     /// not a missing message nor an unreadable state file.
     pub fn is_transient(&self) -> bool {
         match self {
-            OutboxError::Io { source, .. } => {
-                !matches!(source.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied)
-            }
+            OutboxError::Io { source, .. } => crate::error::io_is_transient(source),
             OutboxError::Busy(_) => true,
             OutboxError::Corrupt { .. } | OutboxError::NotFound(_) => false,
             OutboxError::Inject(e) => e.is_transient(),

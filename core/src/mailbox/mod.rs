@@ -62,13 +62,7 @@ impl MailboxError {
     pub fn is_transient(&self) -> bool {
         match self {
             MailboxError::Locked { .. } => true,
-            MailboxError::Io { source, .. } => !matches!(
-                source.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::PermissionDenied
-                    | io::ErrorKind::ReadOnlyFilesystem
-                    | io::ErrorKind::InvalidInput
-            ),
+            MailboxError::Io { source, .. } => crate::error::io_is_transient(source),
             MailboxError::NotMaildir(_) | MailboxError::Invalid(_) => false,
         }
     }
