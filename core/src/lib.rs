@@ -31,6 +31,7 @@ pub mod dissect;
 pub mod error;
 #[cfg(feature = "smtp")]
 pub mod fetch;
+mod files;
 pub mod inject;
 pub mod limits;
 pub mod mailbox;
@@ -39,8 +40,9 @@ pub mod sample;
 #[cfg(feature = "smtp")]
 pub mod secret;
 #[cfg(feature = "smtp")]
+mod server;
+#[cfg(feature = "smtp")]
 mod tls;
-mod util;
 pub mod warning;
 
 #[cfg(feature = "cli")]

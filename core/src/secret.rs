@@ -32,3 +32,16 @@ pub(crate) fn read_secret(file: Option<&Path>) -> Result<String, SecretError> {
         None => std::env::var(PASSWORD_VAR).map_err(|_| SecretError::Missing),
     }
 }
+
+/// Shows user and password as `Some(("user", "…"))`: for the `Debug` of anything that holds
+/// credentials, so that no log or error text shows a password.
+pub(crate) struct Redacted<'a>(pub(crate) &'a Option<(String, String)>);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((user, _)) => write!(f, "Some(({user:?}, \"…\"))"),
+            None => f.write_str("None"),
+        }
+    }
+}

@@ -260,7 +260,7 @@ fn keyed_output(
     if out.is_dir() {
         return Ok(out);
     }
-    crate::util::create_private_dir_all(parent).map_err(io_at(parent))?;
+    crate::files::create_private_dir_all(parent).map_err(io_at(parent))?;
     // What a run killed in the middle of this output left behind.
     let stale = format!(".{}.tmp", &hash[..16]);
     for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
@@ -269,7 +269,7 @@ fn keyed_output(
         }
     }
     let tmp = parent.join(format!("{stale}{}", std::process::id()));
-    crate::util::create_private_dir(&tmp).map_err(io_at(&tmp))?;
+    crate::files::create_private_dir(&tmp).map_err(io_at(&tmp))?;
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
@@ -457,18 +457,11 @@ fn run(argv: &[String], timeout: Duration) -> Result<(), ActionError> {
     }
 }
 
-/// The command as a shell would need it typed (for printing only; never executed).
+/// The command as a shell would need it typed (for printing only; never executed). A NUL byte,
+/// which no argument can hold, shows as `␀`.
 pub fn shell_quote(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b)) {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let shown: Vec<String> = argv.iter().map(|a| a.replace('\0', "␀")).collect();
+    shlex::try_join(shown.iter().map(String::as_str)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -479,6 +472,14 @@ mod tests {
     fn quoting_for_display() {
         let argv: Vec<String> =
             ["lpr", "-P", "office", "/tmp/a b/Résumé's.pdf"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(shell_quote(&argv), "lpr -P office '/tmp/a b/Résumé'\\''s.pdf'");
+        let shown = shell_quote(&argv);
+        assert_eq!(shlex::split(&shown), Some(argv), "{shown}");
+        for hostile in ["$(rm -rf ~)", "`id`", "a;b", "x\ny", "-n", "*", "~", "'\"", ""] {
+            // What a real shell makes of the printed line is the argument itself.
+            let shown = shell_quote(&["printf".into(), "%s".into(), hostile.to_string()]);
+            let out = std::process::Command::new("sh").arg("-c").arg(&shown).output().expect("sh");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), hostile, "{shown}");
+        }
+        assert_eq!(shell_quote(&["a\0b".into()]), "'a␀b'");
     }
 }

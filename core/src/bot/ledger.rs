@@ -90,7 +90,7 @@ impl Ledger {
             "rules": rules,
             "actions": actions,
         });
-        let mut f = crate::util::private_file().create(true).append(true).open(&self.path).map_err(|e| self.io(e))?;
+        let mut f = crate::files::private_file().create(true).append(true).open(&self.path).map_err(|e| self.io(e))?;
         let before = f.metadata().map_err(|e| self.io(e))?.len();
         if let Err(e) = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_all()) {
             let _ = f.set_len(before);

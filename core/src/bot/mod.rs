@@ -195,7 +195,7 @@ impl Bot {
     /// With `dry_run` nothing is claimed, written, run or sent: the log says what would happen.
     pub fn new(rules: Rules, dry_run: bool) -> Result<Bot, BotError> {
         let state = rules.bot.state.clone().unwrap_or_else(|| PathBuf::from(".mailwright-bot"));
-        crate::util::create_private_dir_all(&state.join("quarantine")).map_err(io_at(&state))?;
+        crate::files::create_private_dir_all(&state.join("quarantine")).map_err(io_at(&state))?;
         let lock = try_lock(&state.join("lock"))?.ok_or_else(|| BotError::Busy(state.clone()))?;
         let source = Maildir::create(&rules.source.maildir)?;
         let maildir_lock = try_lock(&source.path().join(MAILDIR_LOCK))?
@@ -497,9 +497,9 @@ impl Bot {
             Err(e) if e.kind() == io::ErrorKind::NotFound => 1,
             Err(e) => return Err(BotError::Io { path, source: e }),
         };
-        crate::util::create_private_dir_all(&dir).map_err(io_at(&dir))?;
+        crate::files::create_private_dir_all(&dir).map_err(io_at(&dir))?;
         let now = before.saturating_add(1);
-        crate::util::replace_synced(&path, now.to_string().as_bytes()).map_err(io_at(&path))?;
+        crate::files::replace_synced(&path, now.to_string().as_bytes()).map_err(io_at(&path))?;
         Ok(now)
     }
 
@@ -538,7 +538,7 @@ impl Bot {
         let q = self.source.folder(&self.rules.bot.quarantine)?;
         let why = self.state.join("quarantine").join(format!("{}.json", e.id));
         let text = json!({"file": e.id, "hash": hash, "reason": reason, "folder": q.path()});
-        crate::util::write_synced(&why, format!("{text:#}\n").as_bytes()).map_err(io_at(&why))?;
+        crate::files::write_synced(&why, format!("{text:#}\n").as_bytes()).map_err(io_at(&why))?;
         processing.move_to(e, &q)?;
         Ok(())
     }
@@ -552,7 +552,7 @@ fn entries(md: &Maildir) -> Result<Vec<MaildirEntry>, BotError> {
 
 /// Opens `path` (created 0600) and takes its exclusive lock; `None` when another process has it.
 fn try_lock(path: &Path) -> Result<Option<File>, BotError> {
-    let f = crate::util::private_file().create(true).truncate(false).write(true).open(path).map_err(io_at(path))?;
+    let f = crate::files::private_file().create(true).truncate(false).write(true).open(path).map_err(io_at(path))?;
     #[cfg(unix)]
     if rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
         return Ok(None);

@@ -103,18 +103,14 @@ fn percent_encode(value: &str) -> String {
 
 /// Base64 in lines of 76 characters, CRLF between them (none after the last).
 fn base64_lines(data: &[u8], out: &mut Vec<u8>) {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use base64::Engine as _;
+    let mut line = [0u8; 76];
     for (i, chunk) in data.chunks(57).enumerate() {
         if i > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        for c in chunk.chunks(3) {
-            let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-            out.push(A[(n >> 18) as usize & 63]);
-            out.push(A[(n >> 12) as usize & 63]);
-            out.push(if c.len() > 1 { A[(n >> 6) as usize & 63] } else { b'=' });
-            out.push(if c.len() > 2 { A[n as usize & 63] } else { b'=' });
-        }
+        let n = base64::engine::general_purpose::STANDARD.encode_slice(chunk, &mut line).unwrap_or_default();
+        out.extend_from_slice(&line[..n]);
     }
 }
 

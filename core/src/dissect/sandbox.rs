@@ -27,7 +27,7 @@ pub(crate) struct Folder {
 impl Folder {
     /// Opens (creating it if needed) the output folder.
     pub(crate) fn open_root(path: &Path) -> io::Result<Folder> {
-        crate::util::create_private_dir_all(path)?;
+        crate::files::create_private_dir_all(path)?;
         #[cfg(unix)]
         {
             use rustix::fs::{Mode, OFlags};
@@ -95,7 +95,7 @@ impl Folder {
 
     #[cfg(not(unix))]
     fn try_file(&self, name: &str) -> io::Result<File> {
-        crate::util::private_file().write(true).create_new(true).open(self.path.join(name))
+        crate::files::private_file().write(true).create_new(true).open(self.path.join(name))
     }
 
     #[cfg(unix)]
@@ -113,7 +113,7 @@ impl Folder {
 
     #[cfg(not(unix))]
     fn try_folder(&self, name: &str) -> io::Result<Folder> {
-        crate::util::create_private_dir(&self.path.join(name))?;
+        crate::files::create_private_dir(&self.path.join(name))?;
         Ok(Folder { path: self.path.join(name), rel: format!("{}{name}/", self.rel), next: RefCell::default() })
     }
 }

@@ -160,7 +160,7 @@ impl ImapConfig {
     /// From `imap://HOST[:PORT]` (STARTTLS, 143) or `imaps://HOST[:PORT]` (993).
     pub fn from_url(url: &str, user: &str, password: &str) -> Result<Self, FetchError> {
         let bad = || FetchError::Config(format!("{url:?} is not imap://HOST[:PORT] or imaps://HOST[:PORT]"));
-        let (scheme, host, port) = crate::util::server_url(url).ok_or_else(bad)?;
+        let (scheme, host, port) = crate::server::server_url(url).ok_or_else(bad)?;
         let (implicit_tls, default_port) = match scheme.as_str() {
             "imap" => (false, 143),
             "imaps" => (true, 993),
@@ -280,7 +280,7 @@ impl Fetcher {
         let root: PathBuf = maildir.into();
         let maildir = Maildir::create(&root)?;
         let state_dir = root.join(".mailwright-sync");
-        crate::util::create_private_dir_all(&state_dir)
+        crate::files::create_private_dir_all(&state_dir)
             .map_err(|source| FetchError::Local { path: state_dir.clone(), source })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
@@ -467,7 +467,7 @@ impl Fetcher {
 }
 
 fn save_state_at(path: &Path, state: &FolderState) -> Result<(), FetchError> {
-    crate::util::replace_synced(path, &serde_json::to_vec(state).unwrap_or_default())
+    crate::files::replace_synced(path, &serde_json::to_vec(state).unwrap_or_default())
         .map_err(|source| FetchError::Local { path: path.to_path_buf(), source })
 }
 

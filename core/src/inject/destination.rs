@@ -61,7 +61,7 @@ impl std::fmt::Debug for Destination {
             .field("maildir", &self.maildir)
             .field("mbox", &self.mbox)
             .field("sendmail", &self.sendmail)
-            .field("credentials", &crate::util::Redacted(&self.credentials))
+            .field("credentials", &crate::secret::Redacted(&self.credentials))
             .field("ca_file", &self.ca_file)
             .field("insecure", &self.insecure)
             .field("allow_plaintext", &self.allow_plaintext)

@@ -317,9 +317,10 @@ async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, Mx
     if hosts.is_empty() {
         return Ok(vec![MxHost { name: domain.into(), preference: 0 }]);
     }
-    // Sort by preference with a random key inside each preference.
+    // Sort by preference with a random key inside each preference (DNS order should the system
+    // have no randomness to give).
     let mut keyed: Vec<(u16, u64, MxHost)> =
-        hosts.drain(..).map(|h| (h.preference, crate::util::random_u64(), h)).collect();
+        hosts.drain(..).map(|h| (h.preference, getrandom::u64().unwrap_or_default(), h)).collect();
     keyed.sort_by_key(|(p, k, _)| (*p, *k));
     hosts.extend(keyed.into_iter().map(|(_, _, h)| h));
     hosts.dedup_by(|a, b| a.name.eq_ignore_ascii_case(&b.name));

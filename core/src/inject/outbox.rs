@@ -44,7 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::{Envelope, InjectError, Receipt, RecipientResult, RecipientStatus, Transport};
-use crate::util::{replace_synced, sync_dir, write_synced};
+use crate::files::{replace_synced, sync_dir, write_synced};
 
 /// Why the outbox could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -130,8 +130,9 @@ impl RetryPolicy {
     }
 }
 
+/// Uniform in [0, 1); the system's randomness (never failing on the systems we run on; 0 if it did).
 fn unit_random() -> f64 {
-    (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    (getrandom::u64().unwrap_or_default() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn now_nanos() -> u128 {
@@ -256,7 +257,7 @@ impl Outbox {
         let root = root.into();
         for sub in ["tmp", "queue", "failed"] {
             let p = root.join(sub);
-            crate::util::create_private_dir_all(&p).map_err(io_err(&p))?;
+            crate::files::create_private_dir_all(&p).map_err(io_err(&p))?;
         }
         Ok(Outbox { root, policy: RetryPolicy::default() })
     }
@@ -282,7 +283,7 @@ impl Outbox {
     pub fn add(&self, envelope: &Envelope, raw: &[u8]) -> Result<String, OutboxError> {
         let id = new_id();
         let tmp = self.root.join("tmp").join(&id);
-        crate::util::create_private_dir(&tmp).map_err(io_err(&tmp))?;
+        crate::files::create_private_dir(&tmp).map_err(io_err(&tmp))?;
         let now = now_secs();
         let state = MessageState {
             id: id.clone(),

@@ -69,7 +69,7 @@ fn take_dotlock(path: &Path, deadline: Instant) -> Result<Option<PathBuf>, Mailb
     let lock = path.with_file_name(name);
     let mut pause = Duration::from_millis(10);
     loop {
-        match crate::util::private_file().write(true).create_new(true).open(&lock) {
+        match crate::files::private_file().write(true).create_new(true).open(&lock) {
             Ok(_) => return Ok(Some(lock)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let age = std::fs::metadata(&lock)

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{MailboxError, io_at};
-use crate::util::sync_dir;
+use crate::files::sync_dir;
 
 type Result<T> = std::result::Result<T, MailboxError>;
 
@@ -30,7 +30,7 @@ impl Maildir {
         let root = root.into();
         for sub in ["tmp", "new", "cur"] {
             let dir = root.join(sub);
-            crate::util::create_private_dir_all(&dir).map_err(io_at(&dir))?;
+            crate::files::create_private_dir_all(&dir).map_err(io_at(&dir))?;
         }
         Ok(Maildir { root })
     }
@@ -215,7 +215,7 @@ impl Maildir {
         let md = Maildir::create(self.root.join(format!(".{name}")))?;
         let marker = md.root.join("maildirfolder");
         if !marker.exists() {
-            crate::util::private_file()
+            crate::files::private_file()
                 .write(true)
                 .create(true)
                 .truncate(true)
@@ -230,7 +230,7 @@ impl Maildir {
         for _ in 0..100 {
             let name = unique_name();
             let tmp = self.root.join("tmp").join(&name);
-            match crate::util::private_file().write(true).create_new(true).open(&tmp) {
+            match crate::files::private_file().write(true).create_new(true).open(&tmp) {
                 Ok(_) => return Ok((tmp, name)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(MailboxError::Io { path: tmp, source: e }),

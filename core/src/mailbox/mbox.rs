@@ -30,7 +30,7 @@ impl Mbox {
     /// when empty). Returns the byte offset where the message starts.
     pub fn append(&self, from: &str, raw: &[u8]) -> Result<u64, MailboxError> {
         let at = || io_at(&self.path);
-        let mut f = crate::util::private_file().create(true).append(true).read(true).open(&self.path).map_err(at())?;
+        let mut f = crate::files::private_file().create(true).append(true).read(true).open(&self.path).map_err(at())?;
         let _lock = super::lock::MboxLock::take(&f, &self.path, true, super::LOCK_WAIT)?;
         let start = f.seek(SeekFrom::End(0)).map_err(at())?;
         let mut buf = Vec::with_capacity(raw.len() + raw.len() / 50 + 128);

@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use base64::Engine as _;
+
 use super::charset;
 
 /// Removes folding: every CRLF or LF followed by a space or tab goes; a trailing line break too.
@@ -204,7 +206,7 @@ pub(crate) fn merge_words(raw: &[u8]) -> Vec<u8> {
             Segment::Plain(p) => out.extend_from_slice(p),
             Segment::Words(w) => {
                 out.extend_from_slice(b"=?utf-8?b?");
-                out.extend_from_slice(base64_encode(w.as_bytes()).as_bytes());
+                out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(w.as_bytes()).as_bytes());
                 out.extend_from_slice(b"?=");
             }
         }
@@ -490,20 +492,6 @@ pub fn id_list(raw: &[u8]) -> Vec<String> {
     }
     if out.is_empty() {
         out.extend(s.split_whitespace().map(str::to_string));
-    }
-    out
-}
-
-/// Base64 with padding, on one line.
-pub(crate) fn base64_encode(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let w = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        out.push(A[(w >> 18) as usize & 63] as char);
-        out.push(A[(w >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { A[(w >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { A[w as usize & 63] as char } else { '=' });
     }
     out
 }

@@ -62,7 +62,7 @@ impl std::fmt::Debug for SmtpConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("security", &self.security)
-            .field("credentials", &crate::util::Redacted(&self.credentials))
+            .field("credentials", &crate::secret::Redacted(&self.credentials))
             .field("allow_plaintext", &self.allow_plaintext)
             .field("ca_file", &self.ca_file)
             .field("insecure", &self.insecure)
@@ -77,7 +77,7 @@ impl SmtpConfig {
     /// From `smtp://HOST[:PORT]` (STARTTLS, 587) or `smtps://HOST[:PORT]` (implicit TLS, 465).
     pub fn from_url(url: &str) -> Result<Self, SmtpError> {
         let bad = || SmtpError::Config(format!("{url:?} is not smtp://HOST[:PORT] or smtps://HOST[:PORT]"));
-        let (scheme, host, port) = crate::util::server_url(url).ok_or_else(bad)?;
+        let (scheme, host, port) = crate::server::server_url(url).ok_or_else(bad)?;
         let (security, default_port) = match scheme.as_str() {
             "smtp" => (Security::StartTls, 587),
             "smtps" => (Security::Implicit, 465),

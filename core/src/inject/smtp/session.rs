@@ -153,7 +153,8 @@ impl Session {
     }
 
     async fn auth(&mut self, user: &str, pass: &str) -> Result<(), SmtpError> {
-        use crate::parse::header::base64_encode;
+        use base64::Engine as _;
+        let base64_encode = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         if self.ext.auth.iter().any(|m| m == "PLAIN") {
             let token = base64_encode(format!("\0{user}\0{pass}").as_bytes());
             let r = self.command(format!("AUTH PLAIN {token}\r\n").as_bytes(), "AUTH").await?;
