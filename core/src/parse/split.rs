@@ -84,6 +84,126 @@ struct State {
     offset_end: usize,
 }
 
+impl State {
+    /// Pushes the multipart part whose header section was just read (children to come) and gives
+    /// the state for reading its children.
+    fn open_multipart<'x>(
+        &self,
+        message: &mut Message<'x>,
+        headers: Vec<Header<'x>>,
+        mime_type: Mime,
+        boundary: Finder<'static>,
+    ) -> State {
+        let inner = State {
+            in_alternative: self.in_alternative || mime_type == Mime::MultipartAlternative,
+            mime_type,
+            boundary: Some(boundary),
+            html_parts: message.html_body.len(),
+            text_parts: message.text_body.len(),
+            need_html_body: self.need_html_body,
+            need_text_body: self.need_text_body,
+            part_id: message.parts.len() as u32,
+            ..Default::default()
+        };
+        message.parts.push(MessagePart {
+            headers,
+            offset_header: self.offset_header as u32,
+            offset_body: self.offset_body as u32,
+            offset_end: 0,
+            is_encoding_problem: false,
+            encoding: Encoding::None,
+            body: PartType::default(),
+        });
+        inner
+    }
+
+    /// Whether a leaf part of type `mime` goes to the message's (HTML, text) body lists, as
+    /// mail-parser decides: by type inside multipart/alternative, else while a body is wanted.
+    fn body_lists(&mut self, mime: Mime, is_inline: bool) -> (bool, bool) {
+        if self.mime_type == Mime::MultipartAlternative {
+            return (mime == Mime::TextHtml, mime == Mime::TextPlain);
+        }
+        if !is_inline {
+            return (false, false);
+        }
+        if self.in_alternative && (self.need_text_body || self.need_html_body) {
+            match mime {
+                Mime::TextHtml => self.need_text_body = false,
+                Mime::TextPlain => self.need_html_body = false,
+                _ => (),
+            }
+        }
+        (self.need_html_body, self.need_text_body)
+    }
+
+    /// At the end of a multipart/alternative that gave only HTML or only plain text: each stands
+    /// for the other.
+    fn fill_alternative(&self, message: &mut Message<'_>) {
+        if self.mime_type != Mime::MultipartAlternative || !self.need_html_body || !self.need_text_body {
+            return;
+        }
+        if self.text_parts == message.text_body.len() && self.html_parts != message.html_body.len() {
+            message.text_body.extend_from_slice(&message.html_body[self.html_parts..]);
+        }
+        if self.html_parts == message.html_body.len() && self.text_parts != message.text_body.len() {
+            message.html_body.extend_from_slice(&message.text_body[self.text_parts..]);
+        }
+    }
+
+    /// Gives the multipart `part` its children.
+    fn close(&mut self, part: &mut MessagePart<'_>) {
+        if self.sub_part_ids.len() != 1 || self.sub_part_ids[0] != 0 {
+            part.body = PartType::Multipart(std::mem::take(&mut self.sub_part_ids));
+        }
+    }
+}
+
+/// The finder for `--boundary` and where it first occurs at or after `from`; `None` for an empty
+/// boundary or one that never comes.
+fn first_boundary(boundary: &str, data: &[u8], from: usize) -> Option<(usize, Finder<'static>)> {
+    if boundary.is_empty() {
+        return None;
+    }
+    let mut needle = Vec::with_capacity(boundary.len() + 2);
+    needle.extend_from_slice(b"--");
+    needle.extend_from_slice(boundary.as_bytes());
+    let finder = Finder::new(&needle).into_owned();
+    find(&finder, data, from).map(|at| (at, finder))
+}
+
+/// Puts the next leaf part (the id `message.parts.len()`) on the body lists `lists` (HTML, text)
+/// and among the attachments where mail-parser puts it; gives its body (text bodies empty: the
+/// walker decodes them).
+fn list_leaf<'x>(
+    message: &mut Message<'x>,
+    (add_to_html, add_to_text): (bool, bool),
+    mime: Mime,
+    is_text: bool,
+    is_inline: bool,
+    bytes: &'x [u8],
+) -> PartType<'x> {
+    let id = message.parts.len() as u32;
+    if add_to_html {
+        message.html_body.push(id);
+    }
+    if add_to_text {
+        message.text_body.push(id);
+    }
+    if !is_text {
+        message.attachments.push(id);
+        return if is_inline {
+            PartType::InlineBinary(Cow::Borrowed(bytes))
+        } else {
+            PartType::Binary(Cow::Borrowed(bytes))
+        };
+    }
+    let is_html = mime == Mime::TextHtml;
+    if !add_to_html && is_html || !add_to_text && !is_html {
+        message.attachments.push(id);
+    }
+    if is_html { PartType::Html(Cow::Borrowed("")) } else { PartType::Text(Cow::Borrowed("")) }
+}
+
 /// A stream over `data` positioned at `pos`.
 fn stream_at(data: &[u8], pos: usize) -> MessageStream<'_> {
     let mut s = MessageStream::new(data);
@@ -230,39 +350,10 @@ pub(super) fn split<'x>(data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
         let (is_multipart, mut is_inline, mut is_text, mut mime_type) = mime_type(content_type, state.mime_type);
 
         if is_multipart && let Some(b) = content_type.and_then(|f| f.attribute("boundary")) {
-            let found = if b.is_empty() {
-                None
-            } else {
-                let mut needle = Vec::with_capacity(b.len() + 2);
-                needle.extend_from_slice(b"--");
-                needle.extend_from_slice(b.as_bytes());
-                let finder = Finder::new(&needle).into_owned();
-                find(&finder, data, stream.offset()).map(|at| (at, finder))
-            };
-            if let Some((at, finder)) = found {
+            if let Some((at, finder)) = first_boundary(b, data, stream.offset()) {
                 stream = stream_at(data, at + finder.needle().len());
-                let new_state = State {
-                    in_alternative: state.in_alternative || mime_type == Mime::MultipartAlternative,
-                    mime_type,
-                    boundary: Some(finder),
-                    html_parts: message.html_body.len(),
-                    text_parts: message.text_body.len(),
-                    need_html_body: state.need_html_body,
-                    need_text_body: state.need_text_body,
-                    part_id: message.parts.len() as u32,
-                    ..Default::default()
-                };
-                message.parts.push(MessagePart {
-                    headers: std::mem::take(&mut part_headers),
-                    offset_header: state.offset_header as u32,
-                    offset_body: state.offset_body as u32,
-                    offset_end: 0,
-                    is_encoding_problem: false,
-                    encoding: Encoding::None,
-                    body: PartType::default(),
-                });
-                stack.push(state);
-                state = new_state;
+                let inner = state.open_multipart(&mut message, std::mem::take(&mut part_headers), mime_type, finder);
+                stack.push(std::mem::replace(&mut state, inner));
                 stream.skip_crlf();
                 continue;
             }
@@ -305,45 +396,8 @@ pub(super) fn split<'x>(data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
                 && mime_type == Mime::TextPlain
                 && is_encoding_problem;
 
-        let (add_to_html, add_to_text) = if state.mime_type == Mime::MultipartAlternative {
-            match mime_type {
-                Mime::TextHtml => (true, false),
-                Mime::TextPlain => (false, true),
-                _ => (false, false),
-            }
-        } else if is_inline {
-            if state.in_alternative && (state.need_text_body || state.need_html_body) {
-                match mime_type {
-                    Mime::TextHtml => state.need_text_body = false,
-                    Mime::TextPlain => state.need_html_body = false,
-                    _ => (),
-                }
-            }
-            (state.need_html_body, state.need_text_body)
-        } else {
-            (false, false)
-        };
-        let id = message.parts.len() as u32;
-        if add_to_html {
-            message.html_body.push(id);
-        }
-        if add_to_text {
-            message.text_body.push(id);
-        }
-        let body = if is_text {
-            let is_html = mime_type == Mime::TextHtml;
-            if !add_to_html && is_html || !add_to_text && !is_html {
-                message.attachments.push(id);
-            }
-            if is_html { PartType::Html(Cow::Borrowed("")) } else { PartType::Text(Cow::Borrowed("")) }
-        } else {
-            message.attachments.push(id);
-            if is_inline {
-                PartType::InlineBinary(Cow::Borrowed(bytes))
-            } else {
-                PartType::Binary(Cow::Borrowed(bytes))
-            }
-        };
+        let (add_to_html, add_to_text) = state.body_lists(mime_type, is_inline);
+        let body = list_leaf(&mut message, (add_to_html, add_to_text), mime_type, is_text, is_inline, bytes);
         message.parts.push(MessagePart {
             headers: std::mem::take(&mut part_headers),
             encoding: Encoding::None,
@@ -365,19 +419,9 @@ pub(super) fn split<'x>(data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
                 // The next part's header section follows.
                 continue 'outer;
             }
-            if state.mime_type == Mime::MultipartAlternative && state.need_html_body && state.need_text_body {
-                // Only HTML, or only plain text: each stands for the other.
-                if state.text_parts == message.text_body.len() && state.html_parts != message.html_body.len() {
-                    message.text_body.extend_from_slice(&message.html_body[state.html_parts..]);
-                }
-                if state.html_parts == message.html_body.len() && state.text_parts != message.text_body.len() {
-                    message.html_body.extend_from_slice(&message.text_body[state.text_parts..]);
-                }
-            }
+            state.fill_alternative(&mut message);
             let Some(part) = message.parts.get_mut(state.part_id as usize) else { break 'outer };
-            if state.sub_part_ids.len() != 1 || state.sub_part_ids[0] != 0 {
-                part.body = PartType::Multipart(std::mem::take(&mut state.sub_part_ids));
-            }
+            state.close(part);
             if let Some(prev) = stack.pop() {
                 state = prev;
                 if let Some(b) = &state.boundary
@@ -396,17 +440,20 @@ pub(super) fn split<'x>(data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
     while let Some(prev) = stack.pop() {
         if let Some(part) = message.parts.get_mut(state.part_id as usize) {
             part.offset_end = stream.offset() as u32;
-            if state.sub_part_ids.len() != 1 || state.sub_part_ids[0] != 0 {
-                part.body = PartType::Multipart(std::mem::take(&mut state.sub_part_ids));
-            }
+            state.close(part);
         }
         state = prev;
     }
 
+    Ok(finish(message, part_headers, data))
+}
+
+/// The message once every part is read; `None` when `data` had no header section.
+fn finish<'x>(mut message: Message<'x>, part_headers: Vec<Header<'x>>, data: &'x [u8]) -> Option<Message<'x>> {
     message.raw_message = Cow::Borrowed(data);
     if !message.parts.is_empty() {
         message.parts[0].offset_end = data.len() as u32;
-        Ok(Some(message))
+        Some(message)
     } else if !part_headers.is_empty() {
         // Headers without a body.
         message.parts.push(MessagePart {
@@ -418,9 +465,9 @@ pub(super) fn split<'x>(data: &'x [u8]) -> Result<Option<Message<'x>>, Nested> {
             offset_body: data.len() as u32,
             offset_end: data.len() as u32,
         });
-        Ok(Some(message))
+        Some(message)
     } else {
-        Ok(None)
+        None
     }
 }
 

@@ -51,6 +51,43 @@ struct Walker<'a, 'l> {
 }
 
 /// Drops a mail-parser part without recursion (nested messages can be thousands deep).
+/// The MIME fields of a part, read from its header fields (defaults as RFC 2045 gives them; in a
+/// multipart/digest a part without Content-Type is a message).
+struct MimeFields {
+    content_type: MimeValue,
+    disposition: Option<MimeValue>,
+    filename: Option<String>,
+    content_id: Option<String>,
+    encoding: TransferEncoding,
+}
+
+impl MimeFields {
+    fn of(headers: &[RawHeader<'_>], digest: bool) -> Self {
+        let find = |n: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).map(|h| &*h.value);
+        let content_type = match find("content-type") {
+            Some(raw) => header::parse_mime_value(raw),
+            None => {
+                MimeValue { value: if digest { "message/rfc822" } else { "text/plain" }.into(), params: Vec::new() }
+            }
+        };
+        let content_type = if content_type.value.is_empty() || !content_type.value.contains('/') {
+            MimeValue { value: "text/plain".into(), params: content_type.params }
+        } else {
+            content_type
+        };
+        let disposition = find("content-disposition").map(header::parse_mime_value);
+        let filename = disposition
+            .as_ref()
+            .and_then(|d| d.param("filename"))
+            .filter(|f| !f.trim().is_empty())
+            .or_else(|| content_type.param("name").filter(|f| !f.trim().is_empty()))
+            .map(clean_filename);
+        let content_id = find("content-id").map(header::strip_id).filter(|s| !s.is_empty());
+        let encoding = TransferEncoding::from_header(find("content-transfer-encoding"));
+        MimeFields { content_type, disposition, filename, content_id, encoding }
+    }
+}
+
 fn dismantle(part: MpPart<'_>) {
     let mut stack = vec![part];
     while let Some(mut p) = stack.pop() {
@@ -312,95 +349,25 @@ impl<'a> Walker<'a, '_> {
         let hstart = mp.offset_header as usize;
         let bstart = (mp.offset_body as usize).max(hstart);
         let bend = (mp.offset_end as usize).max(bstart);
-        let raw_header = buf.slice(hstart..bstart);
-        let raw_body = buf.slice(bstart..bend);
-
-        let too_big = bstart - hstart > self.limits.max_header_bytes;
-        if too_big {
-            self.warnings.push(
-                Warning::new(
-                    WarningKind::HeaderLimit,
-                    format!(
-                        "header section of {} bytes is over the limit of {}; its fields were not decoded",
-                        bstart - hstart,
-                        self.limits.max_header_bytes
-                    ),
-                )
-                .at_part(&work.path)
-                .at_offset(hstart),
-            );
-        }
-        let headers: Vec<RawHeader<'a>> = if too_big {
-            Vec::new()
-        } else {
-            mp.headers
-                .iter()
-                .map(|h| {
-                    let f = h.offset_field as usize;
-                    let s = (h.offset_start as usize).max(f);
-                    let e = (h.offset_end as usize).max(s);
-                    let name = buf.slice(f..s);
-                    let nlen = name.iter().position(|&b| b == b':').unwrap_or(name.len());
-                    let nlen = name[..nlen].trim_ascii_end().len();
-                    RawHeader { name: name.slice(0..nlen), value: buf.slice(s..e) }
-                })
-                .collect()
-        };
-        // An mbox "From " separator line at the top is not damage.
-        let from_line = |k: usize, h: &RawHeader<'_>| k == 0 && h.name.starts_with(b"From ");
-        let bad_name = |h: &RawHeader<'_>| h.name.is_empty() || h.name.iter().any(|&b| !(33..=126).contains(&b));
-        if let Some((_, bad)) = headers.iter().enumerate().find(|(k, h)| !from_line(*k, h) && bad_name(h)) {
-            let at = bad.name.as_ptr() as usize - buf.as_ptr() as usize;
-            self.warnings.push(
-                Warning::new(
-                    WarningKind::MalformedHeader,
-                    "a header line has no valid field name; it was kept as written",
-                )
-                .at_part(&work.path)
-                .at_offset(at),
-            );
-        }
+        let headers = self.raw_headers(&work, &mp, &buf, hstart..bstart);
         if work.id == 0 {
             self.fill_summary(env_idx, idx, &mp, &headers);
         }
-
-        let find = |n: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).map(|h| &*h.value);
-        let content_type = match find("content-type") {
-            Some(raw) => header::parse_mime_value(raw),
-            None => MimeValue {
-                value: if work.digest { "message/rfc822" } else { "text/plain" }.into(),
-                params: Vec::new(),
-            },
-        };
-        let content_type = if content_type.value.is_empty() || !content_type.value.contains('/') {
-            MimeValue { value: "text/plain".into(), params: content_type.params }
-        } else {
-            content_type
-        };
-        let disposition = find("content-disposition").map(header::parse_mime_value);
-        let filename = disposition
-            .as_ref()
-            .and_then(|d| d.param("filename"))
-            .filter(|f| !f.trim().is_empty())
-            .or_else(|| content_type.param("name").filter(|f| !f.trim().is_empty()))
-            .map(clean_filename);
-        let content_id = find("content-id").map(header::strip_id).filter(|s| !s.is_empty());
-        let encoding = TransferEncoding::from_header(find("content-transfer-encoding"));
-
+        let fields = MimeFields::of(&headers, work.digest);
         let mut part = Part {
             path: work.path.clone(),
             kind: PartKind::Leaf,
             depth: work.depth,
             summary: env_idx,
             headers,
-            raw_header,
-            raw_body,
+            raw_header: buf.slice(hstart..bstart),
+            raw_body: buf.slice(bstart..bend),
             offset: hstart,
-            content_type,
-            disposition,
-            filename,
-            content_id,
-            encoding,
+            content_type: fields.content_type,
+            disposition: fields.disposition,
+            filename: fields.filename,
+            content_id: fields.content_id,
+            encoding: fields.encoding,
             decoded: None,
             decoded_lazy: OnceLock::new(),
             text: None,
@@ -429,57 +396,7 @@ impl<'a> Walker<'a, '_> {
                     });
                 }
             }
-            PartType::Message(nested) => {
-                // `decoded` is the part's content, `nested_buf` the buffer the nested parts lie in.
-                // An encoded body that mail-parser did not decode (it named the encoding
-                // differently) is decoded and read here.
-                let (nested, nested_buf, decoded) = if part.encoding.is_identity() {
-                    (Some(nested), buf.clone(), part.raw_body.clone())
-                } else if mp.encoding != MpEncoding::None {
-                    let mut nested = nested;
-                    let decoded = match std::mem::take(&mut nested.raw_message) {
-                        Cow::Owned(v) => Data::from(v),
-                        Cow::Borrowed(b) => Data::Borrowed(b),
-                    };
-                    (Some(nested), decoded.clone(), decoded)
-                } else {
-                    let decoded = self.own_decode(&part);
-                    (parse_nested(&decoded, self.limits), decoded.clone(), decoded)
-                };
-                part.decoded = Some(decoded);
-                let nested = nested.unwrap_or_default();
-                if nested.parts.is_empty() {
-                    part.kind = PartKind::Leaf;
-                } else {
-                    if nested.parts[0].headers.is_empty() {
-                        self.warnings.push(
-                            Warning::new(
-                                WarningKind::MalformedNestedMessage,
-                                "message/rfc822 part has no header section",
-                            )
-                            .at_part(&work.path)
-                            .at_offset(bstart),
-                        );
-                    }
-                    let env = self.summaries.len();
-                    self.summaries.push(Summary::default());
-                    let arena = self.arenas.len();
-                    let root_multi = matches!(nested.parts[0].body, PartType::Multipart(_));
-                    self.arenas.push(Arena {
-                        map: vec![usize::MAX; nested.parts.len()],
-                        parts: nested.parts.into_iter().map(Some).collect(),
-                        buf: nested_buf,
-                        text_body: nested.text_body,
-                        html_body: nested.html_body,
-                        summary: env,
-                        texts: true,
-                    });
-                    let root = self.parts.len() + 1;
-                    part.kind = PartKind::Message { root, summary: env };
-                    let path = if root_multi { work.path.clone() } else { work.path.child(1) };
-                    self.stack.push(Work { arena, id: 0, path, depth: work.depth + 1, parent: None, digest: false });
-                }
-            }
+            PartType::Message(nested) => self.nested(&work, &mut part, mp.encoding, nested, buf, bstart),
             PartType::Text(t) | PartType::Html(t) => {
                 self.leaf_text(&mut part, mp.encoding, mp.is_encoding_problem, texts.then_some(t));
             }
@@ -487,30 +404,121 @@ impl<'a> Walker<'a, '_> {
                 self.leaf_binary(&mut part, mp.encoding, mp.is_encoding_problem, b);
             }
         }
-        if part.content_type.value.starts_with("multipart/") && !part.is_multipart() {
-            self.warnings.push(
-                Warning::new(
-                    WarningKind::MalformedMultipart,
-                    "multipart with no usable boundary; its body was read as text",
-                )
-                .at_part(&part.path)
-                .at_offset(bstart),
-            );
-        }
-        if (part.content_type.value == "message/rfc822" || part.content_type.value == "message/global")
-            && !matches!(part.kind, PartKind::Message { .. })
-        {
-            self.warnings.push(
-                Warning::new(
-                    WarningKind::MalformedNestedMessage,
-                    "message/rfc822 part could not be read as a message; kept as bytes",
-                )
-                .at_part(&part.path)
-                .at_offset(bstart),
-            );
-        }
+        self.check_kind(&part, bstart);
         dismantle(mp);
         self.parts.push(part);
+    }
+
+    /// The part's header fields as slices of `buf` (none, with a warning, when the section at
+    /// `section` is over the limit); a warning for a line without a valid field name.
+    fn raw_headers(
+        &mut self,
+        work: &Work,
+        mp: &MpPart<'a>,
+        buf: &Data<'a>,
+        section: std::ops::Range<usize>,
+    ) -> Vec<RawHeader<'a>> {
+        let size = section.end - section.start;
+        if size > self.limits.max_header_bytes {
+            let why = format!(
+                "header section of {size} bytes is over the limit of {}; its fields were not decoded",
+                self.limits.max_header_bytes
+            );
+            self.warnings
+                .push(Warning::new(WarningKind::HeaderLimit, why).at_part(&work.path).at_offset(section.start));
+            return Vec::new();
+        }
+        let headers: Vec<RawHeader<'a>> = mp
+            .headers
+            .iter()
+            .map(|h| {
+                let f = h.offset_field as usize;
+                let s = (h.offset_start as usize).max(f);
+                let e = (h.offset_end as usize).max(s);
+                let name = buf.slice(f..s);
+                let nlen = name.iter().position(|&b| b == b':').unwrap_or(name.len());
+                let nlen = name[..nlen].trim_ascii_end().len();
+                RawHeader { name: name.slice(0..nlen), value: buf.slice(s..e) }
+            })
+            .collect();
+        // An mbox "From " separator line at the top is not damage.
+        let from_line = |k: usize, h: &RawHeader<'_>| k == 0 && h.name.starts_with(b"From ");
+        let bad_name = |h: &RawHeader<'_>| h.name.is_empty() || h.name.iter().any(|&b| !(33..=126).contains(&b));
+        if let Some((_, bad)) = headers.iter().enumerate().find(|(k, h)| !from_line(*k, h) && bad_name(h)) {
+            let at = bad.name.as_ptr() as usize - buf.as_ptr() as usize;
+            let why = "a header line has no valid field name; it was kept as written";
+            self.warnings.push(Warning::new(WarningKind::MalformedHeader, why).at_part(&work.path).at_offset(at));
+        }
+        headers
+    }
+
+    /// A message/rfc822 part: its content decoded (where mail-parser did not) and, when it reads
+    /// as a message, a new arena whose parts are walked next, under this part.
+    fn nested(
+        &mut self,
+        work: &Work,
+        part: &mut Part<'a>,
+        mp_enc: MpEncoding,
+        nested: mail_parser::Message<'a>,
+        buf: Data<'a>,
+        bstart: usize,
+    ) {
+        // `decoded` is the part's content, `nested_buf` the buffer the nested parts lie in. An
+        // encoded body that mail-parser did not decode (it named the encoding differently) is
+        // decoded and read here.
+        let (nested, nested_buf, decoded) = if part.encoding.is_identity() {
+            (Some(nested), buf, part.raw_body.clone())
+        } else if mp_enc != MpEncoding::None {
+            let mut nested = nested;
+            let decoded = match std::mem::take(&mut nested.raw_message) {
+                Cow::Owned(v) => Data::from(v),
+                Cow::Borrowed(b) => Data::Borrowed(b),
+            };
+            (Some(nested), decoded.clone(), decoded)
+        } else {
+            let decoded = self.own_decode(part);
+            (parse_nested(&decoded, self.limits), decoded.clone(), decoded)
+        };
+        part.decoded = Some(decoded);
+        let Some(nested) = nested.filter(|n| !n.parts.is_empty()) else {
+            part.kind = PartKind::Leaf;
+            return;
+        };
+        if nested.parts[0].headers.is_empty() {
+            let why = "message/rfc822 part has no header section";
+            self.warnings
+                .push(Warning::new(WarningKind::MalformedNestedMessage, why).at_part(&work.path).at_offset(bstart));
+        }
+        let env = self.summaries.len();
+        self.summaries.push(Summary::default());
+        let arena = self.arenas.len();
+        let root_multi = matches!(nested.parts[0].body, PartType::Multipart(_));
+        self.arenas.push(Arena {
+            map: vec![usize::MAX; nested.parts.len()],
+            parts: nested.parts.into_iter().map(Some).collect(),
+            buf: nested_buf,
+            text_body: nested.text_body,
+            html_body: nested.html_body,
+            summary: env,
+            texts: true,
+        });
+        let root = self.parts.len() + 1;
+        part.kind = PartKind::Message { root, summary: env };
+        let path = if root_multi { work.path.clone() } else { work.path.child(1) };
+        self.stack.push(Work { arena, id: 0, path, depth: work.depth + 1, parent: None, digest: false });
+    }
+
+    /// Warnings for a part whose type says multipart or message but that could not be read so.
+    fn check_kind(&mut self, part: &Part<'a>, bstart: usize) {
+        let ct = part.content_type.value.as_str();
+        let why = if ct.starts_with("multipart/") && !part.is_multipart() {
+            (WarningKind::MalformedMultipart, "multipart with no usable boundary; its body was read as text")
+        } else if (ct == "message/rfc822" || ct == "message/global") && !matches!(part.kind, PartKind::Message { .. }) {
+            (WarningKind::MalformedNestedMessage, "message/rfc822 part could not be read as a message; kept as bytes")
+        } else {
+            return;
+        };
+        self.warnings.push(Warning::new(why.0, why.1).at_part(&part.path).at_offset(bstart));
     }
 
     fn check_final_boundary(&mut self, part: &Part<'a>, end: usize) {
