@@ -317,10 +317,9 @@ impl Fetcher {
     /// Maildir (before the state moves on).
     pub fn sync_folder(&mut self, folder: &str, mut on_message: impl FnMut(&Path)) -> Result<FolderReport, FetchError> {
         let target = self.maildir_for(folder)?;
-        let mut state = self.state(folder);
         let state_path = self.state_path(folder);
-        let account = self.account_tag();
-        let folder_tag = short_hash(folder);
+        let mut state = self.state(folder);
+        let prefix = format!("imap-{}-{}", self.account_tag(), short_hash(folder));
         let timeout = self.config.timeout;
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
         let mailbox = self
@@ -330,85 +329,29 @@ impl Fetcher {
             .map_err(imap_err(format!("SELECT {folder}")))?;
         let validity = mailbox.uid_validity.unwrap_or(0);
         let mut report = FolderReport { folder: folder.into(), maildir: target.path().into(), ..Default::default() };
-        let mut known: Option<HashSet<[u8; 32]>> = None;
+        let mut landing =
+            Landing { target: &target, prefix: format!("{prefix}-{validity}-"), first: true, known: None };
         if state.uidvalidity != validity {
+            // A new UIDVALIDITY renumbers the folder: start again, without storing twice what
+            // the Maildir already holds.
             report.uidvalidity_changed = state.uidvalidity != 0;
             if report.uidvalidity_changed {
-                known = Some(hashes(&target));
+                landing.known = Some(hashes(&target));
             }
             state = FolderState { uidvalidity: validity, last_uid: 0 };
             save_state_at(&state_path, &state)?;
         }
-        let mut first = true;
-        let range = format!("{}:*", state.last_uid.saturating_add(1));
-        let runtime = &self.runtime;
+        let mut fetched: Vec<Option<PathBuf>> = Vec::new();
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
-        let mut fetched: Vec<(u32, PathBuf, bool)> = Vec::new();
-        let mut failure: Option<FetchError> = None;
-        runtime.block_on(async {
-            let stream = match tokio::time::timeout(timeout, session.uid_fetch(&range, "(UID BODY.PEEK[])")).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    failure = Some(imap_err("UID FETCH")(e));
-                    return;
+        let fetching = fetch_new(session, timeout, (&mut state, &state_path), &mut landing, &mut fetched);
+        let failure = self.runtime.block_on(fetching).err();
+        for path in &fetched {
+            match path {
+                Some(path) => {
+                    report.fetched += 1;
+                    on_message(path);
                 }
-                Err(_) => {
-                    failure = Some(FetchError::Timeout("UID FETCH"));
-                    return;
-                }
-            };
-            let mut stream = std::pin::pin!(stream);
-            loop {
-                let next = match tokio::time::timeout(timeout, stream.try_next()).await {
-                    Ok(Ok(Some(f))) => f,
-                    Ok(Ok(None)) => break,
-                    Ok(Err(e)) => {
-                        failure = Some(imap_err("UID FETCH")(e));
-                        break;
-                    }
-                    Err(_) => {
-                        failure = Some(FetchError::Timeout("UID FETCH"));
-                        break;
-                    }
-                };
-                let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
-                // `N:*` includes the highest UID even when it is below N.
-                if uid <= state.last_uid {
-                    continue;
-                }
-                let name = format!("imap-{account}-{folder_tag}-{validity}-{uid}");
-                // Only the first message can have landed before a crash cut the state short.
-                let already = if first { target.contains(&name) } else { Ok(false) };
-                first = false;
-                let dup = known.as_ref().is_some_and(|k| k.contains(&<[u8; 32]>::from(Sha256::digest(body))));
-                let outcome = match already {
-                    Ok(true) => Ok(None),
-                    Ok(false) if dup => Ok(None),
-                    Ok(false) => target.deliver_named(&name, body),
-                    Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(Some(path)) => fetched.push((uid, path, true)),
-                    Ok(None) => fetched.push((uid, PathBuf::new(), false)),
-                    Err(e) => {
-                        failure = Some(e.into());
-                        break;
-                    }
-                }
-                // Saved after each message, so a kill in a large fetch loses no progress.
-                state.last_uid = uid;
-                if let Err(e) = save_state_at(&state_path, &state) {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        });
-        for (_, path, new) in &fetched {
-            if *new {
-                report.fetched += 1;
-                on_message(path);
-            } else {
-                report.skipped += 1;
+                None => report.skipped += 1,
             }
         }
         report.state = state;
@@ -430,19 +373,13 @@ impl Fetcher {
             None => self.runtime.block_on(login(&self.config))?,
         };
         let result: Result<(bool, Session), FetchError> = self.runtime.block_on(async {
-            tokio::time::timeout(timeout, session.select(folder))
-                .await
-                .map_err(|_| FetchError::Timeout("SELECT"))?
-                .map_err(imap_err("SELECT"))?;
+            timed(timeout, "SELECT", session.select(folder)).await?;
             let mut handle = session.idle();
             handle.init().await.map_err(imap_err("IDLE"))?;
             let (waiting, _stop) = handle.wait_with_timeout(wait);
             let got = waiting.await.map_err(imap_err("IDLE"))?;
             let news = matches!(got, async_imap::extensions::idle::IdleResponse::NewData(_));
-            let session = tokio::time::timeout(timeout, handle.done())
-                .await
-                .map_err(|_| FetchError::Timeout("DONE"))?
-                .map_err(imap_err("DONE"))?;
+            let session = timed(timeout, "DONE", handle.done()).await?;
             Ok((news, session))
         });
         let (news, session) = result?;
@@ -464,6 +401,66 @@ impl Fetcher {
             let _ = self.runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), s.logout()).await });
         }
     }
+}
+
+/// Fetches every message above the folder's last UID into the landing, one at a time; the
+/// state is saved after each, so a kill in a large fetch loses no progress. What landed so far
+/// is in `fetched` (`None` for a message that was there already) even when this fails.
+async fn fetch_new(
+    session: &mut Session,
+    timeout: Duration,
+    (state, state_path): (&mut FolderState, &Path),
+    landing: &mut Landing<'_>,
+    fetched: &mut Vec<Option<PathBuf>>,
+) -> Result<(), FetchError> {
+    let range = format!("{}:*", state.last_uid.saturating_add(1));
+    let stream = timed(timeout, "UID FETCH", session.uid_fetch(&range, "(UID BODY.PEEK[])")).await?;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(next) = timed(timeout, "UID FETCH", stream.try_next()).await? {
+        let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
+        // `N:*` includes the highest UID even when it is below N.
+        if uid <= state.last_uid {
+            continue;
+        }
+        fetched.push(landing.land(uid, body)?);
+        state.last_uid = uid;
+        save_state_at(state_path, state)?;
+    }
+    Ok(())
+}
+
+/// Where a folder's messages land: the Maildir, under names made of the account, folder,
+/// UIDVALIDITY and UID, so a message fetched twice is stored once.
+struct Landing<'m> {
+    target: &'m Maildir,
+    /// `imap-<account>-<folder>-<uidvalidity>-`; the UID follows.
+    prefix: String,
+    /// Only the first message of a run can have landed before a crash cut the state short.
+    first: bool,
+    /// After a UIDVALIDITY change, the digests of what the Maildir holds.
+    known: Option<HashSet<[u8; 32]>>,
+}
+
+impl Landing<'_> {
+    /// Stores the message with `uid`: its path, or `None` when it was there already.
+    fn land(&mut self, uid: u32, body: &[u8]) -> Result<Option<PathBuf>, FetchError> {
+        let name = format!("{}{uid}", self.prefix);
+        let already = std::mem::take(&mut self.first) && self.target.contains(&name)?;
+        let dup = || self.known.as_ref().is_some_and(|k| k.contains(&<[u8; 32]>::from(Sha256::digest(body))));
+        if already || dup() {
+            return Ok(None);
+        }
+        Ok(self.target.deliver_named(&name, body)?)
+    }
+}
+
+/// `what` awaited for at most `timeout`; its IMAP error or the timeout as a [`FetchError`].
+async fn timed<T>(
+    timeout: Duration,
+    what: &'static str,
+    f: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,
+) -> Result<T, FetchError> {
+    tokio::time::timeout(timeout, f).await.map_err(|_| FetchError::Timeout(what))?.map_err(imap_err(what))
 }
 
 fn save_state_at(path: &Path, state: &FolderState) -> Result<(), FetchError> {

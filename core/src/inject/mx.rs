@@ -346,112 +346,146 @@ async fn deliver_domain(
 ) -> (Vec<RecipientResult>, Option<TlsInfo>) {
     let hosts = match route(resolver, domain).await {
         Ok(h) => h,
-        Err(e) => {
-            let status = if e.is_transient() { RecipientStatus::Transient } else { RecipientStatus::Permanent };
-            // RFC 7505 §4.2 and RFC 3463 §3.2.
-            let enhanced = match e {
-                MxError::NullMx { .. } => Some("5.1.10"),
-                MxError::NoSuchDomain { .. } => Some("5.1.2"),
-                _ => Some("4.4.3"),
-            };
-            let results = rcpts
-                .iter()
-                .map(|a| RecipientResult {
-                    enhanced_code: enhanced.map(str::to_string),
-                    ..failed(a, status.clone(), &e.to_string(), None)
-                })
-                .collect();
-            return (results, None);
-        }
+        Err(e) => return (route_failed(&e, &rcpts), None),
     };
-    let mut tls = None;
-    let mut done: Vec<RecipientResult> = Vec::with_capacity(rcpts.len());
-    let mut pending = rcpts;
-    // The last transient answer per recipient (or for all, from a host that failed as a whole).
-    let mut last: BTreeMap<String, RecipientResult> = BTreeMap::new();
-    let mut last_host_error: Option<(String, String)> = None;
+    let mut progress = Progress { pending: rcpts, ..Progress::default() };
     'hosts: for host in hosts {
         let addrs = match addresses(resolver, &host.name).await {
             Ok(a) if !a.is_empty() => a,
             Ok(_) => {
-                last_host_error = Some((host.name.clone(), format!("{} has no address", host.name)));
+                progress.last_host_error = Some((host.name.clone(), format!("{} has no address", host.name)));
                 continue;
             }
             Err(e) => {
-                last_host_error = Some((host.name.clone(), format!("cannot find the address of {}: {e}", host.name)));
+                let why = format!("cannot find the address of {}: {e}", host.name);
+                progress.last_host_error = Some((host.name.clone(), why));
                 continue;
             }
         };
         for ip in addrs {
             let at = SocketAddr::new(ip, c.port);
             let label = format!("{}[{}]:{}", host.name, ip, c.port);
-            let config = smtp_config(c, &host.name);
-            let mut session = match Session::connect_to(&config, Some(at)).await {
+            let mut session = match Session::connect_to(&smtp_config(c, &host.name), Some(at)).await {
                 Ok(s) => s,
                 Err(e) => {
-                    last_host_error = Some((label, e.to_string()));
+                    progress.last_host_error = Some((label, e.to_string()));
                     continue;
                 }
             };
-            let Ok(env) = Envelope::new(from, pending.clone()) else { break 'hosts };
+            let Ok(env) = Envelope::new(from, progress.pending.clone()) else { break 'hosts };
             let outcome = session.send(&env, raw).await;
             let _ = tokio::time::timeout(c.reply_timeout, session.quit()).await;
-            let answers = match outcome {
-                Ok(receipt) => {
-                    tls = receipt.tls.or(tls);
-                    receipt.recipients
-                }
-                Err(SmtpError::AllRecipientsRefused { recipients }) => recipients,
-                Err(e) => {
-                    let permanent = e.is_permanent()
-                        && !matches!(e, SmtpError::Tls { .. } | SmtpError::NoStartTls { .. } | SmtpError::Protocol(_));
-                    let mut r = failed("", RecipientStatus::Transient, &e.to_string(), Some(label.clone()));
-                    r.code = e.code();
-                    r.enhanced_code = e.enhanced_code().map(str::to_string);
-                    if permanent {
-                        r.status = RecipientStatus::Permanent;
-                        done.extend(pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
-                        break 'hosts;
-                    }
-                    // This host may have the message: another one must not get it too.
-                    if matches!(e, SmtpError::OutcomeUnknown { .. }) {
-                        done.extend(pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
-                        break 'hosts;
-                    }
-                    for a in &pending {
-                        last.insert(a.clone(), RecipientResult { address: a.clone(), ..r.clone() });
-                    }
-                    last_host_error = Some((label, e.to_string()));
-                    continue;
-                }
-            };
-            let mut still = Vec::new();
-            for mut r in answers {
-                r.host.get_or_insert_with(|| label.clone());
-                if r.status == RecipientStatus::Transient {
-                    still.push(r.address.clone());
-                    last.insert(r.address.clone(), r);
-                } else {
-                    last.remove(&r.address);
-                    done.push(r);
-                }
+            match progress.record(label, outcome) {
+                Next::Address => continue,
+                Next::Host => continue 'hosts,
+                Next::Stop => break 'hosts,
             }
-            pending = still;
-            if pending.is_empty() {
-                break 'hosts;
-            }
-            // A 4xx for some recipients: the next host may take them.
-            continue 'hosts;
         }
     }
-    for a in pending {
-        let r = last.remove(&a).unwrap_or_else(|| match &last_host_error {
-            Some((h, e)) => failed(&a, RecipientStatus::Transient, e, Some(h.clone())),
-            None => failed(&a, RecipientStatus::Transient, &format!("no usable mail exchanger for {domain}"), None),
-        });
-        done.push(r);
+    progress.finish(domain)
+}
+
+/// Every recipient's result when the domain has no route: permanent for a null MX or a domain
+/// that does not exist (RFC 7505 §4.2, RFC 3463 §3.2), transient for a DNS failure.
+fn route_failed(e: &MxError, rcpts: &[String]) -> Vec<RecipientResult> {
+    let status = if e.is_transient() { RecipientStatus::Transient } else { RecipientStatus::Permanent };
+    let enhanced = match e {
+        MxError::NullMx { .. } => "5.1.10",
+        MxError::NoSuchDomain { .. } => "5.1.2",
+        _ => "4.4.3",
+    };
+    rcpts
+        .iter()
+        .map(|a| RecipientResult {
+            enhanced_code: Some(enhanced.to_string()),
+            ..failed(a, status.clone(), &e.to_string(), None)
+        })
+        .collect()
+}
+
+/// What one domain's delivery knows so far, host after host.
+#[derive(Default)]
+struct Progress {
+    /// Recipients with a final answer (delivered, refused, or outcome unknown).
+    done: Vec<RecipientResult>,
+    /// Recipients the next host should be asked to take.
+    pending: Vec<String>,
+    /// The last transient answer per recipient (or for all, from a host that failed as a whole).
+    last: BTreeMap<String, RecipientResult>,
+    /// The last host that could not be used at all, and why.
+    last_host_error: Option<(String, String)>,
+    tls: Option<TlsInfo>,
+}
+
+/// Where a delivery goes after one session.
+enum Next {
+    /// The host's next address (this one failed as a whole, transiently).
+    Address,
+    /// The next host (some recipients got a 4xx).
+    Host,
+    /// Nowhere: every recipient has a final answer, or must not be sent again.
+    Stop,
+}
+
+impl Progress {
+    /// Takes in the outcome of one session with the host at `label`.
+    fn record(&mut self, label: String, outcome: Result<Receipt, SmtpError>) -> Next {
+        let answers = match outcome {
+            Ok(receipt) => {
+                self.tls = receipt.tls.or(self.tls.take());
+                receipt.recipients
+            }
+            Err(SmtpError::AllRecipientsRefused { recipients }) => recipients,
+            Err(e) => return self.session_failed(label, e),
+        };
+        let mut still = Vec::new();
+        for mut r in answers {
+            r.host.get_or_insert_with(|| label.clone());
+            if r.status == RecipientStatus::Transient {
+                still.push(r.address.clone());
+                self.last.insert(r.address.clone(), r);
+            } else {
+                self.last.remove(&r.address);
+                self.done.push(r);
+            }
+        }
+        self.pending = still;
+        if self.pending.is_empty() { Next::Stop } else { Next::Host }
     }
-    (done, tls)
+
+    /// A session that failed as a whole: final for every pending recipient when the error is
+    /// permanent or the host may have the message (another one must not get it too).
+    fn session_failed(&mut self, label: String, e: SmtpError) -> Next {
+        let permanent = e.is_permanent()
+            && !matches!(e, SmtpError::Tls { .. } | SmtpError::NoStartTls { .. } | SmtpError::Protocol(_));
+        let mut r = failed("", RecipientStatus::Transient, &e.to_string(), Some(label.clone()));
+        r.code = e.code();
+        r.enhanced_code = e.enhanced_code().map(str::to_string);
+        if permanent {
+            r.status = RecipientStatus::Permanent;
+        }
+        if permanent || matches!(e, SmtpError::OutcomeUnknown { .. }) {
+            self.done.extend(self.pending.drain(..).map(|a| RecipientResult { address: a, ..r.clone() }));
+            return Next::Stop;
+        }
+        for a in &self.pending {
+            self.last.insert(a.clone(), RecipientResult { address: a.clone(), ..r.clone() });
+        }
+        self.last_host_error = Some((label, e.to_string()));
+        Next::Address
+    }
+
+    /// The results: recipients still pending get their last transient answer.
+    fn finish(mut self, domain: &str) -> (Vec<RecipientResult>, Option<TlsInfo>) {
+        for a in std::mem::take(&mut self.pending) {
+            let r = self.last.remove(&a).unwrap_or_else(|| match &self.last_host_error {
+                Some((h, e)) => failed(&a, RecipientStatus::Transient, e, Some(h.clone())),
+                None => failed(&a, RecipientStatus::Transient, &format!("no usable mail exchanger for {domain}"), None),
+            });
+            self.done.push(r);
+        }
+        (self.done, self.tls)
+    }
 }
 
 fn smtp_config(c: &MxConfig, host: &str) -> SmtpConfig {
