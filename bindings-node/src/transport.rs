@@ -10,7 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use mailwright::build::MessageBuilder as CoreBuilder;
-use mailwright::inject::{Receipt as CoreReceipt, RecipientResult, RecipientStatus, Transport as CoreTransport};
+use mailwright::inject::{Receipt as CoreReceipt, RecipientResult, Transport as CoreTransport};
 use mailwright::mailbox::{MaildirEntry, MboxFormat, MboxReader};
 
 use crate::errors::{Failure, Job, Json, same};
@@ -35,14 +35,9 @@ pub struct Recipient {
 
 impl From<&RecipientResult> for Recipient {
     fn from(r: &RecipientResult) -> Self {
-        let status = match r.status {
-            RecipientStatus::Accepted => "accepted",
-            RecipientStatus::Transient => "transient",
-            RecipientStatus::Permanent => "permanent",
-        };
         Recipient {
             address: r.address.clone(),
-            status: status.into(),
+            status: r.status.as_str().into(),
             code: r.code.map(u32::from),
             enhanced_code: r.enhanced_code.clone(),
             text: r.text.clone(),

@@ -8,19 +8,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use mailwright::build::MessageBuilder as CoreBuilder;
-use mailwright::inject::{Receipt, RecipientResult, RecipientStatus, Transport};
+use mailwright::inject::{Receipt, RecipientResult, Transport};
 
 use crate::errors::Error;
 
 pub(crate) fn recipient_dict(py: Python<'_>, r: &RecipientResult) -> Py<PyAny> {
     let d = PyDict::new(py);
-    let status = match r.status {
-        RecipientStatus::Accepted => "accepted",
-        RecipientStatus::Transient => "transient",
-        RecipientStatus::Permanent => "permanent",
-    };
     let _ = d.set_item("address", &r.address);
-    let _ = d.set_item("status", status);
+    let _ = d.set_item("status", r.status.as_str());
     let _ = d.set_item("code", r.code);
     let _ = d.set_item("enhanced_code", &r.enhanced_code);
     let _ = d.set_item("text", &r.text);

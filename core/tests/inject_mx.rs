@@ -129,7 +129,7 @@ fn a_550_fails_that_recipient_and_delivers_the_others() {
     let to = ["ok1@partial.test", "reject1@partial.test", "ok2@partial.test"];
     let (env, raw) = message("a@client.test", &to, "partial");
     let receipt = mx(Duration::from_secs(5)).send_mx(&env, &raw).expect("some accepted");
-    let statuses: Vec<_> = receipt.recipients.iter().map(|r| (r.address.as_str(), r.status.clone())).collect();
+    let statuses: Vec<_> = receipt.recipients.iter().map(|r| (r.address.as_str(), r.status)).collect();
     assert_eq!(
         statuses,
         vec![

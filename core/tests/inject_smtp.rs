@@ -163,7 +163,7 @@ fn per_recipient_results_and_transient_or_permanent() {
     let mut t = submission(587, Security::StartTls, "alicepw");
     let r = t.send_smtp(&env, &raw).expect("partly accepted");
     let by: Vec<(RecipientStatus, Option<u16>, Option<String>)> =
-        r.recipients.iter().map(|x| (x.status.clone(), x.code, x.enhanced_code.clone())).collect();
+        r.recipients.iter().map(|x| (x.status, x.code, x.enhanced_code.clone())).collect();
     assert_eq!(
         by,
         [

@@ -7,7 +7,8 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use mailwright::inject::outbox::{EntryState, RecipientState};
+use mailwright::inject::RecipientStatus;
+use mailwright::inject::outbox::EntryState;
 use mailwright::inject::{Envelope, MaildirTransport, Outbox, RetryPolicy};
 use support::{Server, delivered, message, mx};
 
@@ -91,7 +92,7 @@ fn a_permanent_local_failure_leaves_a_report_and_retry_requeues() {
     assert!(dsn.contains("/nonexistent/sendmail"), "{dsn}");
     let status = outbox.status().expect("status");
     assert_eq!(status[0].state, EntryState::Failed);
-    assert_eq!(status[0].message.recipients[0].state, RecipientState::Failed);
+    assert_eq!(status[0].message.recipients[0].status, RecipientStatus::Permanent);
 
     assert_eq!(outbox.retry(Some(&id)).expect("retry"), 1);
     let status = outbox.status().expect("status");
@@ -134,6 +135,54 @@ fn stale_tmp_leftovers_are_not_messages() {
     assert!(bad.join("message.eml").exists());
 }
 
+/// A spool written before recipients' results and states were one type: its `state.json` is read
+/// as it was written, flushed, and what is left is written back in the same form.
+#[test]
+fn a_spool_in_the_earlier_state_format_is_read_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = Outbox::open(dir.path()).expect("open");
+    let id = "0000000000003-00001-0001-00000001";
+    let entry = dir.path().join("queue").join(id);
+    std::fs::create_dir_all(&entry).expect("mkdir");
+    let (_, raw) = message("a@client.test", &["b@x.test"], "old spool");
+    std::fs::write(entry.join("message.eml"), &raw).expect("write");
+    let state = r#"{"id":"0000000000003-00001-0001-00000001","from":"a@client.test","recipients":[
+        {"address":"b@x.test","state":"pending","code":null,"enhanced_code":null,"text":"","host":null,"at":null},
+        {"address":"c@x.test","state":"delivered","code":250,"enhanced_code":"2.0.0","text":"ok","host":"mx[127.0.0.1]:25","at":1700000000.5},
+        {"address":"d@x.test","state":"pending","code":451,"enhanced_code":"4.3.0","text":"later","host":null,"at":1700000001.0}],
+        "created":CREATED,"attempts":1,"next_try":0.0,"last_error":"d@x.test: later","size":10}"#;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+    std::fs::write(entry.join("state.json"), state.replace("CREATED", &format!("{now}"))).expect("write");
+    let status = outbox.status().expect("status");
+    let r = &status[0].message.recipients;
+    assert_eq!(status[0].state, EntryState::Queued);
+    let got: Vec<_> = r.iter().map(|r| (r.address.as_str(), r.status, r.code, r.at)).collect();
+    assert_eq!(
+        got,
+        [
+            ("b@x.test", RecipientStatus::Transient, None, None),
+            ("c@x.test", RecipientStatus::Accepted, Some(250), Some(1700000000.5)),
+            ("d@x.test", RecipientStatus::Transient, Some(451), Some(1700000001.0)),
+        ]
+    );
+    // Written back: the same keys and words as before.
+    let v: serde_json::Value = serde_json::to_value(&status[0].message).expect("json");
+    assert_eq!(v["recipients"][1]["state"], "delivered");
+    assert_eq!(v["recipients"][0]["state"], "pending");
+    let keys: Vec<&str> = v["recipients"][0].as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["address", "state", "code", "enhanced_code", "text", "host", "at"]);
+    // Flushed: the two pending recipients go, the delivered one is not sent again.
+    let mut t = Forgetful(vec!["d@x.test".into()]);
+    let report = outbox.flush(&mut t).expect("flush");
+    let after = &report.attempted[0];
+    let states: Vec<_> = after.recipients.iter().map(|r| r.status.queue_state()).collect();
+    assert_eq!(states, ["delivered", "delivered", "pending"], "{report:?}");
+    let on_disk = std::fs::read_to_string(entry.join("state.json")).expect("state");
+    let on_disk: serde_json::Value = serde_json::from_str(&on_disk).expect("json");
+    let words: Vec<&str> = (0..3).map(|k| on_disk["recipients"][k]["state"].as_str().unwrap_or("?")).collect();
+    assert_eq!(words, ["delivered", "delivered", "pending"]);
+}
+
 #[test]
 fn all_hosts_down_stays_queued_then_delivered_once_one_is_back() {
     let Some(_serial) = support::ready() else { return };
@@ -150,7 +199,7 @@ fn all_hosts_down_stays_queued_then_delivered_once_one_is_back() {
     let m = &status[0].message;
     assert_eq!((m.id.as_str(), m.attempts), (id.as_str(), 3));
     assert!(m.last_error.as_deref().is_some_and(|e| e.contains("down.test")), "{m:?}");
-    assert!(m.recipients.iter().all(|r| r.state == RecipientState::Pending));
+    assert!(m.recipients.iter().all(|r| r.status == RecipientStatus::Transient));
 
     let spool = tempfile::tempdir().expect("tempdir");
     let _mx1 = Server::start("127.0.1.8", "sink", Some(spool.path()), &[]);
@@ -283,12 +332,8 @@ impl mailwright::inject::Transport for Forgetful {
             .iter()
             .filter(|a| !self.0.contains(a))
             .map(|a| mailwright::inject::RecipientResult {
-                address: a.clone(),
-                status: mailwright::inject::RecipientStatus::Accepted,
                 code: Some(250),
-                enhanced_code: None,
-                text: "ok".into(),
-                host: None,
+                ..mailwright::inject::RecipientResult::new(a.clone(), RecipientStatus::Accepted, "ok")
             })
             .collect();
         Ok(mailwright::inject::Receipt {
@@ -312,7 +357,7 @@ fn a_recipient_without_a_result_is_a_transient_failure_that_max_age_ends() {
     let report = outbox.flush(&mut t).expect("flush");
     assert_eq!(report.deferred, 1);
     let r = &report.attempted[0].recipients;
-    assert_eq!((r[0].state, r[1].state), (RecipientState::Delivered, RecipientState::Pending));
+    assert_eq!((r[0].status, r[1].status), (RecipientStatus::Accepted, RecipientStatus::Transient));
     assert!(r[1].text.contains("no result"), "{}", r[1].text);
     // Past the maximum age it fails for good, with a report.
     let old = Outbox::open(dir.path().join("out"))

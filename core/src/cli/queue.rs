@@ -7,7 +7,8 @@ use super::destination::Destination;
 use super::fail;
 use super::{CliError, compose::Compose, exit, input, out};
 use crate::Limits;
-use crate::inject::outbox::{Entry, EntryState, FlushReport, MessageState, RecipientState};
+use crate::inject::RecipientStatus;
+use crate::inject::outbox::{Entry, EntryState, FlushReport, MessageState};
 use crate::inject::{Outbox, RetryPolicy};
 
 /// Arguments of `mailwright queue`.
@@ -203,9 +204,9 @@ fn flush(a: FlushArgs) -> Result<(), CliError> {
 }
 
 fn outcome(m: &MessageState) -> &'static str {
-    if m.recipients.iter().any(|r| r.state == RecipientState::Pending) {
+    if m.recipients.iter().any(|r| r.status == RecipientStatus::Transient) {
         "deferred"
-    } else if m.recipients.iter().any(|r| r.state == RecipientState::Failed) {
+    } else if m.recipients.iter().any(|r| r.status == RecipientStatus::Permanent) {
         "failed"
     } else {
         "delivered"
@@ -220,13 +221,8 @@ fn line(m: &MessageState, json: bool) -> String {
     }
     let mut s = format!("{} {}", m.id, outcome(m));
     for r in &m.recipients {
-        let state = match r.state {
-            RecipientState::Pending => "pending",
-            RecipientState::Delivered => "delivered",
-            RecipientState::Failed => "failed",
-        };
-        s.push_str(&format!(" {}={state}", r.address));
-        if r.state != RecipientState::Delivered && !r.text.is_empty() {
+        s.push_str(&format!(" {}={}", r.address, r.status.queue_state()));
+        if r.status != RecipientStatus::Accepted && !r.text.is_empty() {
             s.push_str(&format!(" ({})", one_line(&r.text)));
         }
     }
@@ -271,7 +267,7 @@ fn row(e: &Entry, now: f64) -> String {
     } else {
         format!("in {:.0}s", m.next_try - now)
     };
-    let pending = m.recipients.iter().filter(|r| r.state != RecipientState::Delivered).count();
+    let pending = m.recipients.iter().filter(|r| r.status != RecipientStatus::Accepted).count();
     let mut s = format!(
         "{}  {state:<7}  attempts {}  next {next}  {} bytes  {}/{} recipients left",
         m.id,

@@ -202,23 +202,50 @@ pub(crate) fn dedup_addresses(addresses: impl IntoIterator<Item = String>) -> Ve
     addresses.into_iter().filter(|a| seen.insert(address_key(a))).collect()
 }
 
-/// What happened to one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What happened to one recipient. In the outbox's `state.json` it is where the recipient
+/// stands: `delivered`, `pending` (refused for now, or not tried yet) or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RecipientStatus {
     /// Accepted for delivery.
+    #[serde(rename = "delivered")]
     Accepted,
     /// Refused for now; trying later may work.
+    #[serde(rename = "pending")]
     Transient,
     /// Refused.
+    #[serde(rename = "failed")]
     Permanent,
 }
 
-/// One recipient's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl RecipientStatus {
+    /// `accepted`, `transient` or `permanent`: the name the CLI and the bindings show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientStatus::Accepted => "accepted",
+            RecipientStatus::Transient => "transient",
+            RecipientStatus::Permanent => "permanent",
+        }
+    }
+
+    /// `delivered`, `pending` or `failed`: where a queued recipient stands, as `state.json` and
+    /// `mailwright queue` say it.
+    pub fn queue_state(self) -> &'static str {
+        match self {
+            RecipientStatus::Accepted => "delivered",
+            RecipientStatus::Transient => "pending",
+            RecipientStatus::Permanent => "failed",
+        }
+    }
+}
+
+/// One recipient's result: what a transport answered and, in the outbox, the last answer a
+/// queued recipient got (its `state.json` form).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecipientResult {
     /// The address.
     pub address: String,
-    /// Accepted or refused.
+    /// Accepted or refused (`state` in the outbox's files).
+    #[serde(rename = "state")]
     pub status: RecipientStatus,
     /// The server's reply code, for network transports.
     pub code: Option<u16>,
@@ -228,6 +255,26 @@ pub struct RecipientResult {
     pub text: String,
     /// The server that gave this result (`address:port`), for network transports.
     pub host: Option<String>,
+    /// When the answer came (seconds since the Unix epoch); `None` for a queued recipient not
+    /// tried yet.
+    #[serde(default)]
+    pub at: Option<f64>,
+}
+
+impl RecipientResult {
+    /// `address`'s result with `status` and `text`, answered now; no code or host yet.
+    pub fn new(address: impl Into<String>, status: RecipientStatus, text: impl Into<String>) -> Self {
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs_f64());
+        RecipientResult {
+            address: address.into(),
+            status,
+            code: None,
+            enhanced_code: None,
+            text: text.into(),
+            host: None,
+            at,
+        }
+    }
 }
 
 /// The TLS a network send used.
@@ -240,7 +287,7 @@ pub struct TlsInfo {
 }
 
 /// What a send did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
     /// Which transport (`maildir`, `mbox`, `sendmail`, `smtp`).
     pub transport: &'static str,
@@ -259,18 +306,8 @@ pub struct Receipt {
 
 impl Receipt {
     fn all_accepted(transport: &'static str, destination: String, queue_id: Option<String>, env: &Envelope) -> Self {
-        let recipients = env
-            .to
-            .iter()
-            .map(|a| RecipientResult {
-                address: a.clone(),
-                status: RecipientStatus::Accepted,
-                code: None,
-                enhanced_code: None,
-                text: String::new(),
-                host: None,
-            })
-            .collect();
+        let recipients =
+            env.to.iter().map(|a| RecipientResult::new(a.clone(), RecipientStatus::Accepted, "")).collect();
         Receipt { transport, destination, queue_id, recipients, peer: None, tls: None }
     }
 }

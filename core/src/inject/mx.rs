@@ -258,7 +258,7 @@ fn valid_domain(d: &str) -> bool {
 }
 
 fn failed(address: &str, status: RecipientStatus, text: &str, host: Option<String>) -> RecipientResult {
-    RecipientResult { address: address.to_string(), status, code: None, enhanced_code: None, text: text.into(), host }
+    RecipientResult { host, ..RecipientResult::new(address, status, text) }
 }
 
 fn build_resolver(c: &MxConfig) -> Result<TokioResolver, MxError> {
@@ -398,7 +398,7 @@ fn route_failed(e: &MxError, rcpts: &[String]) -> Vec<RecipientResult> {
         .iter()
         .map(|a| RecipientResult {
             enhanced_code: Some(enhanced.to_string()),
-            ..failed(a, status.clone(), &e.to_string(), None)
+            ..failed(a, status, &e.to_string(), None)
         })
         .collect()
 }

@@ -143,37 +143,6 @@ fn now_secs() -> f64 {
     now_nanos() as f64 / 1e9
 }
 
-/// Where a recipient stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecipientState {
-    /// Still to be delivered.
-    Pending,
-    /// Accepted by a server.
-    Delivered,
-    /// Failed for good.
-    Failed,
-}
-
-/// One recipient in a queued message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueuedRecipient {
-    /// The address.
-    pub address: String,
-    /// Where it stands.
-    pub state: RecipientState,
-    /// The last reply code.
-    pub code: Option<u16>,
-    /// The last enhanced status code.
-    pub enhanced_code: Option<String>,
-    /// The last answer or error.
-    pub text: String,
-    /// The server that gave it.
-    pub host: Option<String>,
-    /// When (seconds since the Unix epoch).
-    pub at: Option<f64>,
-}
-
 /// A queued message's state, as kept in `state.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageState {
@@ -181,8 +150,8 @@ pub struct MessageState {
     pub id: String,
     /// The reverse path.
     pub from: String,
-    /// The recipients.
-    pub recipients: Vec<QueuedRecipient>,
+    /// The recipients, each with the last answer it got.
+    pub recipients: Vec<RecipientResult>,
     /// When it was added (seconds since the Unix epoch).
     pub created: f64,
     /// Attempts so far.
@@ -291,14 +260,9 @@ impl Outbox {
             recipients: envelope
                 .to()
                 .iter()
-                .map(|a| QueuedRecipient {
-                    address: a.clone(),
-                    state: RecipientState::Pending,
-                    code: None,
-                    enhanced_code: None,
-                    text: String::new(),
-                    host: None,
+                .map(|a| RecipientResult {
                     at: None,
+                    ..RecipientResult::new(a.clone(), RecipientStatus::Transient, "")
                 })
                 .collect(),
             created: now,
@@ -382,8 +346,8 @@ impl Outbox {
             let raw = fs::read(dir.join(MESSAGE)).map_err(io_err(&dir))?;
             self.attempt(transport, &dir, &mut state, &raw)?;
             drop(lock);
-            let pending = state.recipients.iter().any(|r| r.state == RecipientState::Pending);
-            let failed = state.recipients.iter().any(|r| r.state == RecipientState::Failed);
+            let pending = state.recipients.iter().any(|r| r.status == RecipientStatus::Transient);
+            let failed = state.recipients.iter().any(|r| r.status == RecipientStatus::Permanent);
             if pending {
                 report.deferred += 1;
             } else if failed {
@@ -404,8 +368,12 @@ impl Outbox {
         state: &mut MessageState,
         raw: &[u8],
     ) -> Result<(), OutboxError> {
-        let pending: Vec<String> =
-            state.recipients.iter().filter(|r| r.state == RecipientState::Pending).map(|r| r.address.clone()).collect();
+        let pending: Vec<String> = state
+            .recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::Transient)
+            .map(|r| r.address.clone())
+            .collect();
         if !pending.is_empty() {
             let envelope = Envelope::new(state.from.clone(), pending.clone())?;
             let result = transport.send_raw(&envelope, raw);
@@ -418,30 +386,29 @@ impl Outbox {
             for o in outcomes {
                 results.entry(super::address_key(&o.address)).or_insert(o);
             }
-            for r in state.recipients.iter_mut().filter(|r| r.state == RecipientState::Pending) {
+            for r in state.recipients.iter_mut().filter(|r| r.status == RecipientStatus::Transient) {
                 // A recipient the transport said nothing about (a state written before envelopes
                 // were deduplicated, a transport that drops one) has failed for now, so that
                 // `max_age` ends it like every other transient failure.
-                let o = results.get(&super::address_key(&r.address)).cloned().unwrap_or_else(|| RecipientResult {
-                    address: r.address.clone(),
-                    status: RecipientStatus::Transient,
-                    code: None,
-                    enhanced_code: None,
-                    text: "the transport gave no result for this recipient".into(),
-                    host: None,
+                let o = results.get(&super::address_key(&r.address)).cloned().unwrap_or_else(|| {
+                    RecipientResult::new(
+                        r.address.clone(),
+                        RecipientStatus::Transient,
+                        "the transport gave no result for this recipient",
+                    )
                 });
                 apply(r, &o, too_old, state.attempts, now);
-                if r.state == RecipientState::Pending {
+                if r.status == RecipientStatus::Transient {
                     last_error = Some(format!("{}: {}", r.address, r.text));
                 }
             }
             state.last_error = last_error;
             state.next_try = now + self.policy.delay(state.attempts).as_secs_f64();
         }
-        if state.recipients.iter().any(|r| r.state == RecipientState::Pending) {
+        if state.recipients.iter().any(|r| r.status == RecipientStatus::Transient) {
             return write_state(dir, state);
         }
-        if state.recipients.iter().any(|r| r.state == RecipientState::Failed) {
+        if state.recipients.iter().any(|r| r.status == RecipientStatus::Permanent) {
             write_state(dir, state)?;
             write_synced(&dir.join(REPORT), dsn(state).as_bytes()).map_err(io_err(dir))?;
             return self.move_to(dir, "failed");
@@ -471,8 +438,8 @@ impl Outbox {
             state.next_try = now;
             if dir.parent().is_some_and(|p| p.ends_with("failed")) {
                 for r in &mut state.recipients {
-                    if r.state == RecipientState::Failed {
-                        r.state = RecipientState::Pending;
+                    if r.status == RecipientStatus::Permanent {
+                        r.status = RecipientStatus::Transient;
                     }
                 }
                 state.attempts = 0;
@@ -616,27 +583,15 @@ impl Outbox {
     }
 }
 
-/// One recipient's outcome of an attempt written into its state.
-fn apply(r: &mut QueuedRecipient, o: &RecipientResult, too_old: bool, attempts: u32, now: f64) {
-    r.state = match o.status {
-        RecipientStatus::Accepted => RecipientState::Delivered,
-        RecipientStatus::Permanent => RecipientState::Failed,
-        RecipientStatus::Transient if too_old => RecipientState::Failed,
-        RecipientStatus::Transient => RecipientState::Pending,
-    };
-    r.code = o.code;
-    r.enhanced_code = match &o.enhanced_code {
-        // RFC 3463: delivery time expired.
-        None if o.status == RecipientStatus::Transient && too_old => Some("4.4.7".into()),
-        other => other.clone(),
-    };
-    r.text = if o.status == RecipientStatus::Transient && too_old {
-        format!("gave up after {attempts} attempts: {}", o.text)
-    } else {
-        o.text.clone()
-    };
-    r.host = o.host.clone();
-    r.at = Some(now);
+/// A queued recipient's new state after an attempt that answered `o` for it: that answer, except
+/// that a transient one after `max_age` ends the recipient (RFC 3463 4.4.7: delivery time expired).
+fn apply(r: &mut RecipientResult, o: &RecipientResult, too_old: bool, attempts: u32, now: f64) {
+    *r = RecipientResult { address: std::mem::take(&mut r.address), at: Some(now), ..o.clone() };
+    if o.status == RecipientStatus::Transient && too_old {
+        r.status = RecipientStatus::Permanent;
+        r.enhanced_code.get_or_insert_with(|| "4.4.7".into());
+        r.text = format!("gave up after {attempts} attempts: {}", o.text);
+    }
 }
 
 /// Each recipient's outcome of one send, whatever the transport and however it failed.
@@ -659,12 +614,9 @@ fn outcomes(envelope: &Envelope, result: &Result<Receipt, InjectError>) -> Vec<R
                 .to()
                 .iter()
                 .map(|a| RecipientResult {
-                    address: a.clone(),
-                    status: status.clone(),
                     code,
                     enhanced_code: enhanced_code.clone(),
-                    text: e.to_string(),
-                    host: None,
+                    ..RecipientResult::new(a.clone(), status, e.to_string())
                 })
                 .collect()
         }
@@ -681,10 +633,10 @@ fn dsn(state: &MessageState) -> String {
         state.attempts
     );
     for r in &state.recipients {
-        let (action, default_status) = match r.state {
-            RecipientState::Delivered => ("delivered", "2.0.0"),
-            RecipientState::Failed => ("failed", "5.0.0"),
-            RecipientState::Pending => ("delayed", "4.0.0"),
+        let (action, default_status) = match r.status {
+            RecipientStatus::Accepted => ("delivered", "2.0.0"),
+            RecipientStatus::Permanent => ("failed", "5.0.0"),
+            RecipientStatus::Transient => ("delayed", "4.0.0"),
         };
         out.push_str(&format!(
             "\nFinal-Recipient: rfc822; {}\nAction: {action}\nStatus: {}\n",

@@ -434,12 +434,9 @@ fn result_for(address: &str, r: &Reply) -> RecipientResult {
         _ => RecipientStatus::Permanent,
     };
     RecipientResult {
-        address: address.to_string(),
-        status,
         code: Some(r.code),
         enhanced_code: r.enhanced.clone(),
-        text: r.text(),
-        host: None,
+        ..RecipientResult::new(address, status, r.text())
     }
 }
 
