@@ -108,7 +108,7 @@ class Part {
   }
 }
 
-// Text `k` of the part whose numbers start at `at` (see `Message::layout` in src/message.rs).
+// Text `k` of the part whose numbers start at `at` (see `Message::layout` in src/parse.rs).
 function text(l, at, k) {
   const start = l.n[at + 4 + 2 * k]
   return start < 0 ? null : l.s.slice(start, l.n[at + 5 + 2 * k])

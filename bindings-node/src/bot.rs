@@ -13,8 +13,9 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use serde_json::{Value, json};
 
-use crate::errors::{Failure, Job, throw};
-use crate::message::Message;
+use crate::errors::{Failure, throw};
+use crate::parse::Message;
+use crate::tasks::Job;
 
 /// How replies and forwards leave: `from` and exactly one of `outbox`, `maildir`, `smtp`.
 #[napi(object)]
@@ -285,9 +286,7 @@ impl Mailbot {
             Some(path) => {
                 let mut rules = Rules::load(path).map_err(bad)?;
                 let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                let extra = json!({ "source": { "maildir": "" }, "rule": own }).to_string();
-                let added = Rules::from_json(&extra, base).map_err(bad)?;
-                rules.rules.extend(added.rules);
+                rules.add_json_rules(&json!(own).to_string(), base).map_err(bad)?;
                 Ok(rules)
             }
             None => {
@@ -313,7 +312,8 @@ impl Mailbot {
                 let name = c.handler;
                 let h = handlers.lock().map_err(|_| "handler lock poisoned")?.get(name).cloned();
                 let Some(h) = h else { return Err(format!("no handler called {name}").into()) };
-                let msg = Message::from_vec(c.message.bytes().to_vec()).map_err(|f| format!("{f:?}"))?;
+                // The bot's own parse, shared: no second parse, no copy of the bytes.
+                let msg = Message::from_shared(c.message.clone());
                 // index.js turns the paths into the message's Part objects.
                 let selected = c.attachments.to_vec();
                 futures_executor::block_on(async move {
@@ -361,7 +361,7 @@ impl Mailbot {
                     log,
                 })
             },
-            crate::errors::same,
+            crate::tasks::same,
         ))
     }
 
@@ -387,7 +387,7 @@ impl Mailbot {
                 let bot = slot.as_mut().ok_or_else(|| Failure::new("bot", "bot not ready"))?;
                 bot.watch(interval, || shared.stop.load(Ordering::SeqCst)).map_err(Failure::from)
             },
-            crate::errors::same,
+            crate::tasks::same,
         ))
     }
 

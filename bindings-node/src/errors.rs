@@ -1,14 +1,14 @@
 //! Every core error becomes a JavaScript `Error` with `code` and `kind` (and, for delivery,
-//! `smtpCode`, `enhancedCode`, `transient`, `recipients`), here and only here. Slow work runs as a
-//! [`Job`] on the libuv pool; its failures are turned into such errors back on the JS thread.
+//! `smtpCode`, `enhancedCode`, `transient`, `recipients`), here and only here; a failed job's error
+//! is made by [`Failure::into_js`] back on the JS thread.
 
+use napi::Env;
 use napi::bindgen_prelude::*;
-use napi::{Env, Task};
 
 use mailwright::inject::{InjectError, RecipientResult};
 use mailwright::mailbox::MailboxError;
 
-use crate::transport::Recipient;
+use crate::inject::Recipient;
 
 /// A failure of the core, with what JavaScript needs to throw it.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub(crate) struct Failure {
     kind: &'static str,
     /// `EMAILWRIGHT_…`, or the errno name (`ENOENT`…) for I/O.
     code: String,
-    message: String,
+    pub(crate) message: String,
     transient: Option<bool>,
     delivery: Option<Box<Delivery>>,
 }
@@ -165,73 +165,4 @@ impl<E: Into<mailwright::Error>> From<E> for Failure {
 /// Throws `f` from a synchronous call.
 pub(crate) fn throw<T>(env: &Env, f: Failure) -> Result<T> {
     Err(f.into_js(env))
-}
-
-/// Work for the libuv thread pool: runs `work` off the JS thread, then turns its value into a
-/// JavaScript value with `to_js` (on the JS thread), or its failure into a structured `Error`.
-pub struct Job<T: Send + 'static, J> {
-    work: Option<Box<dyn FnOnce() -> std::result::Result<T, Failure> + Send>>,
-    to_js: fn(&Env, T) -> Result<J>,
-    failure: Option<Failure>,
-}
-
-impl<T: Send + 'static, J> Job<T, J> {
-    /// A task for `AsyncTask::new`.
-    pub(crate) fn new(
-        work: impl FnOnce() -> std::result::Result<T, Failure> + Send + 'static,
-        to_js: fn(&Env, T) -> Result<J>,
-    ) -> AsyncTask<Job<T, J>>
-    where
-        J: ToNapiValue + TypeName,
-    {
-        AsyncTask::new(Job { work: Some(Box::new(work)), to_js, failure: None })
-    }
-}
-
-impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for Job<T, J> {
-    type Output = T;
-    type JsValue = J;
-
-    fn compute(&mut self) -> Result<T> {
-        let work = self.work.take().ok_or_else(|| Error::from_reason("task ran twice"))?;
-        work().map_err(|f| {
-            let e = Error::from_reason(f.message.clone());
-            self.failure = Some(f);
-            e
-        })
-    }
-
-    fn resolve(&mut self, env: Env, output: T) -> Result<J> {
-        (self.to_js)(&env, output)
-    }
-
-    fn reject(&mut self, env: Env, err: Error) -> Result<J> {
-        match self.failure.take() {
-            Some(f) => Err(f.into_js(&env)),
-            None => Err(err),
-        }
-    }
-}
-
-/// `to_js` for values that convert as they are.
-pub(crate) fn same<T>(_: &Env, v: T) -> Result<T> {
-    Ok(v)
-}
-
-/// A JSON value handed to JavaScript as a plain object (reports, manifests).
-pub struct Json(pub(crate) serde_json::Value);
-
-impl TypeName for Json {
-    fn type_name() -> &'static str {
-        "Object"
-    }
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
-impl ToNapiValue for Json {
-    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        unsafe { serde_json::Value::to_napi_value(env, val.0) }
-    }
 }

@@ -13,7 +13,7 @@ use std::ptr::null_mut;
 use napi::bindgen_prelude::{ToNapiValue, TypeTag};
 use napi::{Env, JsValue, sys};
 
-use crate::message::{Message, fresh_buffer};
+use crate::parse::{Message, fresh_buffer};
 use crate::text::JsText;
 
 /// The native functions, added to the addon's exports under these names.

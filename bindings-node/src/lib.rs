@@ -3,11 +3,16 @@
 //! (libuv pool) and returns a Promise; errors are `Error` objects with `code` and `kind`.
 
 mod bot;
+mod build;
+mod dissect;
 mod errors;
 mod fast;
-mod message;
+mod fetch;
+mod inject;
+mod mailbox;
+mod parse;
+mod tasks;
 mod text;
-mod transport;
 
 use napi_derive::napi;
 
@@ -44,12 +49,13 @@ pub fn exports(exports: napi::bindgen_prelude::Object, env: napi::Env) -> napi::
 }
 
 pub use bot::{BotReport, BotTransport, Mailbot, MailbotOptions, RuleSpec, WatchOptions};
-pub use errors::Job;
-pub use message::{Address, DissectConfig, Dissection, Header, Message, ParseWarning, parse, parse_file};
-pub use transport::{
-    AttachmentData, BuildOptions, Envelope, ImapSyncOptions, Maildir, MaildirMessage, Mbox, MessageBuilder, Outbox,
-    Receipt, Recipient, SendOptions, Tls, Transport, build, imap_sync, send,
-};
+pub use build::{AttachmentData, BuildOptions, Envelope, MessageBuilder, build};
+pub use dissect::{DissectConfig, Dissection};
+pub use fetch::{ImapSyncOptions, imap_sync};
+pub use inject::{Outbox, Receipt, Recipient, SendOptions, Tls, Transport, send};
+pub use mailbox::{Maildir, MaildirMessage, Mbox};
+pub use parse::{Address, Header, Message, ParseWarning, parse, parse_file};
+pub use tasks::Job;
 
 /// The version of the mailwright core.
 #[napi]

@@ -1,5 +1,5 @@
-//! The mailbot: rules as TOML (written by `mailwright.Mailbot`), `call` actions dispatched to
-//! Python functions.
+//! The mailbot: rules as data (the JSON `mailwright.Mailbot` makes, after a rules file if it
+//! names one), `call` actions dispatched to Python functions.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,12 +17,24 @@ pub(crate) struct Bot {
 
 #[pymethods]
 impl Bot {
-    /// A bot for the rules in `toml` (relative paths from `base`); `dispatch(name, raw, parts)`
-    /// runs `call` actions.
+    /// A bot for the rules in `rules_json` (relative paths from `base`): the whole rules document,
+    /// or with `rules_file` the rules (a JSON array) that follow the file's own.
+    /// `dispatch(name, message, parts)` runs `call` actions.
     #[new]
-    #[pyo3(signature = (toml, base, dispatch, dry_run = false))]
-    fn new(toml: String, base: PathBuf, dispatch: Py<PyAny>, dry_run: bool) -> PyResult<Self> {
-        let rules = mailwright::bot::Rules::from_toml(&toml, &base).map_err(Error::from)?;
+    #[pyo3(signature = (rules_json, base, dispatch, dry_run = false, rules_file = None))]
+    fn new(
+        rules_json: String,
+        base: PathBuf,
+        dispatch: Py<PyAny>,
+        dry_run: bool,
+        rules_file: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        use mailwright::bot::Rules;
+        let rules = match rules_file {
+            Some(file) => Rules::load(&file).and_then(|mut r| r.add_json_rules(&rules_json, &base).map(|()| r)),
+            None => Rules::from_json(&rules_json, &base),
+        }
+        .map_err(Error::from)?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         let bot = mailwright::bot::Bot::new(rules, dry_run)
@@ -34,9 +46,10 @@ impl Bot {
             })
             .on_call(move |c| {
                 Python::attach(|py| {
-                    let raw = pyo3::types::PyBytes::new(py, c.message.bytes());
+                    // The bot's own parse, shared: no second parse, no copy of the bytes.
+                    let message = crate::parse::Message::from_shared(c.message.clone());
                     dispatch
-                        .call1(py, (c.handler, raw, c.attachments.to_vec()))
+                        .call1(py, (c.handler, message, c.attachments.to_vec()))
                         .map(|_| ())
                         .map_err(|e| format!("raised {e}").into())
                 })

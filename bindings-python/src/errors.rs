@@ -113,7 +113,7 @@ fn bot(py: Python<'_>, e: BotError) -> PyErr {
 }
 
 fn recipients_list(py: Python<'_>, rs: &[RecipientResult]) -> Py<PyAny> {
-    let items: Vec<Py<PyAny>> = rs.iter().map(|r| crate::transport::recipient_dict(py, r)).collect();
+    let items: Vec<Py<PyAny>> = rs.iter().map(|r| crate::inject::recipient_dict(py, r)).collect();
     PyList::new(py, items).map(|l| l.into_any().unbind()).unwrap_or_else(|_| py.None())
 }
 

@@ -5,9 +5,13 @@
 
 mod bot;
 mod buffer;
+mod build;
+mod dissect;
 mod errors;
-mod message;
-mod transport;
+mod fetch;
+mod inject;
+mod mailbox;
+mod parse;
 
 use pyo3::prelude::*;
 
@@ -15,19 +19,19 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(message::parse, m)?)?;
-    m.add_function(wrap_pyfunction!(message::parse_file, m)?)?;
-    m.add_class::<message::Message>()?;
-    m.add_class::<message::Part>()?;
-    m.add_class::<message::Dissection>()?;
-    m.add_class::<transport::MessageBuilder>()?;
-    m.add_function(wrap_pyfunction!(transport::send, m)?)?;
-    m.add_class::<transport::Maildir>()?;
-    m.add_class::<transport::MaildirMessage>()?;
-    m.add_class::<transport::Mbox>()?;
-    m.add_class::<transport::MboxIter>()?;
-    m.add_class::<transport::Outbox>()?;
-    m.add_function(wrap_pyfunction!(transport::imap_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(parse::parse, m)?)?;
+    m.add_function(wrap_pyfunction!(parse::parse_file, m)?)?;
+    m.add_class::<parse::Message>()?;
+    m.add_class::<parse::Part>()?;
+    m.add_class::<dissect::Dissection>()?;
+    m.add_class::<build::MessageBuilder>()?;
+    m.add_function(wrap_pyfunction!(inject::send, m)?)?;
+    m.add_class::<mailbox::Maildir>()?;
+    m.add_class::<mailbox::MaildirMessage>()?;
+    m.add_class::<mailbox::Mbox>()?;
+    m.add_class::<mailbox::MboxIter>()?;
+    m.add_class::<inject::Outbox>()?;
+    m.add_function(wrap_pyfunction!(fetch::imap_sync, m)?)?;
     m.add_class::<bot::Bot>()?;
     Ok(())
 }

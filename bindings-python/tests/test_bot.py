@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List
 
@@ -43,11 +44,46 @@ def test_rule_objects_and_the_generated_rules_file(tmp_path: Path) -> None:
     _mail(md, "jane@example.org", 'quote " and \\ backslash')
     bot = mailwright.Mailbot(tmp_path / "M", state=tmp_path / "s")
     bot.add_rule(mailwright.Rule(name="prints", subject=["*quote*"], actions=[{"type": "print", "command": ["lpr", "{file}"]}]))
-    assert 'subject = ["*quote*"]' in bot.rules_toml()
+    assert json.loads(bot.rules_json())["rule"][0]["subject"] == ["*quote*"]
     r = bot.run_once()
     assert r.handled == 1
     [printed] = [line for line in r.log if line.get("action") == "print"]
     assert printed["detail"]["commands"][0][0] == "lpr"
+
+
+def test_a_rules_file_with_rules_added_in_code_and_the_handlers_message(tmp_path: Path) -> None:
+    md = mailwright.Maildir(tmp_path / "Maildir")
+    _mail(md, "jane@example.org", "from file")
+    (tmp_path / "rules.toml").write_text(
+        '[source]\nmaildir = "Maildir"\n[bot]\nstate = "state"\n'
+        '[[rule]]\nname = "save"\nattachment_type = ["application/pdf"]\n'
+        '[[rule.action]]\ntype = "save"\ndir = "pdfs"\n'
+    )
+    bot = mailwright.Mailbot(rules=tmp_path / "rules.toml")
+    seen: List[tuple[str, bytes, bytes]] = []
+
+    @bot.rule(name="handler", attachment_type=["application/pdf"])
+    def handler(msg: mailwright.Message, attachments: List[mailwright.Part]) -> None:
+        # The bot's own parse: contents are views, `raw` is the message as stored.
+        seen.append((msg.subject or "", bytes(attachments[0].content), bytes(msg.raw)))
+
+    assert [r["name"] for r in json.loads(bot.rules_json())["rule"]] == ["handler"]
+    r = bot.run_once()
+    assert (r.handled, r.quarantined) == (1, 0), r.log
+    [(subject, content, raw)] = seen
+    assert (subject, content) == ("from file", b"%PDF-1.4 from file")
+    assert mailwright.parse(raw).subject == "from file"
+    assert len(list((tmp_path / "pdfs").iterdir())) == 1, "the file's own rule ran first"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[source]\nmaildir = "Maildir"\n')
+    broken = mailwright.Mailbot(rules=bad)
+    broken.add_rule(mailwright.Rule(name="x", actions=[{"type": "no-such-action"}]))
+    try:
+        broken.run_once()
+    except ValueError as e:  # rules are configuration: a bad one is a ValueError
+        assert "no-such-action" in str(e), e
+    else:
+        raise AssertionError("a bad rule added in code is refused")
 
 
 def test_watch_picks_up_new_mail_and_stops(tmp_path: Path) -> None:

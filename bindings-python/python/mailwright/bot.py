@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ._mailwright import Bot as _Bot
-from ._mailwright import Message, Part, parse
+from ._mailwright import Message, Part
 
 Handler = Callable[[Message, List[Part]], None]
 _PathLike = Union[str, "os.PathLike[str]"]
@@ -58,16 +58,15 @@ class Report:
     """Messages left claimed to be tried again next cycle (a program timed out)."""
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, (str, os.PathLike)):
-        return json.dumps(os.fspath(value))  # a JSON string is a TOML basic string
+def _plain(value: Any) -> Any:
+    """``value`` with paths as strings and sequences as lists, for JSON."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
-    return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 class Mailbot:
@@ -95,10 +94,11 @@ class Mailbot:
         self._handlers: Dict[str, Handler] = {}
         self._dry_run = dry_run
         self._native: Optional[_Bot] = None
+        self._file: Optional[Path] = None
+        self._head: Dict[str, Any] = {}
         if rules is not None:
-            path = Path(rules).resolve()
-            self._base = path.parent
-            self._head = path.read_text(encoding="utf-8")
+            self._file = Path(rules).resolve()
+            self._base = self._file.parent
         else:
             self._base = Path.cwd()
             source: Dict[str, Any] = {"maildir": Path(os.fspath(maildir)).resolve() if maildir is not None else ""}
@@ -110,8 +110,7 @@ class Mailbot:
             bot: Dict[str, Any] = {"done": done, "quarantine": quarantine}
             if state is not None:
                 bot["state"] = Path(os.fspath(state)).resolve()
-            self._head = "[source]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in source.items())
-            self._head += "\n[bot]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in bot.items())
+            self._head = {"source": source, "bot": bot}
 
     def add_rule(self, rule: Rule) -> Rule:
         """Adds a rule (after the ones already there)."""
@@ -155,11 +154,16 @@ class Mailbot:
 
         return register
 
-    def rules_toml(self) -> str:
-        """The rules file this bot runs (what ``mailwright bot --rules`` would read)."""
-        out = [self._head]
+    def rules_json(self) -> str:
+        """The rules this bot runs, as the JSON the core reads: the whole document (``source``,
+        ``bot``, ``rule``), or with ``rules=`` the rules added here (``rule``), which follow the
+        file's own."""
+        return json.dumps(self._doc())
+
+    def _doc(self) -> Dict[str, Any]:
+        rules = []
         for r in self._rules:
-            out.append(f"\n[[rule]]\nname = {_toml(r.name)}\n")
+            rule: Dict[str, Any] = {"name": r.name}
             for key, value in (
                 ("from", r.from_),
                 ("to", r.to),
@@ -168,26 +172,31 @@ class Mailbot:
                 ("attachment_name", r.attachment_name),
             ):
                 if value:
-                    out.append(f"{key} = {_toml(list(value))}\n")
+                    rule[key] = list(value)
             if r.header:
-                out.append(f"header = {_toml(dict(r.header))}\n")
+                rule["header"] = dict(r.header)
             if r.stop:
-                out.append("stop = true\n")
-            actions = list(r.actions)
+                rule["stop"] = True
+            actions = [dict(a) for a in r.actions]
             if r.handler is not None:
                 actions.append({"type": "call", "handler": r.name})
-            for a in actions:
-                out.append("[[rule.action]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in a.items()))
-        return "".join(out)
+            rule["action"] = actions
+            rules.append(rule)
+        doc: Dict[str, Any] = _plain({**self._head, "rule": rules})
+        return doc
 
-    def _dispatch(self, name: str, raw: bytes, parts: List[str]) -> None:
-        msg = parse(raw)
+    def _dispatch(self, name: str, msg: Message, parts: List[str]) -> None:
         by_path = {p.path: p for p in msg.walk()}
         self._handlers[name](msg, [by_path[p] for p in parts if p in by_path])
 
     def _bot(self) -> _Bot:
         if self._native is None:
-            self._native = _Bot(self.rules_toml(), self._base, self._dispatch, self._dry_run)
+            doc = self._doc()
+            if self._file is None:
+                self._native = _Bot(json.dumps(doc), self._base, self._dispatch, self._dry_run)
+            else:
+                rules = json.dumps(doc["rule"])
+                self._native = _Bot(rules, self._base, self._dispatch, self._dry_run, self._file)
         return self._native
 
     def run_once(self) -> Report:

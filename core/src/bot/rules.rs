@@ -247,6 +247,18 @@ impl Rules {
         rules.finish(base)
     }
 
+    /// Adds the rules in `json` (an array of rules, each of the shape of a file's `[[rule]]`
+    /// table) after these ones, relative paths in them from `base`; checks them. How the bindings
+    /// add rules made in code to a rules file.
+    pub fn add_json_rules(&mut self, json: &str, base: &Path) -> Result<(), RulesError> {
+        let err = |detail: String| RulesError { path: base.to_path_buf(), detail };
+        let list: serde_json::Value = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+        let doc = serde_json::json!({ "source": { "maildir": "" }, "rule": list });
+        let added = Rules::from_json(&doc.to_string(), base)?;
+        self.rules.extend(added.rules);
+        Ok(())
+    }
+
     fn finish(mut self, base: &Path) -> Result<Rules, RulesError> {
         let rules = &mut self;
         rules.resolve(base);

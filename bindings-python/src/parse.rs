@@ -1,4 +1,4 @@
-//! `parse`, `Message`, `Part`, `Dissection`.
+//! `parse`, `parse_file`, `Message` and `Part`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,17 +7,20 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString};
+use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString};
 
 use mailwright::parse::{Data, PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
 
+use crate::dissect::Dissection;
 use crate::errors::Error;
 
 /// The parsed message and the Python `bytes` object it was parsed from (views slice it).
 struct Inner {
-    msg: SharedMessage,
-    input: Py<PyBytes>,
+    msg: Arc<SharedMessage>,
+    /// The Python `bytes` the message was parsed from. For a message the bot handed over, made
+    /// (one copy) only when `raw` is asked for.
+    input: PyOnceLock<Py<PyBytes>>,
     /// A memoryview of `input`, made once; part views are slices of it.
     view: PyOnceLock<Py<PyMemoryView>>,
 }
@@ -28,11 +31,20 @@ pub(crate) struct Message {
     inner: Arc<Inner>,
 }
 
+impl Message {
+    /// A message parsed already (by the bot): no parse and no copy of its bytes.
+    pub(crate) fn from_shared(msg: Arc<SharedMessage>) -> Self {
+        Message { inner: Arc::new(Inner { msg, input: PyOnceLock::new(), view: PyOnceLock::new() }) }
+    }
+}
+
 fn parse_bytes(py: Python<'_>, input: Bound<'_, PyBytes>) -> PyResult<Message> {
     let backed = PyBackedBytes::from(input.clone());
     let owned: Bytes = Bytes::from_owner(backed);
     let msg = py.detach(|| SharedMessage::new(owned, &Limits::default())).map_err(Error::from)?;
-    Ok(Message { inner: Arc::new(Inner { msg, input: input.unbind(), view: PyOnceLock::new() }) })
+    let message = Message::from_shared(Arc::new(msg));
+    let _ = message.inner.input.set(py, input.unbind());
+    Ok(message)
 }
 
 /// Parses a message from `bytes`, `bytearray` or any buffer (`memoryview`…). `bytes` is used in
@@ -95,12 +107,13 @@ fn addresses(py: Python<'_>, list: &[mailwright::parse::Address]) -> PyResult<Py
 }
 
 /// A zero-copy, read-only `memoryview` of `data`: a slice of the input's view when `data` lies
-/// in the input, else a view of the bytes the message decoded.
+/// in a Python input, else a view of the message's own buffer (or of the bytes it decoded).
 fn view(py: Python<'_>, inner: &Inner, data: Data<'_>) -> PyResult<Py<PyAny>> {
-    let input = inner.input.bind(py);
-    // The message was parsed in place from `input`, so an offset in it is one in `input`.
-    if let Some(start) = inner.msg.message().input_offset(&data).filter(|_| !data.is_empty()) {
-        let mv = inner.view.get_or_try_init(py, || PyMemoryView::from(input.as_any()).map(Bound::unbind))?;
+    // A message parsed in place from `input`: an offset in the message is one in `input`.
+    if let Some(input) = inner.input.get(py)
+        && let Some(start) = inner.msg.message().input_offset(&data).filter(|_| !data.is_empty())
+    {
+        let mv = inner.view.get_or_try_init(py, || PyMemoryView::from(input.bind(py).as_any()).map(Bound::unbind))?;
         let slice = pyo3::types::PySlice::new(py, start as isize, (start + data.len()) as isize, 1);
         return Ok(mv.bind(py).get_item(slice)?.unbind());
     }
@@ -217,10 +230,12 @@ impl Message {
             .collect()
     }
 
-    /// The whole message as given (a view, not a copy).
+    /// The whole message as given: the `bytes` it was parsed from (for a message the bot handed
+    /// over, made on first use).
     #[getter]
     fn raw(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.inner.input.clone_ref(py).into_any())
+        let input = self.inner.input.get_or_init(py, || PyBytes::new(py, self.inner.msg.bytes()).unbind());
+        Ok(input.clone_ref(py).into_any())
     }
 
     /// Writes the attachments into `dir` (created when missing) and returns the manifest.
@@ -233,7 +248,7 @@ impl Message {
                 mailwright::dissect(inner.msg.message(), &opts)
             })
             .map_err(Error::from)?;
-        Ok(Dissection { json: d.manifest.to_json(), files: d.files, bytes: d.bytes })
+        Ok(Dissection::from(d))
     }
 
     fn __repr__(&self) -> String {
@@ -346,50 +361,5 @@ impl Part {
     fn __repr__(&self) -> String {
         let p = self.part();
         format!("<Part {} {} {:?}>", p.path(), p.content_type(), p.filename().unwrap_or(""))
-    }
-}
-
-/// What `Message.dissect` wrote.
-#[pyclass(frozen, module = "mailwright._mailwright")]
-pub(crate) struct Dissection {
-    json: String,
-    files: usize,
-    bytes: u64,
-}
-
-#[pymethods]
-impl Dissection {
-    /// The manifest (DESIGN §5) as JSON text.
-    #[getter]
-    fn manifest_json(&self) -> String {
-        self.json.clone()
-    }
-
-    /// Files written.
-    #[getter]
-    fn files(&self) -> usize {
-        self.files
-    }
-
-    /// Bytes written.
-    #[getter]
-    fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// The manifest's fields as attributes: `subject`, `from_`, `to`, `cc`, `date`, `message_id`,
-    /// `text`, `html`, `attachments`, `nested`, `warnings`, `bodies`.
-    fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        let key = if name == "from_" { "from" } else { name };
-        match self.to_dict(py)?.get_item(key)? {
-            Some(v) => Ok(v),
-            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!("Dissection has no attribute {name:?}"))),
-        }
-    }
-
-    /// The manifest as a `dict`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let json = py.import("json")?;
-        Ok(json.getattr("loads")?.call1((self.json.as_str(),))?.cast_into::<PyDict>()?)
     }
 }

@@ -1,4 +1,4 @@
-//! `parse`, `Message`, `Part`, `Dissection`.
+//! `parse`, `parseFile` and `Message` (its parts are read through `fast` and index.js).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,14 +11,10 @@ use napi_derive::napi;
 use mailwright::parse::{PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
 
-use crate::errors::{Failure, Job, throw};
+use crate::dissect::{DissectConfig, Dissection};
+use crate::errors::{Failure, throw};
+use crate::tasks::Job;
 use crate::text::JsText;
-
-/// The parsed message, from a private copy of the input, so that later writes to the caller's
-/// buffer cannot change it. Part contents are views of the caller's buffer (see `Part.content`).
-struct Inner {
-    msg: SharedMessage,
-}
 
 /// A reference to the caller's input buffer, shared by a `Message` and its `Part` objects and
 /// released when the last of them is collected, with the memory the parse holds outside the
@@ -99,7 +95,10 @@ pub struct ParseWarning {
 /// A parsed message. Its getters read the parse; nothing is decoded twice.
 #[napi(custom_finalize)]
 pub struct Message {
-    inner: Arc<Inner>,
+    /// The parse, of a private copy of the input (so that later writes to the caller's buffer
+    /// cannot change it); shared with the bot when it handed the message over. Part contents
+    /// are views of the caller's buffer (see `Part.content`).
+    msg: Arc<SharedMessage>,
     input: Arc<InputRef>,
 }
 
@@ -115,7 +114,13 @@ impl Message {
     pub(crate) fn from_vec(data: Vec<u8>) -> std::result::Result<Message, Failure> {
         let msg = SharedMessage::new(Bytes::from(data), &Limits::default())
             .map_err(|e| Failure::new("parse", e.to_string()))?;
-        Ok(Message { inner: Arc::new(Inner { msg }), input: InputRef::none() })
+        Ok(Message::from_shared(Arc::new(msg)))
+    }
+
+    /// A message parsed already (by the bot): no parse and no copy; as with `from_vec`, a copy
+    /// for JavaScript is made only when a content is first read.
+    pub(crate) fn from_shared(msg: Arc<SharedMessage>) -> Message {
+        Message { msg, input: InputRef::none() }
     }
 
     /// Every part's metadata in two values (see index.js): one string holding every part's
@@ -124,7 +129,7 @@ impl Message {
     /// string, -1 for none). Two values instead of a value per field: each value made and stored
     /// across napi cost about as much as the part's parse.
     pub(crate) fn layout(&self) -> Layout {
-        let m = self.inner.msg.message();
+        let m = self.msg.message();
         let parts = m.parts();
         let mut attachment = vec![false; parts.len()];
         for &i in &m.summary().attachments {
@@ -161,8 +166,7 @@ impl Message {
 
     /// Part `index`, or an error naming it.
     pub(crate) fn part(&self, index: u32) -> Result<&mailwright::parse::Part<'_>> {
-        self.inner
-            .msg
+        self.msg
             .message()
             .parts()
             .get(index as usize)
@@ -180,7 +184,7 @@ pub fn parse(env: Env, #[napi(ts_arg_type = "Buffer | Uint8Array")] input: Unkno
     match SharedMessage::new(copy, &Limits::default()) {
         Ok(msg) => {
             let input = InputRef::reported(&env, &msg, Some(obj.create_ref()?))?;
-            Ok(Message { inner: Arc::new(Inner { msg }), input })
+            Ok(Message { msg: Arc::new(msg), input })
         }
         Err(e) => throw(&env, Failure::new("parse", e.to_string())),
     }
@@ -195,8 +199,8 @@ pub fn parse_file(path: String) -> AsyncTask<Job<Message, Message>> {
 /// A message parsed off the JavaScript thread, with its native size reported to V8 as `parse`
 /// reports it.
 fn reported(env: &Env, m: Message) -> Result<Message> {
-    let input = InputRef::reported(env, &m.inner.msg, None)?;
-    Ok(Message { inner: m.inner, input })
+    let input = InputRef::reported(env, &m.msg, None)?;
+    Ok(Message { msg: m.msg, input })
 }
 
 fn addresses(list: &[mailwright::parse::Address]) -> Vec<Address> {
@@ -208,43 +212,43 @@ impl Message {
     /// The decoded Subject.
     #[napi(getter)]
     pub fn subject(&self) -> Option<&str> {
-        self.inner.msg.message().subject()
+        self.msg.message().subject()
     }
 
     /// From.
     #[napi(getter)]
     pub fn from(&self) -> Vec<Address> {
-        addresses(self.inner.msg.message().from())
+        addresses(self.msg.message().from())
     }
 
     /// To.
     #[napi(getter)]
     pub fn to(&self) -> Vec<Address> {
-        addresses(self.inner.msg.message().to())
+        addresses(self.msg.message().to())
     }
 
     /// Cc.
     #[napi(getter)]
     pub fn cc(&self) -> Vec<Address> {
-        addresses(self.inner.msg.message().cc())
+        addresses(self.msg.message().cc())
     }
 
     /// Bcc.
     #[napi(getter)]
     pub fn bcc(&self) -> Vec<Address> {
-        addresses(self.inner.msg.message().bcc())
+        addresses(self.msg.message().bcc())
     }
 
     /// Reply-To.
     #[napi(getter)]
     pub fn reply_to(&self) -> Vec<Address> {
-        addresses(self.inner.msg.message().reply_to())
+        addresses(self.msg.message().reply_to())
     }
 
     /// The Date header as a `Date`, or null when absent or unreadable.
     #[napi(getter, ts_return_type = "Date | null")]
     pub fn date<'e>(&self, env: &'e Env) -> Result<Option<JsDate<'e>>> {
-        match self.inner.msg.message().summary().timestamp {
+        match self.msg.message().summary().timestamp {
             Some(t) => Ok(Some(env.create_date(t as f64 * 1000.0)?)),
             None => Ok(None),
         }
@@ -253,32 +257,32 @@ impl Message {
     /// The Message-ID without angle brackets.
     #[napi(getter)]
     pub fn message_id(&self) -> Option<&str> {
-        self.inner.msg.message().message_id()
+        self.msg.message().message_id()
     }
 
     /// The plain-text body (charset converted).
     #[napi(getter, ts_return_type = "string | null")]
     pub fn text(&self) -> Option<JsText<'_>> {
-        self.inner.msg.message().text().map(JsText)
+        self.msg.message().text().map(JsText)
     }
 
     /// The HTML body (charset converted).
     #[napi(getter, ts_return_type = "string | null")]
     pub fn html(&self) -> Option<JsText<'_>> {
-        self.inner.msg.message().html().map(JsText)
+        self.msg.message().html().map(JsText)
     }
 
     /// The top-level header fields in order, values decoded.
     #[napi(getter)]
     pub fn headers(&self) -> Vec<Header> {
-        let m = self.inner.msg.message();
+        let m = self.msg.message();
         m.headers().iter().map(|h| Header { name: h.name().into_owned(), value: h.text() }).collect()
     }
 
     /// The decoded value of the first header field called `name` (any case), or null.
     #[napi]
     pub fn header(&self, name: String) -> Option<String> {
-        self.inner.msg.message().header_text(&name)
+        self.msg.message().header_text(&name)
     }
 
     /// The header fields of part `index`.
@@ -295,8 +299,7 @@ impl Message {
     /// Damage found while parsing.
     #[napi(getter)]
     pub fn warnings(&self) -> Vec<ParseWarning> {
-        self.inner
-            .msg
+        self.msg
             .message()
             .warnings()
             .iter()
@@ -313,7 +316,7 @@ impl Message {
     pub fn raw<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
         match &self.input.js {
             Some(r) => Ok(r.get_value(env)?.to_unknown()),
-            None => fresh_buffer(env, self.inner.msg.bytes()),
+            None => fresh_buffer(env, self.msg.bytes()),
         }
     }
 
@@ -321,37 +324,19 @@ impl Message {
     /// resolves to the manifest. Names are sanitised; nothing is written outside `dir`.
     #[napi(ts_return_type = "Promise<Dissection>")]
     pub fn dissect(&self, dir: String, options: Option<DissectConfig>) -> AsyncTask<Job<Dissection, Dissection>> {
-        let inner = self.inner.clone();
+        let msg = self.msg.clone();
         let bodies = options.and_then(|o| o.bodies).unwrap_or(false);
         Job::new(
             move || {
                 let opts = DissectOptions::new(PathBuf::from(&dir)).with_bodies(bodies);
-                let d = mailwright::dissect(inner.msg.message(), &opts)
-                    .map_err(|e| Failure::new("dissect", e.to_string()))?;
+                let d =
+                    mailwright::dissect(msg.message(), &opts).map_err(|e| Failure::new("dissect", e.to_string()))?;
                 let manifest = serde_json::to_value(&d.manifest).map_err(|e| Failure::new("dissect", e.to_string()))?;
                 Ok(Dissection { manifest, files: d.files as u32, bytes: d.bytes as f64 })
             },
-            crate::errors::same,
+            crate::tasks::same,
         )
     }
-}
-
-/// Options of `dissect`.
-#[napi(object)]
-pub struct DissectConfig {
-    /// Also write the text and HTML bodies as files.
-    pub bodies: Option<bool>,
-}
-
-/// What `dissect` wrote.
-#[napi(object)]
-pub struct Dissection {
-    /// The manifest (the same JSON as `manifest.json`: subject, from, attachments with sha256…).
-    pub manifest: serde_json::Value,
-    /// Files written.
-    pub files: u32,
-    /// Bytes written.
-    pub bytes: f64,
 }
 
 /// A new Buffer in V8's own memory (so V8 counts it) holding a copy of `data`.
@@ -360,8 +345,16 @@ pub(crate) fn fresh_buffer<'e>(env: &'e Env, data: &[u8]) -> Result<Unknown<'e>>
     unsafe { Unknown::from_napi_value(env.raw(), <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &b)?) }
 }
 
-/// How many numbers `_layout` gives per part: 4, then a start and an end for each of 7 texts.
-const LAYOUT_NUMBERS: usize = 18;
+/// The numbers `_layout` gives first for each part, in order (index.js reads them by position).
+const LAYOUT_FIELDS: [&str; 4] = ["kind", "size", "start", "attachment"];
+
+/// The texts `_layout` gives next, a start and an end for each, in order: each is read by the
+/// `Part` getter of index.js of that name (a test holds the two sides together).
+const LAYOUT_TEXTS: [&str; 7] =
+    ["path", "contentType", "transferEncoding", "filename", "disposition", "contentId", "charset"];
+
+/// How many numbers `_layout` gives per part.
+const LAYOUT_NUMBERS: usize = LAYOUT_FIELDS.len() + 2 * LAYOUT_TEXTS.len();
 
 /// What `_layout` gives.
 pub(crate) struct Layout {
@@ -383,5 +376,33 @@ impl Layout {
         self.units += if s.is_ascii() { s.len() } else { s.chars().map(char::len_utf16).sum() };
         self.text.push_str(s);
         self.numbers.extend([start as f64, self.units as f64]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// index.js reads the layout by position: every position it uses is the one named here. (That
+    /// `layout` writes the texts in this order is checked from JavaScript, in layout.test.js: the
+    /// test binary cannot link napi's functions.)
+    #[test]
+    fn index_js_reads_the_layout_where_it_is_written() {
+        let js = include_str!("../index.js");
+        let has = |needle: &str| assert!(js.contains(needle), "index.js should contain {needle:?}");
+        has(&format!("const LAYOUT_NUMBERS = {LAYOUT_NUMBERS}\n"));
+        has("const KINDS = ['leaf', 'multipart', 'message']");
+        let at = |name: &str| LAYOUT_FIELDS.iter().position(|f| *f == name).expect("field");
+        has("return KINDS[this.#l.n[this.#at]]");
+        assert_eq!(at("kind"), 0);
+        has(&format!("get size() {{\n    return this.#l.n[this.#at + {}]", at("size")));
+        has(&format!("const start = this.#l.n[this.#at + {}]", at("start")));
+        has(&format!("if (n[at + {}] === 1) attachments.push(p)", at("attachment")));
+        let first = LAYOUT_FIELDS.len();
+        has(&format!("const start = l.n[at + {first} + 2 * k]"));
+        has(&format!("l.s.slice(start, l.n[at + {} + 2 * k])", first + 1));
+        for (k, name) in LAYOUT_TEXTS.iter().enumerate() {
+            has(&format!("get {name}() {{\n    return text(this.#l, this.#at, {k})"));
+        }
     }
 }

@@ -1,0 +1,215 @@
+//! Composing a message: `build` from options, and the `MessageBuilder`.
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use mailwright::build::MessageBuilder as CoreBuilder;
+
+use crate::errors::Failure;
+use crate::tasks::{Job, bytes_of};
+
+/// A file to attach: its name and bytes.
+#[napi(object)]
+pub struct AttachmentData {
+    /// The file name shown to the recipient.
+    pub filename: String,
+    /// The content.
+    pub content: Either<Buffer, String>,
+}
+
+/// Everything `build` takes.
+#[napi(object)]
+pub struct BuildOptions {
+    /// The sender: `"Name <address>"` or an address.
+    pub from: String,
+    /// To recipients.
+    pub to: Option<Either<String, Vec<String>>>,
+    /// Cc recipients.
+    pub cc: Option<Either<String, Vec<String>>>,
+    /// Bcc recipients (envelope only).
+    pub bcc: Option<Either<String, Vec<String>>>,
+    /// Reply-To.
+    pub reply_to: Option<String>,
+    /// The Subject.
+    pub subject: Option<String>,
+    /// The plain-text body.
+    pub text: Option<String>,
+    /// The HTML body.
+    pub html: Option<String>,
+    /// Attachments: file paths, or `{ filename, content }`.
+    pub attachments: Option<Vec<Either<String, AttachmentData>>>,
+    /// Extra header fields.
+    pub headers: Option<Vec<crate::parse::Header>>,
+}
+
+fn list(v: Option<Either<String, Vec<String>>>) -> Vec<String> {
+    match v {
+        None => Vec::new(),
+        Some(Either::A(s)) => vec![s],
+        Some(Either::B(l)) => l,
+    }
+}
+
+fn build_job(b: CoreBuilder) -> AsyncTask<Job<Vec<u8>, Buffer>> {
+    Job::new(move || b.build().map_err(|e| Failure::new("build", e.to_string())), |_, v| Ok(Buffer::from(v)))
+}
+
+/// Builds a message in one call; resolves to its bytes (CRLF line ends). Attachment files are
+/// read off the JavaScript thread.
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn build(options: BuildOptions) -> AsyncTask<Job<Vec<u8>, Buffer>> {
+    let mut b = CoreBuilder::new().from(options.from.as_str());
+    for a in list(options.to) {
+        b = b.to(a.as_str());
+    }
+    for a in list(options.cc) {
+        b = b.cc(a.as_str());
+    }
+    for a in list(options.bcc) {
+        b = b.bcc(a.as_str());
+    }
+    if let Some(r) = options.reply_to {
+        b = b.reply_to(r.as_str());
+    }
+    if let Some(s) = options.subject {
+        b = b.subject(s);
+    }
+    if let Some(t) = options.text {
+        b = b.text(t);
+    }
+    if let Some(h) = options.html {
+        b = b.html(h);
+    }
+    for h in options.headers.unwrap_or_default() {
+        b = b.header(h.name, h.value);
+    }
+    for a in options.attachments.unwrap_or_default() {
+        b = match a {
+            Either::A(path) => b.attach_path(PathBuf::from(path)),
+            Either::B(d) => b.attach_bytes(d.filename, bytes_of(d.content)),
+        };
+    }
+    build_job(b)
+}
+
+/// Composes a message step by step; every setter returns the builder.
+#[napi]
+pub struct MessageBuilder {
+    b: CoreBuilder,
+}
+
+#[napi]
+impl MessageBuilder {
+    /// An empty message.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        MessageBuilder { b: CoreBuilder::new() }
+    }
+
+    fn with(&mut self, f: impl FnOnce(CoreBuilder) -> CoreBuilder) {
+        let b = std::mem::take(&mut self.b);
+        self.b = f(b);
+    }
+
+    /// Sets the sender.
+    #[napi]
+    pub fn from<'a>(&mut self, this: This<'a>, mailbox: String) -> This<'a> {
+        self.with(|b| b.from(mailbox.as_str()));
+        this
+    }
+
+    /// Adds a To recipient.
+    #[napi]
+    pub fn to<'a>(&mut self, this: This<'a>, mailbox: String) -> This<'a> {
+        self.with(|b| b.to(mailbox.as_str()));
+        this
+    }
+
+    /// Adds a Cc recipient.
+    #[napi]
+    pub fn cc<'a>(&mut self, this: This<'a>, mailbox: String) -> This<'a> {
+        self.with(|b| b.cc(mailbox.as_str()));
+        this
+    }
+
+    /// Adds a Bcc recipient (envelope only).
+    #[napi]
+    pub fn bcc<'a>(&mut self, this: This<'a>, mailbox: String) -> This<'a> {
+        self.with(|b| b.bcc(mailbox.as_str()));
+        this
+    }
+
+    /// Sets Reply-To.
+    #[napi]
+    pub fn reply_to<'a>(&mut self, this: This<'a>, mailbox: String) -> This<'a> {
+        self.with(|b| b.reply_to(mailbox.as_str()));
+        this
+    }
+
+    /// Sets the Subject.
+    #[napi]
+    pub fn subject<'a>(&mut self, this: This<'a>, subject: String) -> This<'a> {
+        self.with(|b| b.subject(subject));
+        this
+    }
+
+    /// Sets the plain-text body.
+    #[napi]
+    pub fn text<'a>(&mut self, this: This<'a>, text: String) -> This<'a> {
+        self.with(|b| b.text(text));
+        this
+    }
+
+    /// Sets the HTML body.
+    #[napi]
+    pub fn html<'a>(&mut self, this: This<'a>, html: String) -> This<'a> {
+        self.with(|b| b.html(html));
+        this
+    }
+
+    /// Adds a header field (checked when building).
+    #[napi]
+    pub fn header<'a>(&mut self, this: This<'a>, name: String, value: String) -> This<'a> {
+        self.with(|b| b.header(name, value));
+        this
+    }
+
+    /// Attaches a file from disk (read when building; its type from its magic bytes).
+    #[napi]
+    pub fn attach_path<'a>(&mut self, this: This<'a>, path: String) -> This<'a> {
+        self.with(|b| b.attach_path(PathBuf::from(path)));
+        this
+    }
+
+    /// Attaches bytes under a file name.
+    #[napi]
+    pub fn attach_bytes<'a>(&mut self, this: This<'a>, filename: String, content: Either<Buffer, String>) -> This<'a> {
+        let data = bytes_of(content);
+        self.with(|b| b.attach_bytes(filename, data));
+        this
+    }
+
+    /// Resolves to the message's bytes.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn build(&self) -> AsyncTask<Job<Vec<u8>, Buffer>> {
+        build_job(self.b.clone())
+    }
+
+    /// The envelope: sender and recipients (To, Cc, Bcc).
+    #[napi]
+    pub fn envelope(&self) -> Envelope {
+        Envelope { from: self.b.sender(), to: self.b.recipients() }
+    }
+}
+
+/// An SMTP envelope.
+#[napi(object)]
+pub struct Envelope {
+    /// MAIL FROM.
+    pub from: String,
+    /// RCPT TO.
+    pub to: Vec<String>,
+}
