@@ -63,26 +63,17 @@ impl Maildir {
     /// Delivers bytes into `new/` (written, synced, renamed); resolves to the file's path.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn deliver(&self, raw: Either<Buffer, String>) -> AsyncTask<Job<String, String>> {
-        let path = self.path.clone();
         let raw = bytes_of(raw);
-        Job::new(
-            move || {
-                let md = open_maildir(&path)?;
-                md.deliver(&raw).map(|p| p.display().to_string()).map_err(Failure::from)
-            },
-            same,
-        )
+        self.job(move |md| Ok(md.deliver(&raw)?.display().to_string()), same)
     }
 
     /// Every message in `new/` and `cur/`.
     #[napi(ts_return_type = "Promise<MaildirMessage[]>")]
     pub fn messages(&self) -> AsyncTask<Job<Vec<MaildirMessage>, Vec<MaildirMessage>>> {
-        let path = self.path.clone();
-        Job::new(
-            move || {
-                let md = open_maildir(&path)?;
-                let list = md.entries().and_then(|e| e.collect::<std::result::Result<Vec<_>, _>>());
-                Ok(list.map_err(Failure::from)?.into_iter().map(MaildirMessage::from).collect())
+        self.job(
+            |md| {
+                let list = md.entries()?.collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(list.into_iter().map(MaildirMessage::from).collect())
             },
             same,
         )
@@ -100,48 +91,37 @@ impl Maildir {
     /// Sets a message's flags (moving it to `cur/`); resolves to it as it is now.
     #[napi(ts_return_type = "Promise<MaildirMessage>")]
     pub fn set_flags(&self, message: MaildirMessage, flags: String) -> AsyncTask<Job<MaildirMessage, MaildirMessage>> {
-        let path = self.path.clone();
-        Job::new(
-            move || {
-                let md = open_maildir(&path)?;
-                md.set_flags(&entry(&message), &flags).map(MaildirMessage::from).map_err(Failure::from)
-            },
-            same,
-        )
+        self.job(move |md| Ok(MaildirMessage::from(md.set_flags(&entry(&message), &flags)?)), same)
     }
 
     /// Moves a message into the Maildir at `dest`; resolves to it there.
     #[napi(ts_return_type = "Promise<MaildirMessage>")]
     pub fn move_to(&self, message: MaildirMessage, dest: String) -> AsyncTask<Job<MaildirMessage, MaildirMessage>> {
-        let path = self.path.clone();
-        Job::new(
-            move || {
-                let md = open_maildir(&path)?;
-                let to = open_maildir(&dest)?;
-                md.move_to(&entry(&message), &to).map(MaildirMessage::from).map_err(Failure::from)
-            },
-            same,
-        )
+        self.job(move |md| Ok(MaildirMessage::from(md.move_to(&entry(&message), &open_maildir(&dest)?)?)), same)
     }
 
     /// The Maildir++ subfolder `name` (`Lists.rust`), created when missing.
     #[napi(ts_return_type = "Promise<Maildir>")]
     pub fn folder(&self, name: String) -> AsyncTask<Job<String, Maildir>> {
-        let path = self.path.clone();
-        Job::new(
-            move || {
-                let md = open_maildir(&path)?;
-                md.folder(&name).map(|f| f.path().display().to_string()).map_err(Failure::from)
-            },
-            |_, p| Ok(Maildir::new(p)),
-        )
+        self.job(move |md| Ok(md.folder(&name)?.path().display().to_string()), |_, p| Ok(Maildir::new(p)))
     }
 
     /// The Maildir++ subfolder names.
     #[napi(ts_return_type = "Promise<string[]>")]
     pub fn folders(&self) -> AsyncTask<Job<Vec<String>, Vec<String>>> {
+        self.job(|md| Ok(md.folders()?), same)
+    }
+}
+
+impl Maildir {
+    /// `work` on this Maildir (opened, and created when missing) as a job on the libuv pool.
+    fn job<T: Send + 'static, J: ToNapiValue + TypeName>(
+        &self,
+        work: impl FnOnce(&mailwright::mailbox::Maildir) -> std::result::Result<T, Failure> + Send + 'static,
+        to_js: fn(&napi::Env, T) -> Result<J>,
+    ) -> AsyncTask<Job<T, J>> {
         let path = self.path.clone();
-        Job::new(move || open_maildir(&path)?.folders().map_err(Failure::from), same)
+        Job::new(move || work(&open_maildir(&path)?), to_js)
     }
 }
 

@@ -34,82 +34,71 @@ fn receipt_dict(py: Python<'_>, r: &Receipt) -> PyResult<Py<PyDict>> {
     Ok(d.unbind())
 }
 
-/// Where `send` and `Outbox.flush` deliver, from their keyword arguments (checked in core).
-#[allow(clippy::too_many_arguments)]
-fn transport(
-    smtp: Option<String>,
-    mx: bool,
-    maildir: Option<PathBuf>,
-    mbox: Option<PathBuf>,
-    sendmail: Option<String>,
-    user: Option<String>,
-    password: Option<String>,
-    ca_file: Option<PathBuf>,
-    insecure: bool,
-    allow_plaintext: bool,
-    resolvers: Vec<String>,
-    smtp_port: u16,
-    timeout: f64,
-) -> Result<Box<dyn Transport + Send>, Error> {
+/// The keywords of `send` and `Outbox.flush` (typed in `_mailwright.pyi`).
+const DESTINATION_KEYWORDS: [&str; 13] = [
+    "smtp",
+    "mx",
+    "maildir",
+    "mbox",
+    "sendmail",
+    "user",
+    "password",
+    "ca_file",
+    "insecure",
+    "allow_plaintext",
+    "resolvers",
+    "smtp_port",
+    "timeout",
+];
+
+/// Where `send` and `Outbox.flush` deliver, from their keyword arguments (checked in core): an
+/// unknown keyword is a `TypeError`, as Python makes it; a missing one takes its default.
+fn transport(options: Option<&Bound<'_, PyDict>>) -> PyResult<Box<dyn Transport + Send>> {
+    let given = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        Ok(options.map(|o| o.get_item(key)).transpose()?.flatten().filter(|v| !v.is_none()))
+    };
+    if let Some(o) = options {
+        for key in o.keys() {
+            let key: String = key.extract()?;
+            if !DESTINATION_KEYWORDS.contains(&key.as_str()) {
+                let msg = format!("unexpected keyword argument {key:?}");
+                return Err(pyo3::exceptions::PyTypeError::new_err(msg));
+            }
+        }
+    }
+    fn get<'py, T: for<'a> pyo3::FromPyObject<'a, 'py>>(v: Option<Bound<'py, PyAny>>) -> PyResult<Option<T>> {
+        v.map(|v| v.extract::<T>().map_err(Into::into)).transpose()
+    }
+    let timeout: f64 = get(given("timeout")?)?.unwrap_or(60.0);
     let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| Error::Value("timeout must be seconds".into()))?;
+    let user: Option<String> = get(given("user")?)?;
+    let password: Option<String> = get(given("password")?)?;
     let d = mailwright::inject::Destination {
-        smtp,
-        mx,
-        maildir,
-        mbox,
-        sendmail,
+        smtp: get(given("smtp")?)?,
+        mx: get(given("mx")?)?.unwrap_or(false),
+        maildir: get(given("maildir")?)?,
+        mbox: get(given("mbox")?)?,
+        sendmail: get(given("sendmail")?)?,
         credentials: user.map(|u| (u, password.unwrap_or_default())),
-        ca_file,
-        insecure,
-        allow_plaintext,
-        resolvers,
-        smtp_port,
+        ca_file: get(given("ca_file")?)?,
+        insecure: get(given("insecure")?)?.unwrap_or(false),
+        allow_plaintext: get(given("allow_plaintext")?)?.unwrap_or(false),
+        resolvers: get(given("resolvers")?)?.unwrap_or_default(),
+        smtp_port: get(given("smtp_port")?)?.unwrap_or(25),
         require_tls: false,
         connect_timeout: timeout,
         reply_timeout: timeout,
     };
-    d.transport().map_err(Error::from)
+    Ok(d.transport().map_err(Error::from)?)
 }
 
 /// Sends a ready message (envelope from its headers, Bcc taken out) to exactly one destination:
 /// `smtp="smtp://host"` (with `user`, `password`), `mx=True` (with `resolvers`, `smtp_port`),
 /// `maildir=`, `mbox=` or `sendmail="/usr/sbin/sendmail"`. Returns the receipt as a `dict`.
 #[pyfunction]
-#[pyo3(signature = (raw, *, smtp=None, mx=false, maildir=None, mbox=None, sendmail=None, user=None, password=None,
-                    ca_file=None, insecure=false, allow_plaintext=false, resolvers=Vec::new(), smtp_port=25, timeout=60.0))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn send(
-    py: Python<'_>,
-    raw: Vec<u8>,
-    smtp: Option<String>,
-    mx: bool,
-    maildir: Option<PathBuf>,
-    mbox: Option<PathBuf>,
-    sendmail: Option<String>,
-    user: Option<String>,
-    password: Option<String>,
-    ca_file: Option<PathBuf>,
-    insecure: bool,
-    allow_plaintext: bool,
-    resolvers: Vec<String>,
-    smtp_port: u16,
-    timeout: f64,
-) -> PyResult<Py<PyDict>> {
-    let mut t = transport(
-        smtp,
-        mx,
-        maildir,
-        mbox,
-        sendmail,
-        user,
-        password,
-        ca_file,
-        insecure,
-        allow_plaintext,
-        resolvers,
-        smtp_port,
-        timeout,
-    )?;
+#[pyo3(signature = (raw, **options))]
+pub(crate) fn send(py: Python<'_>, raw: Vec<u8>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyDict>> {
+    let mut t = transport(options)?;
     let receipt = py.detach(move || t.send(&raw)).map_err(Error::from)?;
     receipt_dict(py, &receipt)
 }
@@ -145,41 +134,9 @@ impl Outbox {
         Ok(py.import("json")?.getattr("loads")?.call1((json,))?.unbind())
     }
     /// Sends what is due through one destination (same keywords as `send`); returns counts.
-    #[pyo3(signature = (*, smtp=None, mx=false, maildir=None, mbox=None, sendmail=None, user=None, password=None,
-                        ca_file=None, insecure=false, allow_plaintext=false, resolvers=Vec::new(), smtp_port=25, timeout=60.0))]
-    #[allow(clippy::too_many_arguments)]
-    fn flush(
-        &self,
-        py: Python<'_>,
-        smtp: Option<String>,
-        mx: bool,
-        maildir: Option<PathBuf>,
-        mbox: Option<PathBuf>,
-        sendmail: Option<String>,
-        user: Option<String>,
-        password: Option<String>,
-        ca_file: Option<PathBuf>,
-        insecure: bool,
-        allow_plaintext: bool,
-        resolvers: Vec<String>,
-        smtp_port: u16,
-        timeout: f64,
-    ) -> PyResult<Py<PyAny>> {
-        let mut t = transport(
-            smtp,
-            mx,
-            maildir,
-            mbox,
-            sendmail,
-            user,
-            password,
-            ca_file,
-            insecure,
-            allow_plaintext,
-            resolvers,
-            smtp_port,
-            timeout,
-        )?;
+    #[pyo3(signature = (**options))]
+    fn flush(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        let mut t = transport(options)?;
         let o = self.outbox.lock().map_err(|_| Error::Internal("outbox lock poisoned".into()))?.clone();
         let report = py.detach(move || o.flush(t.as_mut())).map_err(outbox_err)?;
         let json = serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?;

@@ -70,6 +70,15 @@ def test_maildir_mbox_and_outbox(tmp_path: Path) -> None:
     report = out.flush(maildir=tmp_path / "M2")
     assert report["delivered"] == 1 and out.status() == []
 
+    # A misspelt destination is refused before anything is sent, as Python refuses a keyword.
+    for call in (lambda: mailwright.send(raw, mialdir=tmp_path / "M"), lambda: out.flush(smpt="smtp://127.0.0.1")):
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            call()
+    with pytest.raises(TypeError):
+        mailwright.send(raw, maildir=tmp_path / "M", timeout="soon")
+    with pytest.raises(ValueError, match="timeout"):
+        mailwright.send(raw, maildir=tmp_path / "M", timeout=-1.0)
+
 
 def test_smtp_submission_through_postfix() -> None:
     need_server("127.0.0.1", 587, "Postfix")

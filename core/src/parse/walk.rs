@@ -229,19 +229,7 @@ fn parse_using<'a>(
     let parsed = catch_unwind(AssertUnwindSafe(|| mime(seen)));
     match parsed {
         Ok((Some(m), texts)) if !m.parts.is_empty() => {
-            w.summaries.push(Summary::default());
-            let root_multi = matches!(m.parts[0].body, PartType::Multipart(_));
-            w.arenas.push(Arena {
-                map: vec![usize::MAX; m.parts.len()],
-                parts: m.parts.into_iter().map(Some).collect(),
-                buf: top,
-                text_body: m.text_body,
-                html_body: m.html_body,
-                summary: 0,
-                texts,
-            });
-            let path = if root_multi { PartPath::default() } else { PartPath(vec![1]) };
-            w.stack.push(Work { arena: 0, id: 0, path, depth: 0, parent: None, digest: false });
+            w.push_message(m, top, texts, PartPath::default(), 0);
             w.run();
         }
         Ok(_) => {
@@ -489,23 +477,38 @@ impl<'a> Walker<'a, '_> {
             self.warnings
                 .push(Warning::new(WarningKind::MalformedNestedMessage, why).at_part(&work.path).at_offset(bstart));
         }
-        let env = self.summaries.len();
+        let root = self.parts.len() + 1;
+        let summary = self.push_message(nested, nested_buf, true, work.path.clone(), work.depth + 1);
+        part.kind = PartKind::Message { root, summary };
+    }
+
+    /// Walks the parts of `m` (lying in `buf`) next, in an arena and with a header summary of
+    /// their own: the top message, or one nested at `path`, `depth`. Gives the summary's index.
+    fn push_message(
+        &mut self,
+        m: mail_parser::Message<'a>,
+        buf: Data<'a>,
+        texts: bool,
+        path: PartPath,
+        depth: usize,
+    ) -> usize {
+        let summary = self.summaries.len();
         self.summaries.push(Summary::default());
         let arena = self.arenas.len();
-        let root_multi = matches!(nested.parts[0].body, PartType::Multipart(_));
+        // A multipart root is the message itself; a single part is part 1 of it.
+        let path =
+            if matches!(m.parts.first().map(|p| &p.body), Some(PartType::Multipart(_))) { path } else { path.child(1) };
         self.arenas.push(Arena {
-            map: vec![usize::MAX; nested.parts.len()],
-            parts: nested.parts.into_iter().map(Some).collect(),
-            buf: nested_buf,
-            text_body: nested.text_body,
-            html_body: nested.html_body,
-            summary: env,
-            texts: true,
+            map: vec![usize::MAX; m.parts.len()],
+            parts: m.parts.into_iter().map(Some).collect(),
+            buf,
+            text_body: m.text_body,
+            html_body: m.html_body,
+            summary,
+            texts,
         });
-        let root = self.parts.len() + 1;
-        part.kind = PartKind::Message { root, summary: env };
-        let path = if root_multi { work.path.clone() } else { work.path.child(1) };
-        self.stack.push(Work { arena, id: 0, path, depth: work.depth + 1, parent: None, digest: false });
+        self.stack.push(Work { arena, id: 0, path, depth, parent: None, digest: false });
+        summary
     }
 
     /// Warnings for a part whose type says multipart or message but that could not be read so.
