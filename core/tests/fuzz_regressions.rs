@@ -25,7 +25,7 @@ fn replay(target: &str, raw: &[u8]) {
         }
         "smtp_reply" => {
             let mut rest = raw;
-            while let Ok(Some((r, used))) = mailwright::inject::reply::parse(rest) {
+            while let Ok(Some((r, used))) = mailwright::inject::smtp::reply::parse(rest) {
                 assert!(used > 0 && used <= rest.len() && (200..600).contains(&r.code));
                 rest = &rest[used..];
             }

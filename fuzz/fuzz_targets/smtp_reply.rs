@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailwright::inject::reply;
+use mailwright::inject::smtp::reply;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

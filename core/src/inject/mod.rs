@@ -22,7 +22,6 @@ mod local;
 #[cfg(feature = "smtp")]
 pub mod mx;
 pub mod outbox;
-pub mod reply;
 mod sendmail;
 #[cfg(feature = "smtp")]
 pub mod smtp;

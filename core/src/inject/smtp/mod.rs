@@ -9,7 +9,7 @@
 //! bot to retry later, [`SmtpError::is_permanent`] to bounce.
 
 mod data;
-pub use super::reply;
+pub mod reply;
 pub(crate) mod session;
 
 use std::path::PathBuf;
