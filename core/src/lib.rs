@@ -28,6 +28,8 @@
 pub mod bot;
 pub mod build;
 pub mod dissect;
+#[cfg(feature = "smtp")]
+pub mod dns;
 pub mod error;
 #[cfg(feature = "smtp")]
 pub mod fetch;

@@ -22,10 +22,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::smtp::session::Session;
@@ -89,18 +85,7 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// Reads a name server given as `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address; the
-/// port defaults to 53.
-pub fn parse_resolver(s: &str) -> Result<SocketAddr, MxError> {
-    let s = s.trim();
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    let ip = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
-    ip.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| MxError::Config(format!("{s:?} is not a name server address (IP or IP:PORT)")))
-}
+pub use crate::dns::parse_resolver;
 
 /// What went wrong before or instead of an SMTP conversation.
 #[derive(Debug, thiserror::Error)]
@@ -262,31 +247,7 @@ fn failed(address: &str, status: RecipientStatus, text: &str, host: Option<Strin
 }
 
 fn build_resolver(c: &MxConfig) -> Result<TokioResolver, MxError> {
-    let mut opts = ResolverOpts::default();
-    opts.timeout = c.dns_timeout;
-    opts.attempts = 2;
-    opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    opts.ndots = 0;
-    let mut builder = if c.resolvers.is_empty() {
-        TokioResolver::builder_tokio()
-            .map_err(|e| MxError::Config(format!("cannot read the system's resolver configuration: {e}")))?
-    } else {
-        opts.use_hosts_file = ResolveHosts::Never;
-        let servers = c
-            .resolvers
-            .iter()
-            .map(|a| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = a.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = a.port();
-                NameServerConfig::new(a.ip(), true, vec![udp, tcp])
-            })
-            .collect();
-        TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), TokioRuntimeProvider::default())
-    };
-    *builder.options_mut() = opts;
-    builder.build().map_err(|e| MxError::Config(format!("cannot set up the resolver: {e}")))
+    crate::dns::resolver(&c.resolvers, c.dns_timeout).map_err(|e| MxError::Config(e.to_string()))
 }
 
 async fn route(resolver: &TokioResolver, domain: &str) -> Result<Vec<MxHost>, MxError> {
@@ -510,17 +471,6 @@ fn smtp_config(c: &MxConfig, host: &str) -> SmtpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolvers() {
-        assert_eq!(parse_resolver("127.0.0.1").ok(), Some("127.0.0.1:53".parse().expect("addr")));
-        assert_eq!(parse_resolver("127.0.0.1:5353").ok(), Some("127.0.0.1:5353".parse().expect("addr")));
-        assert_eq!(parse_resolver("::1").ok(), Some("[::1]:53".parse().expect("addr")));
-        assert_eq!(parse_resolver("[::1]:5353").ok(), Some("[::1]:5353".parse().expect("addr")));
-        for bad in ["", "dns.example", "1.2.3.4:x", "1.2.3.4:70000"] {
-            assert!(parse_resolver(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn domains() {
