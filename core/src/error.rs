@@ -1,5 +1,7 @@
 //! The top-level error: one variant per module, each saying what failed and what to do.
 
+#[cfg(feature = "smtp")]
+use crate::auth::AuthError;
 use crate::bot::{BotError, RulesError};
 use crate::build::BuildError;
 use crate::dissect::DissectError;
@@ -46,6 +48,10 @@ pub enum Error {
     /// The bot could not run (a failing action only quarantines its message).
     #[error(transparent)]
     Bot(#[from] BotError),
+    /// Sender authentication could not run (its verdicts are data, not errors).
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 impl Error {
@@ -61,7 +67,7 @@ impl Error {
             Error::Bot(e) => e.is_transient(),
             Error::Parse(_) | Error::Dissect(_) | Error::Build(_) => false,
             #[cfg(feature = "smtp")]
-            Error::Destination(_) => false,
+            Error::Destination(_) | Error::Auth(_) => false,
         }
     }
 }

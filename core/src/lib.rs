@@ -11,6 +11,7 @@
 //! | [`inject`] | hand a message over: SMTP submission, direct to MX with failover, a durable outbox, Maildir, mbox, sendmail; a receipt per recipient |
 //! | [`mailbox`] | local stores: Maildir and mbox, written safely, read as streams |
 //! | `fetch` | incremental one-way IMAP sync into a Maildir (feature `smtp`) |
+//! | `auth` | who really sent a message: DKIM, ARC, SPF and DMARC verification; DKIM signing (feature `smtp`) |
 //! | [`bot`] | a mailbot: rules, actions, a ledger; every message handled once |
 //! | [`warning`] | recoverable damage, reported instead of failing |
 //! | [`limits`] | bounds on the work done for one message |
@@ -25,6 +26,8 @@
 //! ```
 #![deny(unsafe_code)]
 
+#[cfg(feature = "smtp")]
+pub mod auth;
 pub mod bot;
 pub mod build;
 pub mod dissect;

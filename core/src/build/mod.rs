@@ -97,6 +97,9 @@ pub enum BuildError {
     /// Writing the message failed.
     #[error("cannot write the message: {0}")]
     Write(#[from] std::io::Error),
+    /// DKIM signing failed.
+    #[error("cannot sign the message with DKIM: {0}")]
+    Sign(String),
 }
 
 /// A mailbox to put in From, To, Cc, Bcc or Reply-To: `"Jane <jane@example.org>"`,
@@ -165,6 +168,9 @@ pub struct MessageBuilder {
     eight_bit: bool,
     /// Attachment files that could not be read: reported by `validate`.
     unreadable: Vec<(PathBuf, std::io::ErrorKind, String)>,
+    /// Signs the finished message.
+    #[cfg(feature = "smtp")]
+    dkim: Option<std::sync::Arc<crate::auth::DkimSigner>>,
 }
 
 const RESERVED: &[&str] = &[
@@ -277,6 +283,14 @@ impl MessageBuilder {
     /// Attaches a whole message as message/rfc822 (forwarding as attachment).
     pub fn attach_message(mut self, filename: impl Into<String>, raw: impl Into<Vec<u8>>) -> Self {
         self.messages.push((filename.into(), raw.into()));
+        self
+    }
+
+    /// Signs the message with DKIM once it is finished: the bytes `build` returns are the bytes
+    /// signed. One signer serves any number of builders.
+    #[cfg(feature = "smtp")]
+    pub fn dkim(mut self, signer: std::sync::Arc<crate::auth::DkimSigner>) -> Self {
+        self.dkim = Some(signer);
         self
     }
 
@@ -439,6 +453,15 @@ impl MessageBuilder {
 
     /// Checks and writes the message to `out`.
     pub fn write_to(self, out: impl Write) -> Result<(), BuildError> {
+        #[cfg(feature = "smtp")]
+        if let Some(signer) = self.dkim.clone() {
+            let mut unsigned = Vec::new();
+            MessageBuilder { dkim: None, ..self }.write_to(&mut unsigned)?;
+            let signed = signer.sign(&unsigned).map_err(|e| BuildError::Sign(e.to_string()))?;
+            let mut out = out;
+            out.write_all(&signed)?;
+            return Ok(());
+        }
         self.validate()?;
         let mut b = mail_builder::MessageBuilder::new();
         let list = |v: &[Mailbox]| -> MbAddress<'static> {

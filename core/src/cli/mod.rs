@@ -102,6 +102,10 @@ pub fn exit_code(e: &crate::Error) -> u8 {
         E::Mailbox(e) => mailbox(e),
         #[cfg(feature = "smtp")]
         E::Fetch(e) => fetch(e),
+        E::Auth(e) => match e {
+            crate::auth::AuthError::Runtime(_) => exit::SOFTWARE,
+            _ => exit::USAGE,
+        },
         E::Bot(e) => match e {
             BotError::Rules(_) => exit::USAGE,
             BotError::Transport(e) => destination(e),
