@@ -1,8 +1,9 @@
-//! The composing flags shared by `mailwright build` and `mailwright send`.
+//! The composing flags shared by `mailwright build`, `send` and `queue add`, with DKIM signing.
 
 use std::path::PathBuf;
 
 use super::CliError;
+use crate::auth::{DkimKey, DkimSigner};
 use crate::build::MessageBuilder;
 
 /// Flags that compose a message.
@@ -44,6 +45,51 @@ pub(crate) struct Compose {
     /// Write non-ASCII bodies as 8bit (for servers with 8BITMIME) instead of quoted-printable.
     #[arg(long = "8bit")]
     eight_bit: bool,
+    #[command(flatten)]
+    pub(crate) dkim: DkimFlags,
+}
+
+/// Flags that DKIM-sign the finished message.
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct DkimFlags {
+    /// Sign with this private key (PEM: RSA or Ed25519; see `mailwright dkim keygen`).
+    #[arg(long = "dkim-key", requires = "dkim_selector")]
+    key: Option<PathBuf>,
+    /// The key's selector (`s=`).
+    #[arg(long = "dkim-selector", requires = "key")]
+    dkim_selector: Option<String>,
+    /// The signing domain (`d=`); the From domain when absent.
+    #[arg(long = "dkim-domain", requires = "key")]
+    domain: Option<String>,
+}
+
+impl DkimFlags {
+    /// The signer these flags describe, for a message from `from` (its domain is the default
+    /// `d=`); `None` without `--dkim-key`.
+    pub(crate) fn signer(&self, from: Option<&str>) -> Result<Option<std::sync::Arc<DkimSigner>>, CliError> {
+        let (Some(path), Some(selector)) = (&self.key, &self.dkim_selector) else { return Ok(None) };
+        let pem = std::fs::read(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+        let key = DkimKey::from_pem(&pem).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        let from_domain =
+            from.and_then(|f| f.rsplit_once('@')).map(|(_, d)| d.trim_end_matches('>').trim().to_string());
+        let domain = self
+            .domain
+            .clone()
+            .or(from_domain)
+            .ok_or_else(|| CliError::usage("--dkim-domain is needed: the message has no From address"))?;
+        Ok(Some(std::sync::Arc::new(
+            DkimSigner::new(key, selector, domain).map_err(|e| CliError::usage(e.to_string()))?,
+        )))
+    }
+
+    /// `raw` signed when the flags ask for it (a message read from a file), else as it is.
+    pub(crate) fn sign(&self, raw: Vec<u8>) -> Result<Vec<u8>, CliError> {
+        let from = crate::Message::parse(&raw).ok().and_then(|m| m.from().first().and_then(|a| a.address.clone()));
+        match self.signer(from.as_deref())? {
+            Some(s) => s.sign(&raw).map_err(|e| CliError::usage(e.to_string())),
+            None => Ok(raw),
+        }
+    }
 }
 
 impl Compose {
@@ -103,6 +149,9 @@ impl Compose {
             b = b.header(name.trim(), value.trim_start());
         }
         b = b.eight_bit(self.eight_bit);
+        if let Some(signer) = self.dkim.signer(self.from.as_deref())? {
+            b = b.dkim(signer);
+        }
         b.validate().map_err(|e| CliError::usage(e.to_string()))?;
         Ok(b)
     }

@@ -13,6 +13,7 @@ mod parse;
 mod queue;
 mod secret;
 mod send;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -169,6 +170,15 @@ enum Command {
     #[command(after_help = "Examples:\n  mailwright bot --rules rules.toml --dry-run\n  \
                             mailwright bot --rules rules.toml --watch")]
     Bot(bot::Args),
+    /// Check who really sent a message: DKIM signatures, ARC, SPF (for --ip, --helo and
+    /// --mail-from) and DMARC; exit 0 whatever they find, 75 when no name server answered.
+    #[command(after_help = "Examples:\n  mailwright verify message.eml\n  \
+                            mailwright verify - --json --ip 192.0.2.1 --helo mail.example.org \
+                            --mail-from bounces@example.org < message.eml")]
+    Verify(verify::Args),
+    /// DKIM keys: make one and print the DNS record to publish.
+    #[command(after_help = "Example:\n  mailwright dkim keygen --selector s1 --domain example.org --out s1.pem")]
+    Dkim(verify::DkimArgs),
     /// Run the loop on a local Maildir: make a message with a PDF, deliver it, read it back,
     /// dissect it, print the command that would print the PDF, and check it is byte-exact.
     #[command(after_help = "Example:\n  mailwright demo")]
@@ -222,6 +232,8 @@ where
         Command::Queue(a) => queue::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Bot(a) => bot::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Dkim(a) => verify::run_dkim(a),
         Command::Demo(a) => demo::run(a),
         Command::Completions { shell } => completions(shell),
         Command::Manpage => manpage(),

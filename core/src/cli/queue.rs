@@ -132,7 +132,7 @@ fn add(a: AddArgs) -> Result<(), CliError> {
                 return Err(CliError::usage("give either a message file or composing flags, not both"));
             }
             let bytes = input::read(path, &Limits::default())?;
-            outbox.add_message(&bytes).map_err(fail)?
+            outbox.add_message(&a.compose.dkim.sign(bytes.to_vec())?).map_err(fail)?
         }
         None => {
             let b = a.compose.builder()?;

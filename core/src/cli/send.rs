@@ -34,7 +34,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             let bytes = input::read(path, &Limits::default())?;
             let msg = Message::parse(&bytes).map_err(|e| CliError::usage(e.to_string()))?;
             let env = Envelope::from_message(&msg).map_err(fail)?;
-            (env, crate::inject::without_bcc(&msg).into_owned())
+            (env, a.compose.dkim.sign(crate::inject::without_bcc(&msg).into_owned())?)
         }
         None => {
             let b = a.compose.builder()?;
