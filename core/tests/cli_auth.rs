@@ -131,3 +131,41 @@ fn verify_reports_and_exit_codes() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {o:?}");
     }
 }
+
+#[test]
+fn verify_believes_only_the_topmost_field_of_the_trusted_server() {
+    let genuine = b"Authentication-Results: mx.example.net; dkim=pass header.d=example.org; \
+        dmarc=pass header.from=example.org\r\nFrom: boss@example.org\r\nSubject: ok\r\n\r\nhi\r\n";
+    let forged = b"Authentication-Results: mx.example.net; dkim=none; dmarc=fail header.from=example.org\r\n\
+        Authentication-Results: mx.example.net; dkim=pass header.d=example.org; dmarc=pass header.from=example.org\r\n\
+        From: boss@example.org\r\nSubject: forged\r\n\r\nwire the money\r\n";
+    let run = |msg: &[u8]| {
+        let o = mw(
+            &[
+                "verify",
+                "-",
+                "--json",
+                "--trust-authserv",
+                "MX.example.net",
+                "--resolver",
+                "127.0.0.1:9",
+                "--dns-timeout",
+                "0.2",
+            ],
+            Some(msg),
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("json")
+    };
+    let v = run(genuine);
+    assert_eq!(v["authenticated_domain"], "example.org", "{v}");
+    assert_eq!(v["trusted"]["ignored"], 0);
+    assert_eq!(v["authentication_results"][0]["results"][1]["method"], "dmarc");
+    let v = run(forged);
+    assert_eq!(v["authenticated_domain"], serde_json::Value::Null, "{v}");
+    assert_eq!(v["trusted"]["ignored"], 1);
+    assert_eq!(v["authentication_results"].as_array().map(Vec::len), Some(2));
+    // Without --trust-authserv the fields are shown, never believed.
+    let o = mw(&["verify", "-", "--json", "--resolver", "127.0.0.1:9", "--dns-timeout", "0.2"], Some(genuine));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["authenticated_domain"], serde_json::Value::Null, "{v}");
+}

@@ -19,6 +19,7 @@
 //! puts TXT records in front of DNS, for tests and for the demo, which checks its own signature
 //! without a name server.
 
+pub mod results;
 mod sign;
 
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +32,7 @@ use mail_auth::dmarc::Dmarc;
 use mail_auth::spf::Spf;
 use mail_auth::{AuthenticatedMessage, DkimResult, DmarcResult, MessageAuthenticator, Parameters, SpfResult, Txt};
 
+pub use results::{AuthResults, MethodResult, TrustedResults};
 pub use sign::{DkimKey, DkimSigner, generate_ed25519};
 
 /// What failed before any result: the input or the configuration, never a verdict.
@@ -164,6 +166,9 @@ pub struct AuthReport {
     pub dmarc: DmarcReport,
     /// The ARC chain.
     pub arc: ArcReport,
+    /// Every `Authentication-Results` field the message carries, top first, as written: what
+    /// servers on the way said. Believe one only through [`AuthReport::trusted`].
+    pub authentication_results: Vec<AuthResults>,
 }
 
 impl AuthReport {
@@ -179,6 +184,11 @@ impl AuthReport {
         let dkim = self.dkim.iter().any(|s| s.result == Outcome::Pass && !s.weak && aligned(&s.domain, from));
         let spf = self.spf.as_ref().is_some_and(|s| s.result == Outcome::Pass && aligned(&s.domain, from));
         (dkim || spf).then_some(from)
+    }
+
+    /// What the server `authserv_id` said: its topmost field only (see [`results`]).
+    pub fn trusted(&self, authserv_id: &str) -> TrustedResults {
+        results::trusted(self.authentication_results.iter().cloned(), authserv_id)
     }
 
     /// Whether any check could not be made now (DNS): a later try may say more.
@@ -359,6 +369,12 @@ impl Verifier {
                     reason: dkim_outcome(arc.result()).1,
                 },
                 from_domain,
+                authentication_results: msg
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case(b"Authentication-Results"))
+                    .filter_map(|(_, value)| results::parse(&String::from_utf8_lossy(value)))
+                    .collect(),
             })
         })
     }

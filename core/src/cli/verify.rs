@@ -28,6 +28,10 @@ pub(crate) struct Args {
     /// The envelope sender (MAIL FROM), for SPF; empty or absent for a bounce.
     #[arg(long, requires = "ip")]
     mail_from: Option<String>,
+    /// Also believe the topmost Authentication-Results field of this server (the MTA that
+    /// delivered the message); fields of that id further down are counted, not believed.
+    #[arg(long = "trust-authserv", value_name = "ID")]
+    trust_authserv: Option<String>,
     /// Print JSON for scripts instead of text for people.
     #[arg(long)]
     json: bool,
@@ -55,12 +59,31 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         mail_from: a.mail_from.clone().unwrap_or_default(),
     });
     let report = verifier.verify(&raw, client.as_ref()).map_err(super::fail)?;
+    let trusted = a.trust_authserv.as_deref().map(|id| report.trusted(id));
+    // Our own checks, or the trusted server's word.
+    let authenticated = report
+        .authenticated_domain()
+        .or_else(|| trusted.as_ref().and_then(|t| t.authenticated_domain(report.from_domain.as_deref())));
     if a.json {
         let mut v = serde_json::to_value(&report).unwrap_or_default();
-        v["authenticated_domain"] = report.authenticated_domain().into();
+        v["authenticated_domain"] = authenticated.into();
+        if let Some(t) = &trusted {
+            v["trusted"] = serde_json::to_value(t).unwrap_or_default();
+        }
         out(&format!("{v}\n"))?;
     } else {
-        out(&text(&report))?;
+        let mut s = text(&report, authenticated);
+        if let (Some(id), Some(t)) = (&a.trust_authserv, &trusted) {
+            let said = t.results.as_ref().map_or("nothing".to_string(), |r| {
+                r.results.iter().map(|m| format!("{}={}", m.method, m.result)).collect::<Vec<_>>().join(" ")
+            });
+            s.push_str(&format!("trusted {id}: {said}"));
+            if t.ignored > 0 {
+                s.push_str(&format!(" ({} more fields claiming {id} ignored)", t.ignored));
+            }
+            s.push('\n');
+        }
+        out(&s)?;
     }
     if unreachable(&report) {
         return Err(CliError { code: exit::TEMPFAIL, message: "no name server answered; try again later".into() });
@@ -79,8 +102,8 @@ fn unreachable(r: &AuthReport) -> bool {
 }
 
 /// The report for people.
-fn text(r: &AuthReport) -> String {
-    let mut s = format!("authenticated: {}\n", r.authenticated_domain().unwrap_or("no"));
+fn text(r: &AuthReport, authenticated: Option<&str>) -> String {
+    let mut s = format!("authenticated: {}\n", authenticated.unwrap_or("no"));
     for d in &r.dkim {
         s.push_str(&format!("dkim: {} ({}, d={} s={})", d.result.as_str(), d.algorithm, d.domain, d.selector));
         if d.weak {
