@@ -338,3 +338,103 @@ fn call_actions_reach_the_registered_handler() {
     let reasons = std::fs::read_dir(dir.path().join(".mailwright-bot/quarantine")).expect("q").flatten().count();
     assert_eq!(reasons, 1);
 }
+
+/// The course's bot with `authenticated = true`: a message signed by example.org is printed; the
+/// same message with a forged `From: boss@example.org` and no signature is handled without any
+/// rule acting (it ends in the done folder, its ledger line naming no rule), and so is a signed
+/// message whose body was changed on the way.
+#[test]
+fn only_authenticated_senders_trigger_actions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
+    let pem = mailwright::auth::generate_ed25519().expect("key");
+    let key = mailwright::auth::DkimKey::from_pem(pem.as_bytes()).expect("key");
+    let record = key.dns_record();
+    let signer = std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "s1", "example.org").expect("signer"));
+    let pdf = mailwright::sample::pdf("auth", 2_000, 3);
+    let signed = |subject: &str| {
+        MessageBuilder::new()
+            .from("Boss <boss@example.org>")
+            .to("bot@example.org")
+            .subject(subject)
+            .text("Please print.\r\n")
+            .attach_bytes("a.pdf", pdf.clone())
+            .dkim(signer.clone())
+            .build()
+            .expect("build")
+    };
+    md.deliver(&signed("genuine")).expect("deliver");
+    deliver(&md, "Boss <boss@example.org>", "forged", Some(("a.pdf", &pdf)));
+    let tampered = String::from_utf8(signed("tampered")).expect("utf-8").replace("Please print.", "Please pay.");
+    md.deliver(tampered.as_bytes()).expect("deliver");
+    let rules = format!(
+        r#"
+[source]
+maildir = "Maildir"
+[bot]
+resolver = ["127.0.0.1:9"]
+[bot.dns_records]
+"s1._domainkey.example.org" = "{record}"
+"_dmarc.example.org" = "v=DMARC1; p=reject; psd=n"
+[[rule]]
+name = "print PDFs from authenticated senders"
+from = ["*@example.org"]
+authenticated = true
+attachment_type = ["application/pdf"]
+  [[rule.action]]
+  type = "save"
+  dir = "pdfs"
+"#
+    );
+    let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
+    assert!(rules.warnings().is_empty());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = lines.clone();
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone()));
+    let report = bot.run_once().expect("run");
+    assert_eq!((report.handled, report.unmatched, report.quarantined), (3, 2, 0), "{report:?}");
+    let saved = std::fs::read_dir(dir.path().join("pdfs")).expect("pdfs").count();
+    assert_eq!(saved, 1, "only the genuine message was acted on");
+    let lines = lines.lock().expect("log");
+    let acted: Vec<&Value> =
+        lines.iter().filter(|l| l["event"] == "message" && l["rules"] != serde_json::json!([])).collect();
+    assert_eq!(acted.len(), 1, "{lines:?}");
+}
+
+#[test]
+fn the_trusted_servers_word_and_a_forged_one_below_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
+    let body = "From: boss@example.org\r\nTo: bot@example.org\r\nSubject: s\r\n\r\nhi\r\n";
+    let pass = "Authentication-Results: mx.example.net; dkim=pass header.d=example.org; dmarc=pass header.from=example.org\r\n";
+    let fail = "Authentication-Results: mx.example.net; dkim=none; dmarc=fail header.from=example.org\r\n";
+    md.deliver(format!("{pass}{body}").as_bytes()).expect("deliver");
+    md.deliver(format!("{fail}{pass}{body}").as_bytes()).expect("deliver");
+    let rules = Rules::from_toml(
+        "[source]\nmaildir = \"Maildir\"\n[bot]\ntrust_authserv = \"mx.example.net\"\n\
+         [[rule]]\nname = \"ok\"\nauthenticated_domain = [\"example.org\"]\n[[rule.action]]\ntype = \"flag\"\nflags = \"F\"\n",
+        dir.path(),
+    )
+    .expect("rules");
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(|_| {});
+    let report = bot.run_once().expect("run");
+    assert_eq!((report.handled, report.unmatched), (2, 1), "{report:?}");
+}
+
+#[test]
+fn acting_on_from_alone_is_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = |extra: &str| {
+        Rules::from_toml(
+            &format!(
+                "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\nfrom = [\"*@example.org\"]\n{extra}\
+                 [[rule.action]]\ntype = \"run\"\ncommand = [\"lpr\", \"{{file}}\"]\n"
+            ),
+            dir.path(),
+        )
+        .expect("rules")
+    };
+    assert_eq!(rules("").warnings().len(), 1);
+    assert!(rules("").warnings()[0].contains("authenticated = true"));
+    assert!(rules("authenticated = true\n").warnings().is_empty());
+}

@@ -143,7 +143,8 @@ impl Bot {
         };
         let msg = shared.message();
         let mut acted = Acted { rules: Vec::new(), actions: Vec::new(), finals: Vec::new() };
-        for (rule, attachments) in self.matching(msg) {
+        let matching = self.matching(msg).map_err(|reason| Failed { reason, retry: true })?;
+        for (rule, attachments) in matching {
             acted.rules.push(rule.name.clone());
             let mut out = Outputs::default();
             for action in &rule.actions {

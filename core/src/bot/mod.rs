@@ -85,6 +85,10 @@ pub enum BotError {
     /// The `[transport]` outbox could not be opened.
     #[error("[transport]: {0}")]
     Outbox(#[from] crate::inject::OutboxError),
+    /// The sender checks (`authenticated` conditions) could not be set up.
+    #[cfg(feature = "smtp")]
+    #[error("[bot] sender checks: {0}")]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 impl BotError {
@@ -179,6 +183,9 @@ pub struct Bot {
     call: Option<Box<Handler>>,
     #[cfg(feature = "smtp")]
     fetcher: Option<crate::fetch::Fetcher>,
+    /// The bot's own sender checks, when a rule asks and no server is trusted.
+    #[cfg(feature = "smtp")]
+    verifier: Option<crate::auth::Verifier>,
     _lock: File,
     _maildir_lock: File,
 }
@@ -187,6 +194,23 @@ impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bot").field("source", &self.source.path()).field("state", &self.state).finish()
     }
+}
+
+/// The verifier of the bot's own sender checks: `[bot] resolver` and `dns_records`.
+#[cfg(feature = "smtp")]
+fn own_verifier(settings: &rules::Settings) -> Result<crate::auth::Verifier, BotError> {
+    let resolvers = settings
+        .resolver
+        .iter()
+        .map(|r| crate::dns::parse_resolver(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(crate::auth::AuthError::Resolver)?;
+    let config = crate::auth::VerifyConfig { resolvers, ..crate::auth::VerifyConfig::default() };
+    let mut v = crate::auth::Verifier::new(&config)?;
+    for (name, record) in &settings.dns_records {
+        v = if record.is_empty() { v.with_no_record(name)? } else { v.with_record(name, record)? };
+    }
+    Ok(v)
 }
 
 impl Bot {
@@ -202,6 +226,15 @@ impl Bot {
             .ok_or_else(|| BotError::MaildirBusy(source.path().to_path_buf()))?;
         let ledger = Ledger::open(&state.join("ledger.jsonl"), !dry_run)?;
         let sender = transport::Sender::new(rules.transport.as_ref(), dry_run)?;
+        #[cfg(feature = "smtp")]
+        let verifier = match rules.need_authentication() && rules.bot.trust_authserv.is_none() {
+            true => Some(own_verifier(&rules.bot)?),
+            false => None,
+        };
+        #[cfg(not(feature = "smtp"))]
+        if rules.need_authentication() && rules.bot.trust_authserv.is_none() {
+            return Err(BotError::Unsupported("checking senders (`authenticated`)"));
+        }
         Ok(Bot {
             rules,
             source,
@@ -213,6 +246,8 @@ impl Bot {
             call: None,
             #[cfg(feature = "smtp")]
             fetcher: None,
+            #[cfg(feature = "smtp")]
+            verifier,
             _lock: lock,
             _maildir_lock: maildir_lock,
         })
@@ -377,7 +412,16 @@ impl Bot {
         line["subject"] = msg.subject().unwrap_or_default().into();
         line["already_handled"] = self.ledger.contains(&hash).into();
         (self.log)(&line);
-        for (rule, attachments) in self.matching(msg) {
+        let matching = match self.matching(msg) {
+            Ok(m) => m,
+            Err(reason) => {
+                line["outcome"] = "would retry".into();
+                line["reason"] = reason.into();
+                (self.log)(&line);
+                return Ok(());
+            }
+        };
+        for (rule, attachments) in matching {
             let files = planned_files(msg, &attachments);
             for a in &rule.actions {
                 let mut line = json!({"event": "action", "rule": rule.name, "action": kind(a), "dry_run": true});
@@ -398,17 +442,53 @@ impl Bot {
         Ok(())
     }
 
-    fn matching<'m, 'a>(&self, msg: &'m Message<'a>) -> Vec<(Rule, Vec<&'m Part<'a>>)> {
+    /// The rules that match `msg`, with the attachments each selects. `Err` (try again later)
+    /// when a rule asks who sent the message and DNS could not say now.
+    #[allow(clippy::type_complexity)]
+    fn matching<'m, 'a>(&self, msg: &'m Message<'a>) -> Result<Vec<(Rule, Vec<&'m Part<'a>>)>, String> {
         let mut out = Vec::new();
+        let mut sender: Option<Option<String>> = None;
         for r in &self.rules.rules {
-            if let Some(a) = r.matches(msg) {
-                out.push((r.clone(), a));
-                if r.stop {
-                    break;
+            let Some(a) = r.matches(msg) else { continue };
+            if r.needs_authentication() {
+                if sender.is_none() {
+                    sender = Some(self.authenticated_domain(msg)?);
+                }
+                if !r.authentication_matches(sender.as_ref().and_then(|d| d.as_deref())) {
+                    continue;
                 }
             }
+            out.push((r.clone(), a));
+            if r.stop {
+                break;
+            }
         }
-        out
+        Ok(out)
+    }
+
+    /// The sender's authenticated domain: the trusted server's word when `trust_authserv` is
+    /// set, else the bot's own DKIM/DMARC check. `Err` when DNS gave no answer now.
+    #[cfg(feature = "smtp")]
+    fn authenticated_domain(&self, msg: &Message<'_>) -> Result<Option<String>, String> {
+        if let Some(id) = &self.rules.bot.trust_authserv {
+            let [from] = msg.from() else { return Ok(None) };
+            let domain = from.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
+            let trusted = crate::auth::results::trusted(crate::auth::results::of_message(msg), id);
+            return Ok(trusted.authenticated_domain(domain.as_deref()).map(str::to_string));
+        }
+        let Some(v) = &self.verifier else { return Ok(None) };
+        match v.verify(msg.raw(), None) {
+            Ok(r) if r.authenticated_domain().is_none() && r.is_temporary() => {
+                Err("the sender could not be checked now (DNS did not answer); trying again later".into())
+            }
+            Ok(r) => Ok(r.authenticated_domain().map(str::to_string)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    #[cfg(not(feature = "smtp"))]
+    fn authenticated_domain(&self, _: &Message<'_>) -> Result<Option<String>, String> {
+        Ok(None)
     }
 
     /// Act and commit one claimed message; a failure quarantines it, a timeout leaves it

@@ -66,6 +66,17 @@ pub struct Settings {
     /// a program timed out) before it is quarantined.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Believe the `Authentication-Results` of this server (the MTA that fills the Maildir)
+    /// for `authenticated` conditions, instead of checking DKIM, SPF and DMARC again.
+    pub trust_authserv: Option<String>,
+    /// Name servers for the bot's own checks (`IP[:PORT]`); the system's when empty.
+    #[serde(default)]
+    pub resolver: Vec<String>,
+    /// TXT records answered without DNS (name → record; an empty record: no such name): for
+    /// tests and demos that check a signature of their own with no name server. Real mail
+    /// needs none.
+    #[serde(default)]
+    pub dns_records: BTreeMap<String, String>,
 }
 
 fn default_done() -> String {
@@ -89,6 +100,9 @@ impl Default for Settings {
             quarantine: default_quarantine(),
             run_timeout: default_timeout(),
             retries: default_retries(),
+            trust_authserv: None,
+            resolver: Vec::new(),
+            dns_records: BTreeMap::new(),
         }
     }
 }
@@ -138,6 +152,13 @@ pub struct Rule {
     /// Attachment file name patterns (`*.pdf`).
     #[serde(default)]
     pub attachment_name: Vec<String>,
+    /// Only mail whose sender is authenticated: DMARC (or, without a DMARC record, an aligned
+    /// DKIM signature) proves the `From:` domain, by the bot's own check or the trusted server's.
+    #[serde(default)]
+    pub authenticated: bool,
+    /// Only mail authenticated for one of these domain patterns (implies `authenticated`).
+    #[serde(default)]
+    pub authenticated_domain: Vec<String>,
     /// Stop looking at later rules when this one matches.
     #[serde(default)]
     pub stop: bool,
@@ -217,6 +238,32 @@ pub struct RulesError {
 }
 
 impl Rules {
+    /// What the rules allow that is probably a mistake: a rule that replies, forwards or runs a
+    /// program for mail chosen by `from` alone (anyone can write any `From:`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| !r.from.is_empty() && !r.needs_authentication())
+            .filter(|r| {
+                r.actions
+                    .iter()
+                    .any(|a| matches!(a, Action::Reply { .. } | Action::Forward { .. } | Action::Run { .. }))
+            })
+            .map(|r| {
+                format!(
+                    "rule {:?} replies, forwards or runs a program for mail chosen by `from` alone, which anyone can \
+                     forge; add `authenticated = true`",
+                    r.name
+                )
+            })
+            .collect()
+    }
+
+    /// Whether any rule asks who really sent a message.
+    pub fn need_authentication(&self) -> bool {
+        self.rules.iter().any(Rule::needs_authentication)
+    }
+
     /// Reads and checks a rules file; relative paths in it are taken from its folder.
     pub fn load(path: &Path) -> Result<Rules, RulesError> {
         let err = |detail: String| RulesError { path: path.to_path_buf(), detail };
@@ -354,6 +401,20 @@ fn any(patterns: &[String], values: &[String]) -> bool {
 }
 
 impl Rule {
+    /// Whether the rule asks who really sent the message.
+    pub fn needs_authentication(&self) -> bool {
+        self.authenticated || !self.authenticated_domain.is_empty()
+    }
+
+    /// Whether `domain` (the sender's authenticated domain, if any) satisfies the rule's
+    /// authentication conditions.
+    pub fn authentication_matches(&self, domain: Option<&str>) -> bool {
+        if !self.needs_authentication() {
+            return true;
+        }
+        domain.is_some_and(|d| any(&self.authenticated_domain, &[d.to_string()]))
+    }
+
     /// Whether the rule matches; with the attachments it selects (all of them when it sets no
     /// attachment condition).
     pub fn matches<'m, 'a>(&self, msg: &'m Message<'a>) -> Option<Vec<&'m Part<'a>>> {

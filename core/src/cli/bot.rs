@@ -33,6 +33,9 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let rules = Rules::load(&a.rules).map_err(fail)?;
+    for w in rules.warnings() {
+        eprintln!("mailwright: warning: {w}");
+    }
     let mut bot = Bot::new(rules, a.dry_run).map_err(fail)?;
     if a.watch {
         let interval = Duration::try_from_secs_f64(a.interval)

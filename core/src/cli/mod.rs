@@ -109,6 +109,8 @@ pub fn exit_code(e: &crate::Error) -> u8 {
         },
         E::Bot(e) => match e {
             BotError::Rules(_) => exit::USAGE,
+            #[cfg(feature = "smtp")]
+            BotError::Auth(_) => exit::USAGE,
             BotError::Transport(e) => destination(e),
             BotError::Outbox(e) => outbox(e),
             BotError::Mailbox(e) => mailbox(e),
