@@ -1,23 +1,14 @@
 //! The `mailwright` command line as scripts see it: output, exit codes, one-line errors.
 
+mod cli_support;
 mod common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::b64;
+use cli_support::mw;
 
-fn mw(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailwright"));
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut pipe = child.stdin.take().expect("stdin");
-    if let Some(data) = stdin {
-        pipe.write_all(data).expect("write stdin");
-    }
-    drop(pipe);
-    child.wait_with_output().expect("wait")
-}
+use common::b64;
 
 fn stderr_line(o: &Output) -> String {
     let s = String::from_utf8_lossy(&o.stderr).into_owned();

@@ -1,24 +1,11 @@
 //! `mailwright build` and `mailwright send` as scripts use them: flags, exit codes 0/1/69/75,
 //! header injection refused.
 
-use std::process::{Command, Output, Stdio};
+mod cli_support;
 
-fn mw(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailwright"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut pipe = child.stdin.take().expect("stdin");
-    if let Some(d) = stdin {
-        pipe.write_all(d).expect("stdin");
-    }
-    drop(pipe);
-    child.wait_with_output().expect("wait")
-}
+use std::process::Output;
+
+use cli_support::mw;
 
 fn one_line_error(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "{}", String::from_utf8_lossy(&o.stderr));

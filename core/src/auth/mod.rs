@@ -23,7 +23,6 @@ pub mod results;
 mod sign;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use mail_auth::common::parse::TxtRecordParser;
@@ -238,6 +237,15 @@ impl Default for VerifyConfig {
 #[derive(Default)]
 struct Records(std::collections::HashMap<Box<str>, Txt>);
 
+impl Records {
+    /// Keys are lookups' fully qualified, lower-case names.
+    fn insert(&mut self, name: &str, txt: Txt) {
+        let mut key = name.trim_end_matches('.').to_ascii_lowercase();
+        key.push('.');
+        self.0.insert(key.into(), txt);
+    }
+}
+
 impl mail_auth::ResolverCache<Box<str>, Txt> for Records {
     fn get<Q>(&self, name: &Q) -> Option<Txt>
     where
@@ -261,7 +269,7 @@ impl mail_auth::ResolverCache<Box<str>, Txt> for Records {
 pub struct Verifier {
     runtime: tokio::runtime::Runtime,
     authenticator: MessageAuthenticator,
-    records: Arc<Records>,
+    records: Records,
     host_name: String,
 }
 
@@ -280,7 +288,7 @@ impl Verifier {
         Ok(Verifier {
             runtime,
             authenticator: MessageAuthenticator(resolver),
-            records: Arc::default(),
+            records: Records::default(),
             host_name: config.host_name.clone(),
         })
     }
@@ -289,31 +297,26 @@ impl Verifier {
     /// `_dmarc.example.org`) with `value` instead of asking DNS. For tests, and for a demo that
     /// checks its own signature without a name server; a verifier of real mail needs none.
     pub fn with_record(mut self, name: &str, value: &str) -> Result<Self, AuthError> {
-        let bad = |detail: String| AuthError::BadRecord { name: name.to_string(), detail };
+        let bad = |e: mail_auth::Error| AuthError::BadRecord { name: name.to_string(), detail: e.to_string() };
         let text = value.as_bytes();
         let txt: Txt = if value.starts_with("v=spf1") {
-            Spf::parse(text).map(Txt::from).map_err(|e| bad(e.to_string()))?
+            Spf::parse(text).map(Txt::from).map_err(bad)?
         } else if value.starts_with("v=DMARC1") {
-            Dmarc::parse(text).map(Txt::from).map_err(|e| bad(e.to_string()))?
+            Dmarc::parse(text).map(Txt::from).map_err(bad)?
         } else {
-            DomainKey::parse(text).map(Txt::from).map_err(|e| bad(e.to_string()))?
+            DomainKey::parse(text).map(Txt::from).map_err(bad)?
         };
-        let mut key = name.trim_end_matches('.').to_ascii_lowercase();
-        key.push('.');
-        Arc::get_mut(&mut self.records).ok_or_else(|| bad("records are shared".into()))?.0.insert(key.into(), txt);
+        self.records.insert(name, txt);
         Ok(self)
     }
 
     /// Answers lookups of `name` with "no such name" (NXDOMAIN) instead of asking DNS: a domain
     /// without a DMARC record, a selector without a key. For tests, like [`Self::with_record`].
-    pub fn with_no_record(mut self, name: &str) -> Result<Self, AuthError> {
+    pub fn with_no_record(mut self, name: &str) -> Self {
         use mail_auth::hickory_resolver::proto::op::ResponseCode;
         let missing = Txt::Error(mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(ResponseCode::NXDomain)));
-        let mut key = name.trim_end_matches('.').to_ascii_lowercase();
-        key.push('.');
-        let shared = || AuthError::BadRecord { name: name.to_string(), detail: "records are shared".into() };
-        Arc::get_mut(&mut self.records).ok_or_else(shared)?.0.insert(key.into(), missing);
-        Ok(self)
+        self.records.insert(name, missing);
+        self
     }
 
     /// Checks `raw`: every DKIM signature, the ARC chain, SPF when `client` is given, and DMARC
@@ -321,10 +324,11 @@ impl Verifier {
     /// find, including DNS trouble, is in the report.
     pub fn verify(&self, raw: &[u8], client: Option<&Client>) -> Result<AuthReport, AuthError> {
         let msg = AuthenticatedMessage::parse(raw).ok_or(AuthError::NotAMessage)?;
-        let records = &*self.records;
+        let records = &self.records;
         let a = &self.authenticator;
         self.runtime.block_on(async {
             let dkim = a.verify_dkim(Parameters::new(&msg).with_txt_cache(records)).await;
+            let signatures: Vec<DkimSignature> = dkim.iter().map(dkim_signature).collect();
             let arc = a.verify_arc(Parameters::new(&msg).with_txt_cache(records)).await;
             let from_domain = single_from_domain(&msg);
             let spf = match client {
@@ -350,7 +354,8 @@ impl Verifier {
             let dmarc = match &from_domain {
                 Some(_) => {
                     // Weak signatures (rsa-sha1, l=) are reported but give DMARC nothing to align.
-                    let strong: Vec<_> = dkim.iter().filter(|o| !dkim_signature(o).weak).cloned().collect();
+                    let strong: Vec<_> =
+                        dkim.iter().zip(&signatures).filter(|(_, s)| !s.weak).map(|(o, _)| o.clone()).collect();
                     let params =
                         mail_auth::dmarc::verify::DmarcParameters::new(&msg, &strong, mail_from_domain, spf_output);
                     Some(a.verify_dmarc(Parameters::new(params).with_txt_cache(records)).await)
@@ -358,7 +363,7 @@ impl Verifier {
                 None => None,
             };
             Ok(AuthReport {
-                dkim: dkim.iter().map(dkim_signature).collect(),
+                dkim: signatures,
                 spf: spf
                     .as_ref()
                     .map(|s| SpfReport { result: spf_outcome(s.result()), domain: s.domain().to_string() }),

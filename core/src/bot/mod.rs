@@ -208,7 +208,7 @@ fn own_verifier(settings: &rules::Settings) -> Result<crate::auth::Verifier, Bot
     let config = crate::auth::VerifyConfig { resolvers, ..crate::auth::VerifyConfig::default() };
     let mut v = crate::auth::Verifier::new(&config)?;
     for (name, record) in &settings.dns_records {
-        v = if record.is_empty() { v.with_no_record(name)? } else { v.with_record(name, record)? };
+        v = if record.is_empty() { v.with_no_record(name) } else { v.with_record(name, record)? };
     }
     Ok(v)
 }

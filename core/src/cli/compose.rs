@@ -64,6 +64,11 @@ pub(crate) struct DkimFlags {
 }
 
 impl DkimFlags {
+    /// Whether the message is to be signed.
+    pub(crate) fn wanted(&self) -> bool {
+        self.key.is_some()
+    }
+
     /// The signer these flags describe, for a message from `from` (its domain is the default
     /// `d=`); `None` without `--dkim-key`.
     pub(crate) fn signer(&self, from: Option<&str>) -> Result<Option<std::sync::Arc<DkimSigner>>, CliError> {
@@ -82,10 +87,10 @@ impl DkimFlags {
         )))
     }
 
-    /// `raw` signed when the flags ask for it (a message read from a file), else as it is.
-    pub(crate) fn sign(&self, raw: Vec<u8>) -> Result<Vec<u8>, CliError> {
-        let from = crate::Message::parse(&raw).ok().and_then(|m| m.from().first().and_then(|a| a.address.clone()));
-        match self.signer(from.as_deref())? {
+    /// `raw` signed when the flags ask for it (a message read from a file, whose first `From:`
+    /// address is `from`), else as it is.
+    pub(crate) fn sign(&self, raw: Vec<u8>, from: Option<&str>) -> Result<Vec<u8>, CliError> {
+        match self.signer(from)? {
             Some(s) => s.sign(&raw).map_err(|e| CliError::usage(e.to_string())),
             None => Ok(raw),
         }

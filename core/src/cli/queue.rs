@@ -132,7 +132,13 @@ fn add(a: AddArgs) -> Result<(), CliError> {
                 return Err(CliError::usage("give either a message file or composing flags, not both"));
             }
             let bytes = input::read(path, &Limits::default())?;
-            outbox.add_message(&a.compose.dkim.sign(bytes.to_vec())?).map_err(fail)?
+            if !a.compose.dkim.wanted() {
+                outbox.add_message(&bytes).map_err(fail)?
+            } else {
+                let from =
+                    crate::Message::parse(&bytes).ok().and_then(|m| m.from().first().and_then(|f| f.address.clone()));
+                outbox.add_message(&a.compose.dkim.sign(bytes.to_vec(), from.as_deref())?).map_err(fail)?
+            }
         }
         None => {
             let b = a.compose.builder()?;

@@ -34,7 +34,8 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             let bytes = input::read(path, &Limits::default())?;
             let msg = Message::parse(&bytes).map_err(|e| CliError::usage(e.to_string()))?;
             let env = Envelope::from_message(&msg).map_err(fail)?;
-            (env, a.compose.dkim.sign(crate::inject::without_bcc(&msg).into_owned())?)
+            let from = msg.from().first().and_then(|f| f.address.as_deref());
+            (env, a.compose.dkim.sign(crate::inject::without_bcc(&msg).into_owned(), from)?)
         }
         None => {
             let b = a.compose.builder()?;

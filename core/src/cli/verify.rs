@@ -164,10 +164,9 @@ pub(crate) fn run_dkim(a: DkimArgs) -> Result<(), CliError> {
     let DkimCommand::Keygen { selector, domain, out: path } = a.command;
     let pem = crate::auth::generate_ed25519().map_err(super::fail)?;
     let key = DkimKey::from_pem(pem.as_bytes()).map_err(super::fail)?;
-    // Checks selector and domain the way signing will.
-    crate::auth::DkimSigner::new(DkimKey::from_pem(pem.as_bytes()).map_err(super::fail)?, &selector, &domain)
-        .map_err(super::fail)?;
     let record = format!("{selector}._domainkey.{domain}. IN TXT \"{}\"\n", key.dns_record());
+    // Checks selector and domain the way signing will.
+    crate::auth::DkimSigner::new(key, &selector, &domain).map_err(super::fail)?;
     match path {
         Some(p) => {
             use std::io::Write;
