@@ -182,6 +182,39 @@ fn spf_for_the_client_and_its_alignment() {
 }
 
 #[test]
+fn spf_for_the_client_the_trusted_mta_recorded() {
+    let body = message("Boss <boss@example.org>", "invoice");
+    let v = verifier()
+        .with_record(DOMAIN, "v=spf1 ip4:127.0.0.0/8 -all")
+        .map(|v| v.with_no_record(&format!("_dmarc.{DOMAIN}")))
+        .expect("records");
+    // What the MTA wrote on top, and a forged field the sender wrote below it.
+    let delivered = |client: &str| {
+        let mut raw = format!(
+            "Return-Path: <bounces@example.org>\r\n\
+             Received: from mail.example.org (mail.example.org [{client}])\r\n\
+             \tby mx.example.net (Postfix) with ESMTP id 1; Wed, 2 Dec 2026 10:00:00 +0000\r\n\
+             Received: from x (x [127.0.0.1]) by mx.example.net (Postfix); Wed, 2 Dec 2026 09:00:00 +0000\r\n"
+        )
+        .into_bytes();
+        raw.extend_from_slice(&body);
+        raw
+    };
+    let good = delivered("127.0.0.7");
+    let c = mailwright::auth::client_from_received(&good, "mx.example.net").expect("client");
+    let r = v.verify(&good, Some(&c)).expect("verify");
+    assert_eq!(r.spf.as_ref().map(|s| s.result), Some(Outcome::Pass), "{r:#?}");
+    assert_eq!(r.authenticated_domain(), Some(DOMAIN));
+    // The forged 127.0.0.1 below does not help a client outside the record.
+    let bad = delivered("192.0.2.1");
+    let c = mailwright::auth::client_from_received(&bad, "mx.example.net").expect("client");
+    assert_eq!(c.ip.to_string(), "192.0.2.1");
+    let r = v.verify(&bad, Some(&c)).expect("verify");
+    assert_eq!(r.spf.as_ref().map(|s| s.result), Some(Outcome::Fail));
+    assert_eq!(r.authenticated_domain(), None);
+}
+
+#[test]
 fn bad_input_and_bad_keys_are_errors_not_verdicts() {
     assert!(bare_verifier().verify(b"", None).is_err());
     assert!(DkimKey::from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());

@@ -14,11 +14,15 @@
 //! neither counts, for DMARC either. A message with more than one `From:` address
 //! authenticates no domain (DMARC cannot pick one).
 //!
+//! SPF needs the client that handed the message over: the caller names it ([`Client`]), or
+//! [`client_from_received`] reads it from the topmost `Received:` field a trusted MTA added.
+//!
 //! DNS answers come from the resolver of [`crate::dns`] with bounded waits; a timeout or an
 //! unreachable server is `temperror` ("try again later"), never `fail`. [`Verifier::with_record`]
 //! puts TXT records in front of DNS, for tests and for the demo, which checks its own signature
 //! without a name server.
 
+mod received;
 pub mod results;
 mod sign;
 
@@ -31,6 +35,7 @@ use mail_auth::dmarc::Dmarc;
 use mail_auth::spf::Spf;
 use mail_auth::{AuthenticatedMessage, DkimResult, DmarcResult, MessageAuthenticator, Parameters, SpfResult, Txt};
 
+pub use received::client_from_received;
 pub use results::{AuthResults, MethodResult, TrustedResults};
 pub use sign::{DkimKey, DkimSigner, generate_ed25519};
 

@@ -477,7 +477,9 @@ impl Bot {
             return Ok(trusted.authenticated_domain(domain.as_deref()).map(str::to_string));
         }
         let Some(v) = &self.verifier else { return Ok(None) };
-        match v.verify(msg.raw(), None) {
+        let client =
+            self.rules.bot.trust_received.as_deref().and_then(|h| crate::auth::client_from_received(msg.raw(), h));
+        match v.verify(msg.raw(), client.as_ref()) {
             Ok(r) if r.authenticated_domain().is_none() && r.is_temporary() => {
                 Err("the sender could not be checked now (DNS did not answer); trying again later".into())
             }

@@ -69,6 +69,10 @@ pub struct Settings {
     /// Believe the `Authentication-Results` of this server (the MTA that fills the Maildir)
     /// for `authenticated` conditions, instead of checking DKIM, SPF and DMARC again.
     pub trust_authserv: Option<String>,
+    /// Check SPF for the client this host (the MTA that fills the Maildir) recorded in its
+    /// topmost `Received:` field, with `Return-Path:` as MAIL FROM; without it the bot's own
+    /// checks are DKIM and DMARC's DKIM alignment only.
+    pub trust_received: Option<String>,
     /// Name servers for the bot's own checks (`IP[:PORT]`); the system's when empty.
     #[serde(default)]
     pub resolver: Vec<String>,
@@ -101,6 +105,7 @@ impl Default for Settings {
             run_timeout: default_timeout(),
             retries: default_retries(),
             trust_authserv: None,
+            trust_received: None,
             resolver: Vec::new(),
             dns_records: BTreeMap::new(),
         }

@@ -28,6 +28,10 @@ pub(crate) struct Args {
     /// The envelope sender (MAIL FROM), for SPF; empty or absent for a bounce.
     #[arg(long, requires = "ip")]
     mail_from: Option<String>,
+    /// Take the client for SPF from the topmost Received: field this host (the MTA that
+    /// delivered the message) added, and MAIL FROM from Return-Path:.
+    #[arg(long, value_name = "HOST", conflicts_with = "ip")]
+    received_by: Option<String>,
     /// Also believe the topmost Authentication-Results field of this server (the MTA that
     /// delivered the message); fields of that id further down are counted, not believed.
     #[arg(long = "trust-authserv", value_name = "ID")]
@@ -53,11 +57,20 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         .ok_or_else(|| CliError::usage("--dns-timeout must be a positive number of seconds"))?;
     let verifier =
         Verifier::new(&VerifyConfig { resolvers, dns_timeout, ..VerifyConfig::default() }).map_err(super::fail)?;
-    let client = a.ip.map(|ip| Client {
-        ip,
-        helo: a.helo.clone().unwrap_or_default(),
-        mail_from: a.mail_from.clone().unwrap_or_default(),
-    });
+    let client = match &a.received_by {
+        Some(host) => {
+            let c = crate::auth::client_from_received(&raw, host);
+            if c.is_none() {
+                eprintln!("mailwright: warning: no Received: field added by {host} names a client; SPF not checked");
+            }
+            c
+        }
+        None => a.ip.map(|ip| Client {
+            ip,
+            helo: a.helo.clone().unwrap_or_default(),
+            mail_from: a.mail_from.clone().unwrap_or_default(),
+        }),
+    };
     let report = verifier.verify(&raw, client.as_ref()).map_err(super::fail)?;
     let trusted = a.trust_authserv.as_deref().map(|id| report.trusted(id));
     // Our own checks, or the trusted server's word.
