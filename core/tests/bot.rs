@@ -176,6 +176,8 @@ fn header_recipient_name_and_reply_through_an_outbox() {
         r#"
 [source]
 maildir = "Maildir"
+[bot]
+reply_unauthenticated = true
 [transport]
 from = "bot@example.org"
 outbox = "outbox"
@@ -399,6 +401,54 @@ attachment_type = ["application/pdf"]
     let acted: Vec<&Value> =
         lines.iter().filter(|l| l["event"] == "message" && l["rules"] != serde_json::json!([])).collect();
     assert_eq!(acted.len(), 1, "{lines:?}");
+}
+
+/// No backscatter: a reply goes to a signed sender; not to a forged From:, and not to a
+/// Reply-To: outside the domain that signed.
+#[test]
+fn replies_go_only_to_authenticated_senders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
+    let pem = mailwright::auth::generate_ed25519().expect("key");
+    let key = mailwright::auth::DkimKey::from_pem(pem.as_bytes()).expect("key");
+    let record = key.dns_record();
+    let signer = std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "s1", "example.org").expect("signer"));
+    let mail = |subject: &str, reply_to: Option<&str>, sign: bool| {
+        let mut b =
+            MessageBuilder::new().from("boss@example.org").to("bot@example.org").subject(subject).text("hi\r\n");
+        if let Some(r) = reply_to {
+            b = b.reply_to(r);
+        }
+        if sign {
+            b = b.dkim(signer.clone());
+        }
+        md.deliver(&b.build().expect("build")).expect("deliver");
+    };
+    mail("genuine", None, true);
+    mail("forged", None, false);
+    mail("elsewhere", Some("victim@elsewhere.test"), true);
+    mail("subdomain", Some("desk@office.example.org"), true);
+    let rules = format!(
+        "[source]\nmaildir = \"Maildir\"\n[bot]\nresolver = [\"127.0.0.1:9\"]\n\
+         [bot.dns_records]\n\"s1._domainkey.example.org\" = \"{record}\"\n\"_dmarc.example.org\" = \"v=DMARC1; p=reject; psd=n\"\n\
+         [transport]\nfrom = \"bot@example.org\"\noutbox = \"outbox\"\n\
+         [[rule]]\nname = \"receipt\"\nto = [\"bot@*\"]\n[[rule.action]]\ntype = \"reply\"\ntext = \"Got it: {{subject}}\"\n"
+    );
+    let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
+    let (bot, lines) = logged(Bot::new(rules, false).expect("bot"));
+    let mut bot = bot;
+    let report = bot.run_once().expect("run");
+    assert_eq!((report.handled, report.quarantined), (4, 0), "{report:?}");
+    let outbox = mailwright::inject::Outbox::open(dir.path().join("outbox")).expect("outbox");
+    let mut to: Vec<String> =
+        outbox.status().expect("status").iter().map(|q| q.message.recipients[0].address.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["boss@example.org", "desk@office.example.org"]);
+    let lines = lines.lock().expect("log");
+    let skipped: Vec<&str> = lines.iter().filter_map(|l| l["detail"]["skipped"].as_str()).collect();
+    assert_eq!(skipped.len(), 2, "{lines:?}");
+    assert!(skipped.iter().any(|s| s.contains("not authenticated")), "{skipped:?}");
+    assert!(skipped.iter().any(|s| s.contains("victim@elsewhere.test")), "{skipped:?}");
 }
 
 #[test]

@@ -141,8 +141,13 @@ fn demo_runs_the_loop() {
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("byte-exact") && s.contains("lpr -P printer"), "{s}");
     assert!(s.contains("a second run handled 0 messages"), "{s}");
-    // The mailbot moved the handled message out of the inbox into its done folder.
-    assert_eq!(std::fs::read_dir(dir.path().join("Maildir/.Printed/cur")).expect("done folder").count(), 1);
+    // The forged copy of the message was handled with no rule acting: one print, not two.
+    assert!(s.contains("forged:   handled, no rule acted (1 of 2 messages matched a rule)"), "{s}");
+    assert_eq!(s.matches("\"action\":\"print\"").count(), 1, "{s}");
+    let rules = std::fs::read_to_string(dir.path().join("rules.toml")).expect("rules");
+    assert!(rules.contains("authenticated = true"), "{rules}");
+    // The mailbot moved both messages out of the inbox into its done folder.
+    assert_eq!(std::fs::read_dir(dir.path().join("Maildir/.Printed/cur")).expect("done folder").count(), 2);
     assert_eq!(std::fs::read_dir(dir.path().join("Maildir/new")).expect("maildir").count(), 0);
 }
 

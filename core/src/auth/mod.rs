@@ -22,6 +22,7 @@
 //! puts TXT records in front of DNS, for tests and for the demo, which checks its own signature
 //! without a name server.
 
+mod check;
 mod received;
 pub mod results;
 mod sign;
@@ -35,6 +36,7 @@ use mail_auth::dmarc::Dmarc;
 use mail_auth::spf::Spf;
 use mail_auth::{AuthenticatedMessage, DkimResult, DmarcResult, MessageAuthenticator, Parameters, SpfResult, Txt};
 
+pub use check::{CheckOptions, Verdict};
 pub use received::client_from_received;
 pub use results::{AuthResults, MethodResult, TrustedResults};
 pub use sign::{DkimKey, DkimSigner, generate_ed25519};
@@ -63,6 +65,9 @@ pub enum AuthError {
     /// Signing failed.
     #[error("cannot sign: {0}")]
     Sign(String),
+    /// Verification options that do not fit together or do not parse.
+    #[error("verification options: {0}")]
+    Options(String),
     /// The I/O runtime could not start.
     #[error("cannot start the I/O runtime: {0}")]
     Runtime(std::io::Error),

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Action, Bot, Call, Claimed, Rule};
+use crate::build::MessageBuilder;
 use crate::dissect::DissectOptions;
 use crate::dissect::sandbox::Folder;
 use crate::parse::{Message, Part, SharedMessage};
@@ -127,6 +128,27 @@ pub(crate) struct Acted {
     pub(crate) finals: Vec<Action>,
 }
 
+/// What a message's actions share: who sent it (its authenticated domain, when checked) and
+/// the moves and flags for after the commit.
+struct Done<'a> {
+    sender: Option<&'a str>,
+    finals: &'a mut Vec<Action>,
+}
+
+/// Why a reply to `to` would be backscatter: the sender is not authenticated, or a reply
+/// address lies outside its authenticated domain (a signed message naming someone else in
+/// `Reply-To:`). `None` when the reply may go.
+fn backscatter(to: &[String], sender: Option<&str>) -> Option<String> {
+    let Some(domain) = sender else {
+        return Some("the sender is not authenticated; no reply to a From: anyone can forge".into());
+    };
+    let outside = to.iter().find(|a| {
+        let d = a.rsplit_once('@').map_or("", |(_, d)| d).trim_end_matches('.').to_ascii_lowercase();
+        !(d == domain || d.ends_with(&format!(".{domain}")))
+    });
+    outside.map(|a| format!("the reply address {a} is outside the authenticated domain {domain}"))
+}
+
 /// What the earlier actions of a rule made: the saved files and their folder.
 #[derive(Default)]
 struct Outputs {
@@ -143,13 +165,19 @@ impl Bot {
         };
         let msg = shared.message();
         let mut acted = Acted { rules: Vec::new(), actions: Vec::new(), finals: Vec::new() };
-        let matching = self.matching(msg).map_err(|reason| Failed { reason, retry: true })?;
+        let mut sender = None;
+        let matching = self.matching(msg, &mut sender).map_err(|reason| Failed { reason, retry: true })?;
+        if sender.is_none() && matching.iter().any(|(r, _)| self.rules.checks_replies(r)) {
+            sender = Some(self.authenticated_domain(msg).map_err(|reason| Failed { reason, retry: true })?);
+        }
+        let sender = sender.flatten();
         for (rule, attachments) in matching {
             acted.rules.push(rule.name.clone());
             let mut out = Outputs::default();
             for action in &rule.actions {
                 let t = Instant::now();
-                let result = self.run_action(action, m, shared, &attachments, &mut out, &mut acted.finals);
+                let done = Done { sender: sender.as_deref(), finals: &mut acted.finals };
+                let result = self.run_action(action, m, shared, &attachments, &mut out, done);
                 let mut line = json!({"event": "action", "rule": rule.name, "action": kind(action), "hash": m.hash,
                                       "ms": t.elapsed().as_millis() as u64});
                 match result {
@@ -179,7 +207,7 @@ impl Bot {
         shared: &Arc<SharedMessage>,
         attachments: &[&Part<'_>],
         out: &mut Outputs,
-        finals: &mut Vec<Action>,
+        done: Done<'_>,
     ) -> Result<Value, ActionError> {
         let msg = shared.message();
         match action {
@@ -214,7 +242,15 @@ impl Bot {
                 let shell: Vec<String> = cmds.iter().map(|c| shell_quote(c)).collect();
                 Ok(json!({"commands": cmds, "shell": shell}))
             }
-            Action::Reply { text } => Ok(json!({"message_id": self.sender.reply(msg, text, m.hash)?})),
+            Action::Reply { text } => {
+                let reply = MessageBuilder::reply(msg);
+                if !self.rules.bot.reply_unauthenticated
+                    && let Some(why) = backscatter(&reply.recipients(), done.sender)
+                {
+                    return Ok(json!({"skipped": why}));
+                }
+                Ok(json!({"message_id": self.sender.reply(reply, msg, text, m.hash)?}))
+            }
             Action::Forward { to, text } => Ok(json!({"message_id": self.sender.forward(msg, to, text, m.hash)?})),
             Action::Call { handler } => {
                 let paths: Vec<String> = attachments.iter().map(|p| p.path().to_string()).collect();
@@ -224,7 +260,7 @@ impl Bot {
                 Ok(json!({"handler": handler}))
             }
             Action::Move { .. } | Action::Flag { .. } => {
-                finals.push(action.clone());
+                done.finals.push(action.clone());
                 Ok(json!({"when": "after commit"}))
             }
         }

@@ -199,18 +199,12 @@ impl std::fmt::Debug for Bot {
 /// The verifier of the bot's own sender checks: `[bot] resolver` and `dns_records`.
 #[cfg(feature = "smtp")]
 fn own_verifier(settings: &rules::Settings) -> Result<crate::auth::Verifier, BotError> {
-    let resolvers = settings
-        .resolver
-        .iter()
-        .map(|r| crate::dns::parse_resolver(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(crate::auth::AuthError::Resolver)?;
-    let config = crate::auth::VerifyConfig { resolvers, ..crate::auth::VerifyConfig::default() };
-    let mut v = crate::auth::Verifier::new(&config)?;
-    for (name, record) in &settings.dns_records {
-        v = if record.is_empty() { v.with_no_record(name) } else { v.with_record(name, record)? };
-    }
-    Ok(v)
+    let options = crate::auth::CheckOptions {
+        resolvers: settings.resolver.clone(),
+        records: settings.dns_records.clone(),
+        ..Default::default()
+    };
+    Ok(options.verifier()?)
 }
 
 impl Bot {
@@ -412,7 +406,7 @@ impl Bot {
         line["subject"] = msg.subject().unwrap_or_default().into();
         line["already_handled"] = self.ledger.contains(&hash).into();
         (self.log)(&line);
-        let matching = match self.matching(msg) {
+        let matching = match self.matching(msg, &mut None) {
             Ok(m) => m,
             Err(reason) => {
                 line["outcome"] = "would retry".into();
@@ -445,14 +439,18 @@ impl Bot {
     /// The rules that match `msg`, with the attachments each selects. `Err` (try again later)
     /// when a rule asks who sent the message and DNS could not say now.
     #[allow(clippy::type_complexity)]
-    fn matching<'m, 'a>(&self, msg: &'m Message<'a>) -> Result<Vec<(Rule, Vec<&'m Part<'a>>)>, String> {
+    /// `sender` keeps the sender's check (its authenticated domain or none) once it was made.
+    fn matching<'m, 'a>(
+        &self,
+        msg: &'m Message<'a>,
+        sender: &mut Option<Option<String>>,
+    ) -> Result<Vec<(Rule, Vec<&'m Part<'a>>)>, String> {
         let mut out = Vec::new();
-        let mut sender: Option<Option<String>> = None;
         for r in &self.rules.rules {
             let Some(a) = r.matches(msg) else { continue };
             if r.needs_authentication() {
                 if sender.is_none() {
-                    sender = Some(self.authenticated_domain(msg)?);
+                    *sender = Some(self.authenticated_domain(msg)?);
                 }
                 if !r.authentication_matches(sender.as_ref().and_then(|d| d.as_deref())) {
                     continue;

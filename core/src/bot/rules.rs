@@ -73,6 +73,11 @@ pub struct Settings {
     /// topmost `Received:` field, with `Return-Path:` as MAIL FROM; without it the bot's own
     /// checks are DKIM and DMARC's DKIM alignment only.
     pub trust_received: Option<String>,
+    /// Send `reply` actions' replies to senders that are not authenticated. Off by default: a
+    /// reply goes only to addresses in the sender's authenticated domain, so a forged `From:`
+    /// or `Reply-To:` cannot turn the bot into a source of backscatter.
+    #[serde(default)]
+    pub reply_unauthenticated: bool,
     /// Name servers for the bot's own checks (`IP[:PORT]`); the system's when empty.
     #[serde(default)]
     pub resolver: Vec<String>,
@@ -106,6 +111,7 @@ impl Default for Settings {
             retries: default_retries(),
             trust_authserv: None,
             trust_received: None,
+            reply_unauthenticated: false,
             resolver: Vec::new(),
             dns_records: BTreeMap::new(),
         }
@@ -264,9 +270,15 @@ impl Rules {
             .collect()
     }
 
-    /// Whether any rule asks who really sent a message.
+    /// Whether the bot must find out who really sent a message: a rule asks, or a rule replies
+    /// and replies go only to authenticated senders.
     pub fn need_authentication(&self) -> bool {
-        self.rules.iter().any(Rule::needs_authentication)
+        self.rules.iter().any(|r| r.needs_authentication() || self.checks_replies(r))
+    }
+
+    /// Whether `rule`'s replies are held back from senders that are not authenticated.
+    pub(crate) fn checks_replies(&self, rule: &Rule) -> bool {
+        !self.bot.reply_unauthenticated && rule.actions.iter().any(|a| matches!(a, Action::Reply { .. }))
     }
 
     /// Reads and checks a rules file; relative paths in it are taken from its folder.

@@ -55,9 +55,15 @@ impl Sender {
 
     /// Replies to `msg` with `text` (`{subject}`, `{from}` filled in); returns the Message-ID,
     /// which is derived from the message's hash, so a retry sends the same message.
-    pub(crate) fn reply(&mut self, msg: &Message<'_>, text: &str, hash: &str) -> Result<String, ActionError> {
+    pub(crate) fn reply(
+        &mut self,
+        reply: MessageBuilder,
+        msg: &Message<'_>,
+        text: &str,
+        hash: &str,
+    ) -> Result<String, ActionError> {
         let id = format!("reply.{}@mailwright", &hash[..24]);
-        let b = MessageBuilder::reply(msg).from(self.from.as_str()).message_id(id.as_str()).text(fill(text, msg));
+        let b = reply.from(self.from.as_str()).message_id(id.as_str()).text(fill(text, msg));
         self.send(b)?;
         Ok(id)
     }

@@ -39,31 +39,47 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     // build
     let pdf = sample::pdf("Quarterly report - printed by the mailwright mailbot", 48_000, 2016);
     let want = sha256_hex(&pdf);
-    let builder = MessageBuilder::new()
-        .from("Jane Doe <jane@example.org>")
-        .to("Mail Bot <bot@example.org>")
-        .subject("Quarterly report")
-        .text("Please print the attached report.\r\n")
-        .attach_bytes("Quarterly report.pdf", pdf.clone());
-    let envelope = builder.envelope().map_err(|e| CliError::usage(e.to_string()))?;
-    let raw = builder.build().map_err(|e| CliError::usage(e.to_string()))?;
+    // example.org signs its mail with a key made now; the bot learns the key from its rules file.
+    let usage = |e: &dyn std::fmt::Display| CliError::usage(e.to_string());
+    let key = crate::auth::DkimKey::from_pem(crate::auth::generate_ed25519().map_err(|e| usage(&e))?.as_bytes())
+        .map_err(|e| usage(&e))?;
+    let record = key.dns_record();
+    let signer = std::sync::Arc::new(crate::auth::DkimSigner::new(key, "demo", "example.org").map_err(|e| usage(&e))?);
+    let message = |subject: &str| {
+        MessageBuilder::new()
+            .from("Jane Doe <jane@example.org>")
+            .to("Mail Bot <bot@example.org>")
+            .subject(subject)
+            .text("Please print the attached report.\r\n")
+            .attach_bytes("Quarterly report.pdf", pdf.clone())
+    };
+    let builder = message("Quarterly report").dkim(signer);
+    let envelope = builder.envelope().map_err(|e| usage(&e))?;
+    let raw = builder.build().map_err(|e| usage(&e))?;
+    // Anyone can write that From: the same message, unsigned.
+    let forged = message("Quarterly report (forged)").build().map_err(|e| usage(&e))?;
     // inject: into a durable outbox, then flushed into the local Maildir
-    let outbox = crate::inject::Outbox::open(dir.join("outbox")).map_err(|e| CliError::usage(e.to_string()))?;
-    let queue_id = outbox.add(&envelope, &raw).map_err(|e| CliError::usage(e.to_string()))?;
+    let outbox = crate::inject::Outbox::open(dir.join("outbox")).map_err(|e| usage(&e))?;
+    let queue_id = outbox.add(&envelope, &raw).map_err(|e| usage(&e))?;
+    outbox.add(&envelope, &forged).map_err(|e| usage(&e))?;
     let maildir = dir.join("Maildir");
-    let flushed = outbox.flush(&mut MaildirTransport::new(&maildir)).map_err(|e| CliError::usage(e.to_string()))?;
-    if flushed.delivered != 1 {
+    let flushed = outbox.flush(&mut MaildirTransport::new(&maildir)).map_err(|e| usage(&e))?;
+    if flushed.delivered != 2 {
         return Err(CliError { code: exit::SOFTWARE, message: format!("the outbox did not deliver: {flushed:?}") });
     }
     // retrieve, dissect, automate: the mailbot with the course's rule
     let rules_path = dir.join("rules.toml");
     let rules_text = format!(
-        "# The course's mailbot: every PDF from an allowed sender is taken out and the command\n\
-         # that would print it is printed.\n\
+        "# The course's mailbot: every PDF from an allowed sender that proves who it is (a DKIM\n\
+         # signature DMARC accepts) is taken out and the command that would print it is printed.\n\
          [source]\nmaildir = \"Maildir\"\n\n\
          [bot]\ndone = \"Printed\"\n\n\
+         # The demo's own DNS: example.org's key and DMARC record, answered without a name server.\n\
+         # A test hook; a bot reading real mail has no such table.\n\
+         [bot.dns_records]\n\"demo._domainkey.example.org\" = \"{record}\"\n\
+         \"_dmarc.example.org\" = \"v=DMARC1; p=reject\"\n\n\
          [[rule]]\nname = \"print PDFs from allowed senders\"\nfrom = [\"*@example.org\"]\n\
-         attachment_type = [\"application/pdf\"]\n\n\
+         authenticated = true\nattachment_type = [\"application/pdf\"]\n\n\
          [[rule.action]]\ntype = \"dissect\"\ndir = \"dissected\"\n\n\
          [[rule.action]]\ntype = \"print\"\ncommand = [\"lpr\", \"-P\", {printer}, \"{{file}}\"]\n",
         printer = serde_json::to_string(&a.printer).unwrap_or_default()
@@ -81,8 +97,12 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let first = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
     let second = bot.run_once().map_err(|e| CliError::usage(e.to_string()))?;
     let lines = log.lock().map(|l| l.clone()).unwrap_or_default();
-    let Some(printed) = lines.iter().find(|v| v["action"] == "print") else {
-        return Err(CliError { code: exit::SOFTWARE, message: "the mailbot printed nothing".into() });
+    let prints: Vec<&serde_json::Value> = lines.iter().filter(|v| v["action"] == "print").collect();
+    let [printed] = prints.as_slice() else {
+        return Err(CliError {
+            code: exit::SOFTWARE,
+            message: format!("the mailbot printed {} messages, not the signed one alone", prints.len()),
+        });
     };
     let saved = PathBuf::from(printed["detail"]["commands"][0][3].as_str().unwrap_or_default());
     let out_dir = saved.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -99,7 +119,9 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             pdf.len(),
             raw.len()
         ));
-        s.push_str(&format!("queued    {queue_id} in {}\n", outbox.path().display()));
+        s.push_str("signed    by example.org (DKIM ed25519, selector demo)\n");
+        s.push_str("forged    the same message unsigned, From: jane@example.org all the same\n");
+        s.push_str(&format!("queued    {queue_id} and the forged one in {}\n", outbox.path().display()));
         s.push_str(&format!("delivered into {} (flushed from the outbox)\n", maildir.display()));
         s.push_str(&format!(
             "mailbot   {} with {}\n",
@@ -109,6 +131,11 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         for l in &lines {
             s.push_str(&format!("  log     {l}\n"));
         }
+        s.push_str(&format!(
+            "forged:   handled, no rule acted ({} of {} messages matched a rule)\n",
+            first.handled - first.unmatched,
+            first.handled
+        ));
         s.push_str(&format!("dissected into {}\n", out_dir.display()));
         s.push_str(manifest.trim_end());
         s.push('\n');

@@ -2,11 +2,10 @@
 //! [--json]` and `mailwright dkim keygen --selector S --domain D`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::{CliError, exit, input, out};
 use crate::Limits;
-use crate::auth::{AuthReport, Client, DkimKey, Outcome, Verifier, VerifyConfig};
+use crate::auth::{AuthError, AuthReport, CheckOptions, DkimKey, Outcome};
 
 /// Arguments of `mailwright verify`.
 #[derive(clap::Args, Debug)]
@@ -45,48 +44,29 @@ pub(crate) struct Args {
 /// server answered at all.
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let raw = input::read(&a.file, &Limits::default())?;
-    let resolvers = a
-        .resolvers
-        .iter()
-        .map(|r| crate::dns::parse_resolver(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    let dns_timeout = Duration::try_from_secs_f64(a.dns_timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::usage("--dns-timeout must be a positive number of seconds"))?;
-    let verifier =
-        Verifier::new(&VerifyConfig { resolvers, dns_timeout, ..VerifyConfig::default() }).map_err(super::fail)?;
-    let client = match &a.received_by {
-        Some(host) => {
-            let c = crate::auth::client_from_received(&raw, host);
-            if c.is_none() {
-                eprintln!("mailwright: warning: no Received: field added by {host} names a client; SPF not checked");
-            }
-            c
-        }
-        None => a.ip.map(|ip| Client {
-            ip,
-            helo: a.helo.clone().unwrap_or_default(),
-            mail_from: a.mail_from.clone().unwrap_or_default(),
-        }),
+    let options = CheckOptions {
+        resolvers: a.resolvers,
+        dns_timeout: Some(a.dns_timeout),
+        records: Default::default(),
+        ip: a.ip,
+        helo: a.helo,
+        mail_from: a.mail_from,
+        received_by: a.received_by,
+        trust_authserv: a.trust_authserv,
     };
-    let report = verifier.verify(&raw, client.as_ref()).map_err(super::fail)?;
-    let trusted = a.trust_authserv.as_deref().map(|id| report.trusted(id));
-    // Our own checks, or the trusted server's word.
-    let authenticated = report
-        .authenticated_domain()
-        .or_else(|| trusted.as_ref().and_then(|t| t.authenticated_domain(report.from_domain.as_deref())));
+    let verifier = options.verifier().map_err(|e| match e {
+        AuthError::Options(_) | AuthError::Resolver(_) => CliError::usage(e.to_string()),
+        e => super::fail(e),
+    })?;
+    let verdict = options.check_with(&verifier, &raw).map_err(super::fail)?;
+    for w in &verdict.warnings {
+        eprintln!("mailwright: warning: {w}");
+    }
     if a.json {
-        let mut v = serde_json::to_value(&report).unwrap_or_default();
-        v["authenticated_domain"] = authenticated.into();
-        if let Some(t) = &trusted {
-            v["trusted"] = serde_json::to_value(t).unwrap_or_default();
-        }
-        out(&format!("{v}\n"))?;
+        out(&format!("{}\n", verdict.to_json()))?;
     } else {
-        let mut s = text(&report, authenticated);
-        if let (Some(id), Some(t)) = (&a.trust_authserv, &trusted) {
+        let mut s = text(&verdict.report, verdict.authenticated_domain.as_deref());
+        if let (Some(id), Some(t)) = (&options.trust_authserv, &verdict.trusted) {
             let said = t.results.as_ref().map_or("nothing".to_string(), |r| {
                 r.results.iter().map(|m| format!("{}={}", m.method, m.result)).collect::<Vec<_>>().join(" ")
             });
@@ -98,7 +78,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         }
         out(&s)?;
     }
-    if unreachable(&report) {
+    if unreachable(&verdict.report) {
         return Err(CliError { code: exit::TEMPFAIL, message: "no name server answered; try again later".into() });
     }
     Ok(())
