@@ -6,7 +6,7 @@ export interface MailwrightError extends Error {
   /** `EMAILWRIGHT_PARSE`, `EMAILWRIGHT_SMTP_PERMANENT`, `EMAILWRIGHT_MX_TRANSIENT`…, or an errno name (`ENOENT`) for I/O. */
   code: string
   /** What failed. */
-  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'busy' | 'usage'
+  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'auth' | 'busy' | 'usage'
   /** Whether trying again later may succeed (delivery and fetch errors). */
   transient?: boolean
   /** The SMTP reply code (delivery errors). */
@@ -62,4 +62,29 @@ export interface Message {
   readonly parts: Array<Part>
   /** The parts that are files. */
   readonly attachments: Array<Part>
+}
+
+/** A check's outcome, as RFC 8601 names it. */
+export type AuthOutcome = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror'
+
+/** What `message.verify()` found: the JSON of `mailwright verify --json`. */
+export interface VerifyReport {
+  /** The From: domain the message proves (DMARC pass, or an aligned pass without a DMARC record), else null. */
+  authenticated_domain: string | null
+  /** The From: domain when there is exactly one From: address. */
+  from_domain: string | null
+  /** Every DKIM signature. */
+  dkim: Array<{ domain: string; selector: string; algorithm: string; result: AuthOutcome; reason: string | null; body_length: number | null; weak: boolean }>
+  /** SPF for the client, when one was given or read from Received:. */
+  spf: { result: AuthOutcome; domain: string } | null
+  /** DMARC for the From: domain. */
+  dmarc: { result: AuthOutcome; domain: string; policy: 'none' | 'quarantine' | 'reject' | null; aligned: 'dkim' | 'spf' | null; reason: string | null }
+  /** The ARC chain. */
+  arc: { result: AuthOutcome; sets: number; reason: string | null }
+  /** Every Authentication-Results field, as written. */
+  authentication_results: Array<Record<string, unknown>>
+  /** What the trusted server said (with `trustAuthserv`). */
+  trusted?: Record<string, unknown>
+  /** What could not be done as asked. */
+  warnings: string[]
 }

@@ -64,6 +64,16 @@ pub struct MailbotOptions {
     pub transport: Option<BotTransport>,
     /// Seconds a program run by a rule may take (300).
     pub run_timeout: Option<u32>,
+    /// Believe this server's topmost Authentication-Results for `authenticated` rules.
+    pub trust_authserv: Option<String>,
+    /// Check SPF for the client this host recorded in its topmost Received: field.
+    pub trust_received: Option<String>,
+    /// Name servers for the bot's own sender checks (`IP[:PORT]`).
+    pub resolver: Option<Vec<String>>,
+    /// TXT records answered without DNS (name → record; `''`: no such name): a test hook.
+    pub dns_records: Option<HashMap<String, String>>,
+    /// Reply even to senders that prove nothing (off: no backscatter).
+    pub reply_unauthenticated: Option<bool>,
     /// Log what would be done; change nothing.
     pub dry_run: Option<bool>,
 }
@@ -85,6 +95,10 @@ pub struct RuleSpec {
     pub attachment_type: Option<Vec<String>>,
     /// Attachment file-name patterns (`*.pdf`).
     pub attachment_name: Option<Vec<String>>,
+    /// Only mail that proves its From: domain (DKIM + DMARC, or the trusted server's word).
+    pub authenticated: Option<bool>,
+    /// Only mail that proves one of these From: domains.
+    pub authenticated_domain: Option<Vec<String>>,
     /// Do not look at later rules when this one matches.
     pub stop: Option<bool>,
     /// Actions, as in the rules file: `{ type: 'save', dir: 'pdfs' }`, `{ type: 'reply', text }`,
@@ -203,6 +217,20 @@ impl Mailbot {
         if let Some(t) = o.run_timeout {
             bot["run_timeout"] = json!(t);
         }
+        for (k, v) in [("trust_authserv", &o.trust_authserv), ("trust_received", &o.trust_received)] {
+            if let Some(v) = v {
+                bot[k] = json!(v);
+            }
+        }
+        if let Some(r) = &o.resolver {
+            bot["resolver"] = json!(r);
+        }
+        if let Some(r) = &o.dns_records {
+            bot["dns_records"] = json!(r);
+        }
+        if let Some(r) = o.reply_unauthenticated {
+            bot["reply_unauthenticated"] = json!(r);
+        }
         let mut head = json!({ "source": source, "bot": bot });
         if let Some(t) = o.transport {
             let mut spec = json!({ "from": t.from });
@@ -261,6 +289,8 @@ impl Mailbot {
             "subject": strings(rule.subject),
             "attachment_type": strings(rule.attachment_type),
             "attachment_name": strings(rule.attachment_name),
+            "authenticated": rule.authenticated.unwrap_or(false),
+            "authenticated_domain": strings(rule.authenticated_domain),
             "stop": rule.stop.unwrap_or(false),
             "action": actions,
         });
@@ -276,6 +306,16 @@ impl Mailbot {
         }
         *slot = None;
         Ok(())
+    }
+
+    /// What the rules do that is unwise: replying, forwarding or running a program for mail
+    /// chosen by `from` alone, which anyone can forge.
+    #[napi]
+    pub fn warnings(&self, env: Env) -> Result<Vec<String>> {
+        match self.rules_now() {
+            Ok(r) => Ok(r.warnings()),
+            Err(f) => throw(&env, f),
+        }
     }
 
     fn rules_now(&self) -> std::result::Result<mailwright::bot::Rules, Failure> {

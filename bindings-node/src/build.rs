@@ -1,10 +1,12 @@
 //! Composing a message: `build` from options, and the `MessageBuilder`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use mailwright::auth::{DkimKey, DkimSigner};
 use mailwright::build::MessageBuilder as CoreBuilder;
 
 use crate::errors::Failure;
@@ -42,6 +44,47 @@ pub struct BuildOptions {
     pub attachments: Option<Vec<Either<String, AttachmentData>>>,
     /// Extra header fields.
     pub headers: Option<Vec<crate::parse::Header>>,
+    /// Sign the finished message with DKIM.
+    pub dkim: Option<DkimOptions>,
+}
+
+/// DKIM signing of a finished message.
+#[napi(object)]
+pub struct DkimOptions {
+    /// The private key, PEM (RSA or Ed25519).
+    pub key: Option<Either<Buffer, String>>,
+    /// Or the path of a PEM file holding it.
+    pub key_file: Option<String>,
+    /// The selector (`s=`).
+    pub selector: String,
+    /// The signing domain (`d=`); the From domain when absent.
+    pub domain: Option<String>,
+}
+
+/// The key, selector and domain of `o`, the key read and checked now.
+struct Dkim {
+    pem: Vec<u8>,
+    selector: String,
+    domain: Option<String>,
+}
+
+impl Dkim {
+    fn new(o: DkimOptions) -> std::result::Result<Self, Failure> {
+        let pem = match (o.key, o.key_file) {
+            (Some(k), None) => bytes_of(k),
+            (None, Some(path)) => std::fs::read(&path).map_err(|e| Failure::io(&e, &path))?,
+            _ => return Err(Failure::usage("dkim: give key or keyFile")),
+        };
+        DkimKey::from_pem(&pem)?;
+        Ok(Dkim { pem, selector: o.selector, domain: o.domain })
+    }
+
+    /// `b` set to sign with this key, for its From domain unless a domain was given.
+    fn apply(&self, b: CoreBuilder) -> std::result::Result<CoreBuilder, Failure> {
+        let key = DkimKey::from_pem(&self.pem)?;
+        let signer = DkimSigner::for_sender(key, &self.selector, self.domain.as_deref(), &b.sender())?;
+        Ok(b.dkim(std::sync::Arc::new(signer)))
+    }
 }
 
 fn list(v: Option<Either<String, Vec<String>>>) -> Vec<String> {
@@ -52,8 +95,18 @@ fn list(v: Option<Either<String, Vec<String>>>) -> Vec<String> {
     }
 }
 
-fn build_job(b: CoreBuilder) -> AsyncTask<Job<Vec<u8>, Buffer>> {
-    Job::new(move || b.build().map_err(|e| Failure::new("build", e.to_string())), |_, v| Ok(Buffer::from(v)))
+/// Builds (and signs) off the JavaScript thread; a bad DKIM option rejects the Promise.
+fn build_job(b: CoreBuilder, dkim: Option<std::result::Result<Arc<Dkim>, Failure>>) -> AsyncTask<Job<Vec<u8>, Buffer>> {
+    Job::new(
+        move || {
+            let b = match dkim {
+                Some(d) => d?.apply(b)?,
+                None => b,
+            };
+            b.build().map_err(|e| Failure::new("build", e.to_string()))
+        },
+        |_, v| Ok(Buffer::from(v)),
+    )
 }
 
 /// Builds a message in one call; resolves to its bytes (CRLF line ends). Attachment files are
@@ -91,13 +144,14 @@ pub fn build(options: BuildOptions) -> AsyncTask<Job<Vec<u8>, Buffer>> {
             Either::B(d) => b.attach_bytes(d.filename, bytes_of(d.content)),
         };
     }
-    build_job(b)
+    build_job(b, options.dkim.map(|o| Dkim::new(o).map(Arc::new)))
 }
 
 /// Composes a message step by step; every setter returns the builder.
 #[napi]
 pub struct MessageBuilder {
     b: CoreBuilder,
+    dkim: Option<Arc<Dkim>>,
 }
 
 #[napi]
@@ -106,7 +160,7 @@ impl MessageBuilder {
     #[napi(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        MessageBuilder { b: CoreBuilder::new() }
+        MessageBuilder { b: CoreBuilder::new(), dkim: None }
     }
 
     fn with(&mut self, f: impl FnOnce(CoreBuilder) -> CoreBuilder) {
@@ -192,10 +246,20 @@ impl MessageBuilder {
         this
     }
 
-    /// Resolves to the message's bytes.
+    /// Signs the finished message with DKIM (the key is read and checked now).
+    #[napi]
+    pub fn dkim<'a>(&mut self, env: Env, this: This<'a>, options: DkimOptions) -> Result<This<'a>> {
+        match Dkim::new(options) {
+            Ok(d) => self.dkim = Some(Arc::new(d)),
+            Err(f) => return Err(f.into_js(&env)),
+        }
+        Ok(this)
+    }
+
+    /// Resolves to the message's bytes (signed when `dkim()` asked for it).
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn build(&self) -> AsyncTask<Job<Vec<u8>, Buffer>> {
-        build_job(self.b.clone())
+        build_job(self.b.clone(), self.dkim.clone().map(Ok))
     }
 
     /// The envelope: sender and recipients (To, Cc, Bcc).

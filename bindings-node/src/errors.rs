@@ -110,6 +110,7 @@ impl Failure {
             E::Bot(BotError::Mailbox(e)) => Failure::mailbox(&e),
             E::Bot(BotError::Fetch(e)) => Failure::new("fetch", e.to_string()).with_transient(transient),
             E::Bot(e) => Failure::new("bot", e.to_string()).with_transient(transient),
+            E::Auth(e) => Failure::new("auth", e.to_string()),
             e => Failure::new("error", e.to_string()),
         }
     }

@@ -30,6 +30,8 @@ test('rules with async handlers: run once, reply, quarantine, never twice', asyn
     maildir,
     state: path.join(dir, 'state'),
     transport: { from: 'bot@uni.example', maildir: path.join(dir, 'Replies') },
+    // This test is about handlers; replies to unsigned senders are tested in auth.test.js.
+    replyUnauthenticated: true,
   })
   const calls = []
   bot.rule(

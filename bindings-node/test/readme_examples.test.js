@@ -35,14 +35,19 @@ test('examples/node/mailbot.js saves allowed PDFs and queues a receipt', async (
   const dir = tmpdir()
   const md = new mw.Maildir(path.join(dir, 'Maildir'))
   const pdf = Buffer.from('%PDF-1.4 homework\n%%EOF\n')
-  await md.deliver(await mw.build({ from: 'student@uni.example', to: 'bot@uni.example', subject: 'hw1', attachments: [{ filename: 'hw1.pdf', content: pdf }] }))
+  // What the MTA that filled the Maildir found; the example believes it. The forged copy has no such word.
+  const verdict = 'Authentication-Results: mx.uni.example; dkim=pass header.d=uni.example; dmarc=pass header.from=uni.example\r\n'
+  const hw1 = await mw.build({ from: 'student@uni.example', to: 'bot@uni.example', subject: 'hw1', attachments: [{ filename: 'hw1.pdf', content: pdf }] })
+  await md.deliver(Buffer.concat([Buffer.from(verdict), hw1]))
+  await md.deliver(await mw.build({ from: 'student@uni.example', to: 'bot@uni.example', subject: 'forged', attachments: [{ filename: 'forged.pdf', content: pdf }] }))
   await md.deliver(await mw.build({ from: 'x@spam.example', to: 'bot@uni.example', subject: 'spam', attachments: [{ filename: 'x.pdf', content: pdf }] }))
   const script = path.join(ROOT, 'examples', 'node', 'mailbot.js')
-  const args = [script, 'Maildir', 'saved', '--allow', '*@uni.example', '--from', 'bot@uni.example', '--once']
+  const args = [script, 'Maildir', 'saved', '--allow', '*@uni.example', '--from', 'bot@uni.example', '--trust-authserv', 'mx.uni.example', '--once']
   const r = spawnSync(process.execPath, args, { cwd: dir, env, encoding: 'utf8', timeout: 60000 })
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /student@uni\.example: hw1\.pdf \(24 bytes/)
-  assert.match(r.stdout, /handled 2, quarantined 0/)
+  assert.match(r.stdout, /handled 3, quarantined 0/)
+  assert.doesNotMatch(r.stdout, /forged\.pdf/)
   const savedFiles = fs.readdirSync(path.join(dir, 'saved'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.pdf'))
   assert.equal(savedFiles.length, 1)
   const queued = await new mw.Outbox(path.join(dir, 'outbox')).status()

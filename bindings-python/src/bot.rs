@@ -13,6 +13,7 @@ use crate::errors::Error;
 pub(crate) struct Bot {
     bot: Mutex<mailwright::bot::Bot>,
     log: Arc<Mutex<Vec<String>>>,
+    warnings: Vec<String>,
 }
 
 #[pymethods]
@@ -35,6 +36,7 @@ impl Bot {
             None => Rules::from_json(&rules_json, &base),
         }
         .map_err(Error::from)?;
+        let warnings = rules.warnings();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         let bot = mailwright::bot::Bot::new(rules, dry_run)
@@ -54,7 +56,7 @@ impl Bot {
                         .map_err(|e| format!("raised {e}").into())
                 })
             });
-        Ok(Bot { bot: Mutex::new(bot), log })
+        Ok(Bot { bot: Mutex::new(bot), log, warnings })
     }
 
     /// Handles every message there is now; returns the counts (handled, unmatched, already,
@@ -79,6 +81,11 @@ impl Bot {
             Ok(bot.watch(interval, stop_now)?)
         })?;
         Ok(())
+    }
+
+    /// What the rules do that is unwise (acting on a `from` anyone can forge).
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     /// The log lines (JSON) since the last call.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use mailwright::auth::{DkimKey, DkimSigner};
 use mailwright::build::MessageBuilder as CoreBuilder;
 
 use crate::errors::Error;
@@ -13,6 +14,9 @@ use crate::errors::Error;
 #[pyclass(module = "mailwright._mailwright")]
 pub(crate) struct MessageBuilder {
     b: Option<CoreBuilder>,
+    /// DKIM signing asked for: the key (PEM), selector and domain; the signer is made at
+    /// `build()`, when the From domain is known.
+    dkim: Option<(Vec<u8>, String, Option<String>)>,
 }
 
 impl MessageBuilder {
@@ -28,7 +32,7 @@ impl MessageBuilder {
 impl MessageBuilder {
     #[new]
     fn new() -> Self {
-        MessageBuilder { b: Some(CoreBuilder::new()) }
+        MessageBuilder { b: Some(CoreBuilder::new()), dkim: None }
     }
 
     /// Sets the sender (`"Name <address>"` or an address).
@@ -86,9 +90,36 @@ impl MessageBuilder {
         Self::with(slf, |b| b.attach_bytes(filename, data))
     }
 
-    /// The message as bytes (CRLF line ends).
+    /// Signs the finished message with DKIM: `key` is the private key (PEM `bytes`, or the path
+    /// of a PEM file), `domain` the `d=` (the From domain when not given).
+    #[pyo3(signature = (key, selector, domain = None))]
+    fn dkim<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        key: &Bound<'py, PyAny>,
+        selector: String,
+        domain: Option<String>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let pem: Vec<u8> = match key.cast::<PyBytes>() {
+            Ok(b) => b.as_bytes().to_vec(),
+            Err(_) => {
+                let path: PathBuf = key.extract()?;
+                std::fs::read(&path).map_err(|e| Error::Io(e, path.display().to_string()))?
+            }
+        };
+        // A bad key is an error here, not at build().
+        DkimKey::from_pem(&pem).map_err(Error::from)?;
+        slf.dkim = Some((pem, selector, domain));
+        Ok(slf)
+    }
+
+    /// The message as bytes (CRLF line ends), signed when `dkim()` asked for it.
     fn build<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let b = self.b.clone().unwrap_or_default();
+        let mut b = self.b.clone().unwrap_or_default();
+        if let Some((pem, selector, domain)) = &self.dkim {
+            let key = DkimKey::from_pem(pem).map_err(Error::from)?;
+            let signer = DkimSigner::for_sender(key, selector, domain.as_deref(), &b.sender()).map_err(Error::from)?;
+            b = b.dkim(std::sync::Arc::new(signer));
+        }
         let raw = py.detach(move || b.build()).map_err(Error::from)?;
         Ok(PyBytes::new(py, &raw))
     }
@@ -98,4 +129,16 @@ impl MessageBuilder {
         let b = self.b.clone().unwrap_or_default();
         (b.sender(), b.recipients())
     }
+}
+
+/// A new Ed25519 DKIM key for `selector._domainkey.domain`: `(pem, txt_record)`, the private key
+/// to keep (0600) and the TXT record to publish.
+#[pyfunction]
+pub(crate) fn dkim_keygen(selector: String, domain: String) -> PyResult<(String, String)> {
+    let pem = mailwright::auth::generate_ed25519().map_err(Error::from)?;
+    let key = DkimKey::from_pem(pem.as_bytes()).map_err(Error::from)?;
+    let record = key.dns_record();
+    // Checks selector and domain the way signing will.
+    DkimSigner::new(key, selector, domain).map_err(Error::from)?;
+    Ok((pem, record))
 }

@@ -84,6 +84,7 @@ fn core(py: Python<'_>, e: mailwright::Error) -> PyErr {
         E::Mailbox(e) => mailbox(py, &e),
         E::Fetch(e) => fetch(py, &e),
         E::Bot(e) => bot(py, e),
+        E::Auth(_) => raise(py, "AuthError", (text,), &[]),
         _ => raise(py, "MailwrightError", (text,), &[]),
     }
 }

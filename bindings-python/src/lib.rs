@@ -25,6 +25,7 @@ fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<parse::Part>()?;
     m.add_class::<dissect::Dissection>()?;
     m.add_class::<build::MessageBuilder>()?;
+    m.add_function(wrap_pyfunction!(build::dkim_keygen, m)?)?;
     m.add_function(wrap_pyfunction!(inject::send, m)?)?;
     m.add_class::<mailbox::Maildir>()?;
     m.add_class::<mailbox::MaildirMessage>()?;

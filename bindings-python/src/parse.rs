@@ -7,7 +7,7 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString};
 
 use mailwright::parse::{Data, PartKind, SharedMessage};
 use mailwright::{DissectOptions, Limits};
@@ -249,6 +249,22 @@ impl Message {
             })
             .map_err(Error::from)?;
         Ok(Dissection::from(d))
+    }
+
+    /// Who really sent it: DKIM, ARC, SPF (with `ip`/`helo`/`mail_from`, or `received_by`) and
+    /// DMARC, as the dict of `mailwright verify --json`. Options: `resolvers`, `dns_timeout`,
+    /// `records`, `ip`, `helo`, `mail_from`, `received_by`, `trust_authserv`.
+    #[pyo3(signature = (**options))]
+    fn verify(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        let json = py.import("json")?;
+        let text: String = match options {
+            Some(o) => json.call_method1("dumps", (o,))?.extract()?,
+            None => "{}".into(),
+        };
+        let options = mailwright::auth::CheckOptions::from_json(&text).map_err(Error::from)?;
+        let inner = self.inner.clone();
+        let verdict = py.detach(move || options.check(inner.msg.bytes())).map_err(Error::from)?;
+        Ok(json.call_method1("loads", (verdict.to_json().to_string(),))?.unbind())
     }
 
     fn __repr__(&self) -> String {

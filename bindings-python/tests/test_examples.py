@@ -26,18 +26,22 @@ def test_the_python_mailbot_keeps_a_hostile_message_id_inside_out(tmp_path: Path
         # The builder refuses such an id; a hostile sender writes it by hand.
         raw = re.sub(rb"(?m)^Message-ID: <[^>]*>", b"Message-ID: <" + mid.encode() + b">", raw, count=1)
         assert mailwright.parse(raw).message_id == mid
-        md.deliver(raw)
+        # What the MTA that filled the Maildir found; the example believes it.
+        md.deliver(b"Authentication-Results: mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org\r\n" + raw)
+    # The same sender, forged: no trusted result says otherwise, and nothing is written.
+    md.deliver(mailwright.build(from_="prof@example.org", to="bot@example.org", subject="forged", attachments=[("forged.pdf", b"%PDF-1.4")]))
     work = tmp_path / "work"
     work.mkdir()
     run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "python" / "mailbot.py"), str(tmp_path / "Maildir"), "out"],
+        [sys.executable, str(ROOT / "examples" / "python" / "mailbot.py"), str(tmp_path / "Maildir"), "out", "--trust-authserv", "mx.example.org"],
         cwd=work,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert run.returncode == 0, run.stderr
-    assert "handled 2, quarantined 0" in run.stdout
+    assert "handled 3, quarantined 0" in run.stdout
+    assert not list(tmp_path.rglob("forged.pdf"))
     written = [p for p in tmp_path.rglob("sheet.pdf")]
     assert len(written) == 2
     for p in written:

@@ -269,6 +269,8 @@ fn a_body_length_limit_is_reported_and_does_not_authenticate() {
         let r = v.verify(&forged, None).expect("verify");
         assert_eq!(results(&r), [Outcome::Neutral], "{r:#?}");
         assert!(r.dkim[0].reason.as_deref().is_some_and(|why| why.contains("l=")), "{r:#?}");
+        let d = &r.dkim[0];
+        assert!(d.weak && d.body_length.is_some() && d.domain == DOMAIN && d.selector == SELECTOR, "{r:#?}");
         assert_eq!(r.authenticated_domain(), None, "{r:#?}");
         let exact = [sig.to_header().as_bytes(), &raw[..]].concat();
         let r = v.verify(&exact, None).expect("verify");

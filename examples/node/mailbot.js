@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // A mailbot: watches a Maildir, saves the PDFs that allowed senders attach, and replies with a
-// receipt. Each message is handled once; one whose handler fails goes to Quarantine with the reason.
+// receipt. Only mail that proves its sender counts (DKIM + DMARC, checked here, or the word of the
+// MTA that filled the Maildir with --trust-authserv): a forged From: is handled without action.
+// Each message is handled once; one whose handler fails goes to Quarantine with the reason.
 //
-//   node mailbot.js ~/Maildir saved/ --allow '*@uni.example' --from bot@uni.example [--outbox DIR | --smtp URL] [--once]
+//   node mailbot.js ~/Maildir saved/ --allow '*@uni.example' --from bot@uni.example \
+//     [--trust-authserv mx.uni.example] [--outbox DIR | --smtp URL] [--once]
 'use strict'
 
 const { parseArgs } = require('node:util')
@@ -16,6 +19,7 @@ const { values: o, positionals: [maildir, saved] } = parseArgs({
     from: { type: 'string', default: 'mailbot@example.org' },
     outbox: { type: 'string', default: 'outbox' },
     smtp: { type: 'string' },
+    'trust-authserv': { type: 'string' },
     once: { type: 'boolean', default: false },
   },
 })
@@ -23,12 +27,14 @@ const { values: o, positionals: [maildir, saved] } = parseArgs({
 const bot = new Mailbot({
   maildir,
   done: 'Saved',
+  trustAuthserv: o['trust-authserv'],
   transport: o.smtp ? { from: o.from, smtp: o.smtp } : { from: o.from, outbox: o.outbox },
 })
 bot.rule(
   {
     name: 'save-pdfs',
     from: [o.allow],
+    authenticated: true,
     attachmentType: ['application/pdf'],
     actions: [{ type: 'save', dir: saved }, { type: 'reply', text: 'Received "{subject}"; your PDF is saved.' }],
   },

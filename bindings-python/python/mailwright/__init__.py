@@ -22,12 +22,14 @@ from ._mailwright import (
     Outbox,
     Part,
     __version__,
+    dkim_keygen,
     imap_sync,
     parse,
     parse_file,
     send,
 )
 from .errors import (
+    AuthError,
     BotError,
     BuildError,
     DeliveryError,
@@ -40,7 +42,7 @@ from .errors import (
     ParseError,
     SmtpError,
 )
-from .bot import Mailbot, Report, Rule
+from .bot import Mailbot, Report, Rule, RulesWarning
 from .headers import Headers
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -57,8 +59,12 @@ def build(
     html: Optional[str] = None,
     attachments: Iterable[Union[PathLike, "tuple[str, bytes]"]] = (),
     headers: Iterable["tuple[str, str]"] = (),
+    dkim_key: Union[bytes, PathLike, None] = None,
+    dkim_selector: Optional[str] = None,
+    dkim_domain: Optional[str] = None,
 ) -> bytes:
-    """Builds a message in one call: ``attachments`` are paths, or ``(filename, bytes)`` pairs."""
+    """Builds a message in one call: ``attachments`` are paths, or ``(filename, bytes)`` pairs;
+    with ``dkim_key`` (PEM bytes or a path) and ``dkim_selector`` it is DKIM-signed."""
     b = MessageBuilder().from_(from_)
     for field, values in (("to", to), ("cc", cc), ("bcc", bcc)):
         for v in [values] if isinstance(values, str) else values:
@@ -76,6 +82,10 @@ def build(
             b.attach_bytes(a[0], a[1])
         else:
             b.attach_path(os.fspath(a))
+    if (dkim_key is None) != (dkim_selector is None):
+        raise ValueError("dkim_key and dkim_selector go together")
+    if dkim_key is not None and dkim_selector is not None:
+        b.dkim(dkim_key, dkim_selector, dkim_domain)
     return b.build()
 
 
@@ -99,6 +109,8 @@ __all__ = [
     "Mailbot",
     "Rule",
     "Report",
+    "RulesWarning",
+    "dkim_keygen",
     "MailwrightError",
     "ParseError",
     "BuildError",
@@ -109,4 +121,6 @@ __all__ = [
     "MxError",
     "OutboxError",
     "FetchError",
+    "BotError",
+    "AuthError",
 ]

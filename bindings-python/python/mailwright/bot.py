@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -40,9 +41,18 @@ class Rule:
     header: Mapping[str, str] = field(default_factory=dict)
     attachment_type: Sequence[str] = ()
     attachment_name: Sequence[str] = ()
+    authenticated: bool = False
+    """Only mail that proves its From: domain (DKIM + DMARC, or the trusted server's word)."""
+    authenticated_domain: Sequence[str] = ()
+    """Only mail that proves one of these From: domains."""
     stop: bool = False
     actions: Sequence[Mapping[str, Any]] = ()
     handler: Optional[Handler] = None
+
+
+class RulesWarning(UserWarning):
+    """A rule that acts on what anyone can forge: it replies, forwards or runs a program for mail
+    chosen by ``from_`` alone. Add ``authenticated=True``."""
 
 
 @dataclass
@@ -86,6 +96,11 @@ class Mailbot:
         password_file: Optional[_PathLike] = None,
         folders: Sequence[str] = (),
         ca_file: Optional[_PathLike] = None,
+        trust_authserv: Optional[str] = None,
+        trust_received: Optional[str] = None,
+        resolver: Sequence[str] = (),
+        dns_records: Optional[Mapping[str, str]] = None,
+        reply_unauthenticated: bool = False,
         dry_run: bool = False,
     ) -> None:
         if (maildir is None) == (rules is None):
@@ -110,6 +125,15 @@ class Mailbot:
             bot: Dict[str, Any] = {"done": done, "quarantine": quarantine}
             if state is not None:
                 bot["state"] = Path(os.fspath(state)).resolve()
+            for k, t in (("trust_authserv", trust_authserv), ("trust_received", trust_received)):
+                if t is not None:
+                    bot[k] = t
+            if resolver:
+                bot["resolver"] = list(resolver)
+            if dns_records:
+                bot["dns_records"] = dict(dns_records)
+            if reply_unauthenticated:
+                bot["reply_unauthenticated"] = True
             self._head = {"source": source, "bot": bot}
 
     def add_rule(self, rule: Rule) -> Rule:
@@ -130,6 +154,8 @@ class Mailbot:
         header: Optional[Mapping[str, str]] = None,
         attachment_type: Sequence[str] = (),
         attachment_name: Sequence[str] = (),
+        authenticated: bool = False,
+        authenticated_domain: Sequence[str] = (),
         stop: bool = False,
         actions: Sequence[Mapping[str, Any]] = (),
     ) -> Callable[[Handler], Handler]:
@@ -145,6 +171,8 @@ class Mailbot:
                     header=dict(header or {}),
                     attachment_type=attachment_type,
                     attachment_name=attachment_name,
+                    authenticated=authenticated,
+                    authenticated_domain=authenticated_domain,
                     stop=stop,
                     actions=actions,
                     handler=fn,
@@ -170,11 +198,14 @@ class Mailbot:
                 ("subject", r.subject),
                 ("attachment_type", r.attachment_type),
                 ("attachment_name", r.attachment_name),
+                ("authenticated_domain", r.authenticated_domain),
             ):
                 if value:
                     rule[key] = list(value)
             if r.header:
                 rule["header"] = dict(r.header)
+            if r.authenticated:
+                rule["authenticated"] = True
             if r.stop:
                 rule["stop"] = True
             actions = [dict(a) for a in r.actions]
@@ -197,6 +228,8 @@ class Mailbot:
             else:
                 rules = json.dumps(doc["rule"])
                 self._native = _Bot(rules, self._base, self._dispatch, self._dry_run, self._file)
+            for w in self._native.warnings():
+                warnings.warn(w, RulesWarning, stacklevel=3)
         return self._native
 
     def run_once(self) -> Report:
@@ -212,4 +245,4 @@ class Mailbot:
         self._bot().watch(interval, stop or (lambda: False))
 
 
-__all__ = ["Mailbot", "Rule", "Report", "Handler"]
+__all__ = ["Mailbot", "Rule", "Report", "Handler", "RulesWarning"]

@@ -63,6 +63,11 @@ class BotError(MailwrightError):
     is_transient: bool = False
 
 
+class AuthError(MailwrightError, ValueError):
+    """Sender checks could not run: the input is not a message, an option or a key is unusable.
+    What the checks find (a failed signature, DNS that did not answer) is a result, never this."""
+
+
 __all__ = [
     "MailwrightError",
     "ParseError",
@@ -75,4 +80,5 @@ __all__ = [
     "OutboxError",
     "FetchError",
     "BotError",
+    "AuthError",
 ]

@@ -338,7 +338,19 @@ impl Verifier {
         let a = &self.authenticator;
         self.runtime.block_on(async {
             let dkim = a.verify_dkim(Parameters::new(&msg).with_txt_cache(records)).await;
-            let signatures: Vec<DkimSignature> = dkim.iter().map(dkim_signature).collect();
+            // Signatures mail-auth refused to parse (an `l=` tag, bad syntax) come first, without
+            // their tags: read d=, s=, a= and l= from the fields themselves.
+            let mut refused = msg.errors.iter().filter(|e| matches!(e.header, mail_auth::Error::Dkim(_)));
+            let signatures: Vec<DkimSignature> = dkim
+                .iter()
+                .map(|o| {
+                    let s = dkim_signature(o);
+                    match o.signature() {
+                        None => refused.next().map_or(s.clone(), |h| with_tags(s, h.value)),
+                        Some(_) => s,
+                    }
+                })
+                .collect();
             let arc = a.verify_arc(Parameters::new(&msg).with_txt_cache(records)).await;
             let from_domain = single_from_domain(&msg);
             let spf = match client {
@@ -406,6 +418,11 @@ fn single_from_domain(msg: &AuthenticatedMessage<'_>) -> Option<String> {
 fn dkim_outcome(r: &DkimResult) -> (Outcome, Option<String>) {
     match r {
         DkimResult::Pass => (Outcome::Pass, None),
+        // A body that does not match its hash fails (RFC 6376 §6.1.3: PERMFAIL); mail-auth
+        // calls it neutral.
+        DkimResult::Neutral(e @ mail_auth::Error::Dkim(mail_auth::dkim::DkimError::FailedBodyHashMatch)) => {
+            (Outcome::Fail, Some(e.to_string()))
+        }
         DkimResult::Neutral(e) => (Outcome::Neutral, Some(e.to_string())),
         DkimResult::Fail(e) => (Outcome::Fail, Some(e.to_string())),
         DkimResult::PermError(e) => (Outcome::PermError, Some(e.to_string())),
@@ -432,6 +449,25 @@ fn dkim_signature(o: &mail_auth::DkimOutput<'_>) -> DkimSignature {
         body_length,
         weak: algorithm == "rsa-sha1" || body_length.is_some(),
     }
+}
+
+/// `s` with domain, selector, algorithm and body length read from the raw DKIM-Signature `value`.
+fn with_tags(mut s: DkimSignature, value: &[u8]) -> DkimSignature {
+    let text = String::from_utf8_lossy(value);
+    for tag in text.split(';') {
+        let Some((k, v)) = tag.split_once('=') else { continue };
+        let v: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+        match k.trim() {
+            "d" => s.domain = v.to_ascii_lowercase(),
+            "s" => s.selector = v,
+            "a" if v == "rsa-sha1" => s.algorithm = "rsa-sha1",
+            "a" if v == "ed25519-sha256" => s.algorithm = "ed25519-sha256",
+            "l" => s.body_length = v.parse().ok(),
+            _ => {}
+        }
+    }
+    s.weak = s.algorithm == "rsa-sha1" || s.body_length.is_some();
+    s
 }
 
 fn spf_outcome(r: SpfResult) -> Outcome {

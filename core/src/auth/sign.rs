@@ -138,6 +138,16 @@ impl DkimSigner {
         Ok(DkimSigner { built, domain, selector })
     }
 
+    /// A signer for mail from the address `from`: `d=` is `domain` when given, else the
+    /// address's domain (the alignment DMARC checks).
+    pub fn for_sender(key: DkimKey, selector: &str, domain: Option<&str>, from: &str) -> Result<Self, AuthError> {
+        let from_domain = from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>').trim()).filter(|d| !d.is_empty());
+        match domain.or(from_domain) {
+            Some(d) => DkimSigner::new(key, selector, d),
+            None => Err(AuthError::Key("no signing domain: give one, the message has no From address".into())),
+        }
+    }
+
     /// The domain it signs for (`d=`).
     pub fn domain(&self) -> &str {
         &self.domain

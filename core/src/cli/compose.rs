@@ -75,16 +75,9 @@ impl DkimFlags {
         let (Some(path), Some(selector)) = (&self.key, &self.dkim_selector) else { return Ok(None) };
         let pem = std::fs::read(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
         let key = DkimKey::from_pem(&pem).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-        let from_domain =
-            from.and_then(|f| f.rsplit_once('@')).map(|(_, d)| d.trim_end_matches('>').trim().to_string());
-        let domain = self
-            .domain
-            .clone()
-            .or(from_domain)
-            .ok_or_else(|| CliError::usage("--dkim-domain is needed: the message has no From address"))?;
-        Ok(Some(std::sync::Arc::new(
-            DkimSigner::new(key, selector, domain).map_err(|e| CliError::usage(e.to_string()))?,
-        )))
+        let signer = DkimSigner::for_sender(key, selector, self.domain.as_deref(), from.unwrap_or_default())
+            .map_err(|e| CliError::usage(e.to_string().replace("give one", "give --dkim-domain")))?;
+        Ok(Some(std::sync::Arc::new(signer)))
     }
 
     /// `raw` signed when the flags ask for it (a message read from a file, whose first `From:`
