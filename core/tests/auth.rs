@@ -304,3 +304,21 @@ fn the_builder_signs_what_it_builds() {
     assert_eq!(msg.subject(), Some("Résumé attached"));
     assert_eq!(msg.attachments().count(), 1);
 }
+
+/// The record printed for an RSA key is the one openssl makes (SubjectPublicKeyInfo), which the
+/// test DNS serves: the key of `scripts/mail-servers`.
+#[test]
+fn the_rsa_record_is_the_subject_public_key_info_openssl_writes() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("MAILWRIGHT_TEST_DKIM").unwrap_or_else(|_| "/etc/mailwright-test/dkim".into()),
+    );
+    let (Ok(pem), Ok(txt)) = (std::fs::read(dir.join("rsa.pem")), std::fs::read_to_string(dir.join("rsa.txt"))) else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "no DKIM keys in {}; CI must not skip", dir.display());
+        eprintln!("SKIPPED: no DKIM keys in {} (run `scripts/mail-servers start` as root)", dir.display());
+        return;
+    };
+    let published: String = txt.split('"').skip(1).step_by(2).collect();
+    let key = DkimKey::from_pem(&pem).expect("pem");
+    assert_eq!(key.dns_record(), published);
+    assert!(key.dns_record().contains("p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A"), "{}", key.dns_record());
+}

@@ -329,6 +329,14 @@ impl Verifier {
         self
     }
 
+    /// Checks only the DKIM signatures of `raw` (no ARC, SPF or DMARC), as in the report.
+    pub fn dkim(&self, raw: &[u8]) -> Result<Vec<DkimSignature>, AuthError> {
+        let msg = AuthenticatedMessage::parse(raw).ok_or(AuthError::NotAMessage)?;
+        let outputs =
+            self.runtime.block_on(self.authenticator.verify_dkim(Parameters::new(&msg).with_txt_cache(&self.records)));
+        Ok(signatures(&msg, &outputs))
+    }
+
     /// Checks `raw`: every DKIM signature, the ARC chain, SPF when `client` is given, and DMARC
     /// for the `From:` domain. Errors only for input that is not a message; what the checks
     /// find, including DNS trouble, is in the report.
@@ -338,19 +346,7 @@ impl Verifier {
         let a = &self.authenticator;
         self.runtime.block_on(async {
             let dkim = a.verify_dkim(Parameters::new(&msg).with_txt_cache(records)).await;
-            // Signatures mail-auth refused to parse (an `l=` tag, bad syntax) come first, without
-            // their tags: read d=, s=, a= and l= from the fields themselves.
-            let mut refused = msg.errors.iter().filter(|e| matches!(e.header, mail_auth::Error::Dkim(_)));
-            let signatures: Vec<DkimSignature> = dkim
-                .iter()
-                .map(|o| {
-                    let s = dkim_signature(o);
-                    match o.signature() {
-                        None => refused.next().map_or(s.clone(), |h| with_tags(s, h.value)),
-                        Some(_) => s,
-                    }
-                })
-                .collect();
+            let signatures = signatures(&msg, &dkim);
             let arc = a.verify_arc(Parameters::new(&msg).with_txt_cache(records)).await;
             let from_domain = single_from_domain(&msg);
             let spf = match client {
@@ -449,6 +445,25 @@ fn dkim_signature(o: &mail_auth::DkimOutput<'_>) -> DkimSignature {
         body_length,
         weak: algorithm == "rsa-sha1" || body_length.is_some(),
     }
+}
+
+/// The report of each DKIM output. Signatures mail-auth refused to parse (an `l=` tag, bad
+/// syntax) come first and without their tags: d=, s=, a= and l= are read from the fields.
+fn signatures(msg: &AuthenticatedMessage<'_>, outputs: &[mail_auth::DkimOutput<'_>]) -> Vec<DkimSignature> {
+    let mut refused = msg.errors.iter().filter(|e| matches!(e.header, mail_auth::Error::Dkim(_)));
+    outputs
+        .iter()
+        .map(|o| {
+            let s = dkim_signature(o);
+            match o.signature() {
+                None => match refused.next() {
+                    Some(h) => with_tags(s, h.value),
+                    None => s,
+                },
+                Some(_) => s,
+            }
+        })
+        .collect()
 }
 
 /// `s` with domain, selector, algorithm and body length read from the raw DKIM-Signature `value`.

@@ -66,7 +66,9 @@ impl DkimKey {
     pub fn public_key_base64(&self) -> String {
         use base64::Engine as _;
         let raw = match self {
-            DkimKey::Rsa(k) => k.public_key(),
+            // As every published record has it (and verifiers such as mailauth require):
+            // SubjectPublicKeyInfo, not the bare RSAPublicKey.
+            DkimKey::Rsa(k) => rsa_spki(&k.public_key()),
             DkimKey::Ed25519(k) => k.public_key(),
         };
         base64::engine::general_purpose::STANDARD.encode(raw)
@@ -80,6 +82,28 @@ impl DkimKey {
         };
         format!("v=DKIM1; k={k}; p={}", self.public_key_base64())
     }
+}
+
+/// An RSAPublicKey (PKCS#1 DER) wrapped as SubjectPublicKeyInfo (RFC 5280) for rsaEncryption.
+fn rsa_spki(pkcs1: &[u8]) -> Vec<u8> {
+    fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match body.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n <= 0xff => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(body);
+        out
+    }
+    // SEQUENCE { OID 1.2.840.113549.1.1.1, NULL }
+    const RSA_ENCRYPTION: [u8; 15] =
+        [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    let mut bits = vec![0]; // no unused bits
+    bits.extend_from_slice(pkcs1);
+    let mut body = RSA_ENCRYPTION.to_vec();
+    body.extend(der(0x03, &bits));
+    der(0x30, &body)
 }
 
 /// A new Ed25519 key, as PKCS#8 PEM.
