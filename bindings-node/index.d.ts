@@ -6,7 +6,7 @@ export interface MailwrightError extends Error {
   /** `EMAILWRIGHT_PARSE`, `EMAILWRIGHT_SMTP_PERMANENT`, `EMAILWRIGHT_MX_TRANSIENT`…, or an errno name (`ENOENT`) for I/O. */
   code: string
   /** What failed. */
-  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'busy' | 'usage'
+  kind: 'parse' | 'build' | 'dissect' | 'io' | 'smtp' | 'mx' | 'delivery' | 'outbox' | 'fetch' | 'bot' | 'auth' | 'busy' | 'usage'
   /** Whether trying again later may succeed (delivery and fetch errors). */
   transient?: boolean
   /** The SMTP reply code (delivery errors). */
@@ -64,6 +64,31 @@ export interface Message {
   readonly attachments: Array<Part>
 }
 
+/** A check's outcome, as RFC 8601 names it. */
+export type AuthOutcome = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror'
+
+/** What `message.verify()` found: the JSON of `mailwright verify --json`. */
+export interface VerifyReport {
+  /** The From: domain the message proves (DMARC pass, or an aligned pass without a DMARC record), else null. */
+  authenticated_domain: string | null
+  /** The From: domain when there is exactly one From: address. */
+  from_domain: string | null
+  /** Every DKIM signature. */
+  dkim: Array<{ domain: string; selector: string; algorithm: string; result: AuthOutcome; reason: string | null; body_length: number | null; weak: boolean }>
+  /** SPF for the client, when one was given or read from Received:. */
+  spf: { result: AuthOutcome; domain: string } | null
+  /** DMARC for the From: domain. */
+  dmarc: { result: AuthOutcome; domain: string; policy: 'none' | 'quarantine' | 'reject' | null; aligned: 'dkim' | 'spf' | null; reason: string | null }
+  /** The ARC chain. */
+  arc: { result: AuthOutcome; sets: number; reason: string | null }
+  /** Every Authentication-Results field, as written. */
+  authentication_results: Array<Record<string, unknown>>
+  /** What the trusted server said (with `trustAuthserv`). */
+  trusted?: Record<string, unknown>
+  /** What could not be done as asked. */
+  warnings: string[]
+}
+
 declare global {
   interface __NapiRsAsyncGenerator<TOwner, T, TReturn, TNext> {
     next(...[value]: [] | [TNext]): globalThis.Promise<globalThis.IteratorResult<T, TReturn | undefined>>
@@ -83,6 +108,11 @@ export declare class Mailbot {
    * goes to quarantine with the error as the reason.
    */
   rule(rule: RuleSpec, handler?: (message: Message, attachments: Part[]) => Promise<void> | void): void
+  /**
+   * What the rules do that is unwise: replying, forwarding or running a program for mail
+   * chosen by `from` alone, which anyone can forge.
+   */
+  warnings(): Array<string>
   /** Handles every message there is now; resolves to what it did. */
   runOnce(): Promise<BotReport>
   /**
@@ -184,6 +214,12 @@ export declare class Message {
    * resolves to the manifest. Names are sanitised; nothing is written outside `dir`.
    */
   dissect(dir: string, options?: DissectConfig | undefined | null): Promise<Dissection>
+  /**
+   * Who really sent it: DKIM, ARC, SPF (with `ip`/`helo`/`mailFrom`, or `receivedBy`) and
+   * DMARC, checked off the JavaScript thread; resolves to what `mailwright verify --json`
+   * prints.
+   */
+  verify(options?: VerifyOptions | undefined | null): Promise<VerifyReport>
 }
 
 /** Composes a message step by step; every setter returns the builder. */
@@ -212,7 +248,9 @@ export declare class MessageBuilder {
   attachPath(path: string): this
   /** Attaches bytes under a file name. */
   attachBytes(filename: string, content: Buffer | string): this
-  /** Resolves to the message's bytes. */
+  /** Signs the finished message with DKIM (the key is read and checked now). */
+  dkim(options: DkimOptions): this
+  /** Resolves to the message's bytes (signed when `dkim()` asked for it). */
   build(): Promise<Buffer>
   /** The envelope: sender and recipients (To, Cc, Bcc). */
   envelope(): Envelope
@@ -326,6 +364,8 @@ export interface BuildOptions {
   attachments?: Array<string | AttachmentData>
   /** Extra header fields. */
   headers?: Array<Header>
+  /** Sign the finished message with DKIM. */
+  dkim?: DkimOptions
 }
 
 /** Options of `dissect`. */
@@ -342,6 +382,18 @@ export interface Dissection {
   files: number
   /** Bytes written. */
   bytes: number
+}
+
+/** DKIM signing of a finished message. */
+export interface DkimOptions {
+  /** The private key, PEM (RSA or Ed25519). */
+  key?: Buffer | string
+  /** Or the path of a PEM file holding it. */
+  keyFile?: string
+  /** The selector (`s=`). */
+  selector: string
+  /** The signing domain (`d=`); the From domain when absent. */
+  domain?: string
 }
 
 /** An SMTP envelope. */
@@ -419,6 +471,16 @@ export interface MailbotOptions {
   transport?: BotTransport
   /** Seconds a program run by a rule may take (300). */
   runTimeout?: number
+  /** Believe this server's topmost Authentication-Results for `authenticated` rules. */
+  trustAuthserv?: string
+  /** Check SPF for the client this host recorded in its topmost Received: field. */
+  trustReceived?: string
+  /** Name servers for the bot's own sender checks (`IP[:PORT]`). */
+  resolver?: Array<string>
+  /** TXT records answered without DNS (name → record; `''`: no such name): a test hook. */
+  dnsRecords?: Record<string, string>
+  /** Reply even to senders that prove nothing (off: no backscatter). */
+  replyUnauthenticated?: boolean
   /** Log what would be done; change nothing. */
   dryRun?: boolean
 }
@@ -502,6 +564,10 @@ export interface RuleSpec {
   attachmentType?: Array<string>
   /** Attachment file-name patterns (`*.pdf`). */
   attachmentName?: Array<string>
+  /** Only mail that proves its From: domain (DKIM + DMARC, or the trusted server's word). */
+  authenticated?: boolean
+  /** Only mail that proves one of these From: domains. */
+  authenticatedDomain?: Array<string>
   /** Do not look at later rules when this one matches. */
   stop?: boolean
   /**
@@ -558,6 +624,26 @@ export interface Tls {
   version: string
   /** Whether the certificate was verified. */
   verified: boolean
+}
+
+/** Options of `message.verify()`. */
+export interface VerifyOptions {
+  /** Name servers (`IP` or `IP:PORT`); the system's when absent. */
+  resolvers?: Array<string>
+  /** Seconds one DNS query may wait (two attempts; 5). */
+  dnsTimeout?: number
+  /** TXT records answered without DNS (name → record; `''`: no such name), for tests. */
+  records?: Record<string, string>
+  /** The client's address, for SPF (with `helo` and `mailFrom`). */
+  ip?: string
+  /** The name the client gave in HELO/EHLO. */
+  helo?: string
+  /** The envelope sender (empty for a bounce). */
+  mailFrom?: string
+  /** Take the SPF client from the topmost Received: field this host added. */
+  receivedBy?: string
+  /** Also believe the topmost Authentication-Results of this authserv-id. */
+  trustAuthserv?: string
 }
 
 /** The version of the mailwright core. */

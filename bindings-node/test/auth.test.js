@@ -44,11 +44,11 @@ test('the MessageBuilder signs; bad keys and options are errors with a kind', as
   assert.match(raw.toString(), /^DKIM-Signature: v=1; a=ed25519-sha256; s=s1; d=example.org;/)
   assert.throws(() => new mw.MessageBuilder().dkim({ key: 'not a key', selector: 's1' }), (e) => mw.isMailwrightError(e) && e.kind === 'auth')
   assert.throws(() => new mw.MessageBuilder().dkim({ selector: 's1' }), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
-  await assert.rejects(mw.build({ from: 'a@example.org', to: 'b@example.net', dkim: { key: 'nope', selector: 's1' } }), (e) => e.kind === 'auth')
+  await assert.rejects(mw.build({ from: 'a@example.org', to: 'b@example.net', dkim: { key: 'nope', selector: 's1' } }), (e) => mw.isMailwrightError(e) && e.kind === 'auth')
   const msg = mw.parse(raw)
-  await assert.rejects(msg.verify({ ip: 'not an ip', helo: 'x' }), (e) => e.kind === 'usage')
-  await assert.rejects(msg.verify({ resolvers: ['nonsense'] }), (e) => e.kind === 'auth')
-  await assert.rejects(msg.verify({ helo: 'x' }), (e) => e.kind === 'auth')
+  await assert.rejects(msg.verify({ ip: 'not an ip', helo: 'x' }), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
+  await assert.rejects(msg.verify({ resolvers: ['nonsense'] }), (e) => mw.isMailwrightError(e) && e.kind === 'auth')
+  await assert.rejects(msg.verify({ helo: 'x' }), (e) => mw.isMailwrightError(e) && e.kind === 'auth')
 })
 
 test('the bot acts on authenticated mail only and replies to no forger', async () => {
