@@ -110,3 +110,124 @@ name = "everything else stays"
     let n: usize = ["new", "cur"].iter().map(|s| std::fs::read_dir(printed_dir.join(s)).map_or(0, |d| d.count())).sum();
     assert_eq!(n, 1);
 }
+
+/// The MTA's word, through real parts: two messages from alice@signed.test go through Postfix's
+/// authenticating port (2626, where scripts/auth-filter checks DKIM and writes the trusted
+/// Authentication-Results of mail.example.test) into Dovecot; the bot fetches them over IMAP and
+/// trusts that id. The signed one is dissected; the unsigned one, which carries a forged
+/// "dkim=pass" field of that id written by its sender, is handled with no rule acting.
+#[test]
+fn the_trusted_mta_decides_and_a_forged_verdict_below_it_does_not() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_nanos();
+    let key = mailwright::auth::DkimKey::from_pem(&std::fs::read("/etc/mailwright-test/dkim/ed.pem").expect("ed.pem"))
+        .expect("key");
+    let signer = std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "ed", "signed.test").expect("signer"));
+    let message = |what: &str| {
+        MessageBuilder::new()
+            .from("alice@signed.test")
+            .to("bob@example.test")
+            .subject(format!("auth {tag} {what}"))
+            .text("Please print.\r\n")
+            .attach_bytes("report.pdf", mailwright::sample::pdf("auth", 2_000, 7))
+    };
+    let signed = message("signed").dkim(signer);
+    let env = signed.envelope().expect("envelope");
+    let forged = [
+        b"Authentication-Results: mail.example.test; dkim=pass header.d=signed.test\r\n".as_slice(),
+        &message("forged").build().expect("build"),
+    ]
+    .concat();
+    let mut c = SmtpConfig::from_url("smtp://127.0.0.1:2626").expect("url");
+    c.ca_file = Some(PathBuf::from(CA));
+    let mut t = SmtpTransport::new(c).expect("transport");
+    t.send_smtp(&env, &signed.build().expect("build")).expect("signed sent");
+    t.send_smtp(&env, &forged).expect("forged sent");
+
+    std::fs::write(dir.path().join("password"), "bobpw\n").expect("password");
+    let rules = format!(
+        r#"
+[source]
+maildir = "Maildir"
+imap = "imap://127.0.0.1"
+user = "bob@example.test"
+password_file = "password"
+ca_file = "{CA}"
+[bot]
+done = "Checked"
+trust_authserv = "mail.example.test"
+[[rule]]
+name = "print PDFs from signed.test"
+from = ["*@signed.test"]
+subject = ["auth {tag} *"]
+authenticated = true
+  [[rule.action]]
+  type = "dissect"
+  dir = "out"
+"#
+    );
+    let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = log.clone();
+    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone()));
+    // Postfix delivers asynchronously: run cycles (bounded) until both are in the done folder.
+    let checked = dir.path().join("Maildir/.Checked/cur");
+    let ours = || -> Vec<Vec<u8>> {
+        std::fs::read_dir(&checked)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| std::fs::read(e.path()).expect("read"))
+            .filter(|raw| String::from_utf8_lossy(raw).contains(&format!("auth {tag} ")))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let delivered = loop {
+        bot.run_once().expect("cycle");
+        let found = ours();
+        if found.len() >= 2 {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "the messages never reached the bot: {:#?}", log.lock().expect("log"));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(delivered.len(), 2);
+    // One rule acted, once: on the signed message.
+    let log = log.lock().expect("log");
+    let dissected: Vec<&Value> = log.iter().filter(|v| v["action"] == "dissect").collect();
+    assert_eq!(dissected.len(), 1, "{log:#?}");
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(PathBuf::from(dissected[0]["detail"]["dir"].as_str().expect("dir")).join("manifest.json"))
+            .expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["subject"], format!("auth {tag} signed"));
+    // As delivered: the filter's field on top, the forged one below it; our own check agrees.
+    let options = mailwright::auth::CheckOptions {
+        resolvers: vec!["127.0.0.1:5353".into()],
+        trust_authserv: Some("mail.example.test".into()),
+        ..Default::default()
+    };
+    // SPF for the client Postfix recorded (127.0.0.1, which signed.test's SPF allows).
+    let spf = mailwright::auth::CheckOptions { received_by: Some("mail.example.test".into()), ..options.clone() };
+    for raw in &delivered {
+        let text = String::from_utf8_lossy(raw);
+        let report = spf.check(raw).expect("check").report;
+        assert_eq!(
+            report.spf.map(|s| (s.result, s.domain)),
+            Some((mailwright::auth::Outcome::Pass, "signed.test".into()))
+        );
+        let verdict = options.check(raw).expect("check");
+        let trusted = verdict.trusted.as_ref().expect("trusted");
+        if text.contains(" signed\r\n") || text.contains(" signed\n") {
+            assert_eq!(verdict.authenticated_domain.as_deref(), Some("signed.test"), "{text}");
+            assert_eq!(trusted.ignored, 0);
+        } else {
+            assert_eq!(verdict.authenticated_domain, None, "{text}");
+            assert_eq!(trusted.ignored, 1, "the forged field is counted, not believed: {text}");
+        }
+    }
+}

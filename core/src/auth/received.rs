@@ -6,6 +6,7 @@
 //! own record. This holds when every message reaches the Maildir through that host; a message
 //! dropped into the Maildir another way could carry a forged one on top.
 
+#[cfg(test)]
 use std::net::IpAddr;
 
 use mail_parser::{HeaderName, HeaderValue, Host, MessageParser};
@@ -16,8 +17,9 @@ use super::Client;
 /// trailing dot), read from the topmost `Received:` field that host added, with the topmost
 /// `Return-Path:` as MAIL FROM (none or `<>`: a bounce, checked by HELO).
 ///
-/// `None` when no `Received:` field names `trusted_by`, or that field lacks the client's
-/// address: then SPF cannot be checked.
+/// Fields of that host that name no client (its own hops: pickup, a content filter's
+/// reinjection) are passed over. `None` when no `Received:` field of `trusted_by` names a
+/// client: then SPF cannot be checked.
 pub fn client_from_received(raw: &[u8], trusted_by: &str) -> Option<Client> {
     let trusted = normal(trusted_by);
     let msg = MessageParser::new().parse_headers(raw)?;
@@ -33,7 +35,9 @@ pub fn client_from_received(raw: &[u8], trusted_by: &str) -> Option<Client> {
                 if by != trusted {
                     continue;
                 }
-                let ip: IpAddr = r.from_ip?;
+                // A hop of the host itself (pickup, a content filter's reinjection) names no
+                // client: the one that does is below it.
+                let Some(ip) = r.from_ip else { continue };
                 let helo = match r.helo.as_ref().or(r.from.as_ref()) {
                     Some(Host::Name(n)) => n.to_string(),
                     Some(Host::IpAddr(a)) => format!("[{a}]"),
@@ -91,6 +95,15 @@ mod tests {
         assert_eq!(c.ip, "192.0.2.25".parse::<IpAddr>().expect("ip"));
         assert!(client_from_received(POSTFIX.as_bytes(), "other.example.net").is_none());
         assert!(client_from_received(b"not a message", "mx.example.net").is_none());
+    }
+
+    #[test]
+    fn a_hop_of_the_host_itself_is_passed_over() {
+        let msg = format!(
+            "Received: by mx.example.net (Postfix, from userid 65534) id 9F; Wed, 2 Dec 2026 10:00:02 +0000\r\n{POSTFIX}"
+        );
+        let c = client_from_received(msg.as_bytes(), "mx.example.net").expect("client");
+        assert_eq!(c.ip, "192.0.2.25".parse::<IpAddr>().expect("ip"));
     }
 
     #[test]
