@@ -63,7 +63,15 @@ pub(crate) fn resolver(servers: &[SocketAddr], timeout: Duration) -> Result<Toki
         TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), TokioRuntimeProvider::default())
     };
     *builder.options_mut() = opts;
-    builder.build().map_err(|e| ResolverError::Setup(e.to_string()))
+    // Name servers are asked over UDP and TCP only; without a TLS configuration of its own,
+    // hickory would load and parse every system root certificate (milliseconds) per resolver.
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let unused = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ResolverError::Setup(e.to_string()))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    builder.with_tls_config(unused).build().map_err(|e| ResolverError::Setup(e.to_string()))
 }
 
 #[cfg(test)]
