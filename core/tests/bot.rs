@@ -341,6 +341,14 @@ fn call_actions_reach_the_registered_handler() {
     assert_eq!(reasons, 1);
 }
 
+/// A new key signing as `s1._domainkey.example.org`, and its TXT record.
+fn example_org_signer() -> (std::sync::Arc<mailwright::auth::DkimSigner>, String) {
+    let pem = mailwright::auth::generate_ed25519().expect("key");
+    let key = mailwright::auth::DkimKey::from_pem(pem.as_bytes()).expect("key");
+    let record = key.dns_record();
+    (std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "s1", "example.org").expect("signer")), record)
+}
+
 /// The course's bot with `authenticated = true`: a message signed by example.org is printed; the
 /// same message with a forged `From: boss@example.org` and no signature is handled without any
 /// rule acting (it ends in the done folder, its ledger line naming no rule), and so is a signed
@@ -349,10 +357,7 @@ fn call_actions_reach_the_registered_handler() {
 fn only_authenticated_senders_trigger_actions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
-    let pem = mailwright::auth::generate_ed25519().expect("key");
-    let key = mailwright::auth::DkimKey::from_pem(pem.as_bytes()).expect("key");
-    let record = key.dns_record();
-    let signer = std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "s1", "example.org").expect("signer"));
+    let (signer, record) = example_org_signer();
     let pdf = mailwright::sample::pdf("auth", 2_000, 3);
     let signed = |subject: &str| {
         MessageBuilder::new()
@@ -409,10 +414,7 @@ attachment_type = ["application/pdf"]
 fn replies_go_only_to_authenticated_senders() {
     let dir = tempfile::tempdir().expect("tempdir");
     let md = Maildir::create(dir.path().join("Maildir")).expect("maildir");
-    let pem = mailwright::auth::generate_ed25519().expect("key");
-    let key = mailwright::auth::DkimKey::from_pem(pem.as_bytes()).expect("key");
-    let record = key.dns_record();
-    let signer = std::sync::Arc::new(mailwright::auth::DkimSigner::new(key, "s1", "example.org").expect("signer"));
+    let (signer, record) = example_org_signer();
     let mail = |subject: &str, reply_to: Option<&str>, sign: bool| {
         let mut b =
             MessageBuilder::new().from("boss@example.org").to("bot@example.org").subject(subject).text("hi\r\n");

@@ -26,6 +26,13 @@ fn servers_up() -> bool {
     up
 }
 
+/// A bot for `rules` whose log lines are kept.
+fn logged_bot(rules: Rules) -> (Bot, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = log.clone();
+    (Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone())), log)
+}
+
 #[test]
 fn send_fetch_dissect_print() {
     if !servers_up() {
@@ -83,9 +90,7 @@ name = "everything else stays"
 "#
     );
     let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
-    let sink = log.clone();
-    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone()));
+    let (mut bot, log) = logged_bot(rules);
     // Postfix delivers asynchronously: run cycles (bounded) until the bot has printed it.
     let deadline = Instant::now() + Duration::from_secs(30);
     let printed = loop {
@@ -170,9 +175,7 @@ authenticated = true
 "#
     );
     let rules = Rules::from_toml(&rules, dir.path()).expect("rules");
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
-    let sink = log.clone();
-    let mut bot = Bot::new(rules, false).expect("bot").on_log(move |v| sink.lock().expect("log").push(v.clone()));
+    let (mut bot, log) = logged_bot(rules);
     // Postfix delivers asynchronously: run cycles (bounded) until both are in the done folder.
     let checked = dir.path().join("Maildir/.Checked/cur");
     let ours = || -> Vec<Vec<u8>> {

@@ -209,8 +209,8 @@ impl AuthReport {
     }
 }
 
-/// Relaxed alignment without a DMARC record: `signer` is `from` or a parent domain of it.
-fn aligned(signer: &str, from: &str) -> bool {
+/// Relaxed alignment: `signer` is `from` or a parent domain of it.
+pub(crate) fn aligned(signer: &str, from: &str) -> bool {
     let (signer, from) = (signer.trim_end_matches('.').to_ascii_lowercase(), from.to_ascii_lowercase());
     signer.contains('.') && (from == signer || from.ends_with(&format!(".{signer}")))
 }

@@ -142,11 +142,20 @@ fn backscatter(to: &[String], sender: Option<&str>) -> Option<String> {
     let Some(domain) = sender else {
         return Some("the sender is not authenticated; no reply to a From: anyone can forge".into());
     };
-    let outside = to.iter().find(|a| {
-        let d = a.rsplit_once('@').map_or("", |(_, d)| d).trim_end_matches('.').to_ascii_lowercase();
-        !(d == domain || d.ends_with(&format!(".{domain}")))
-    });
+    let outside = to.iter().find(|a| !in_domain(a.rsplit_once('@').map_or("", |(_, d)| d), domain));
     outside.map(|a| format!("the reply address {a} is outside the authenticated domain {domain}"))
+}
+
+/// Whether `d` is `domain` or below it (DMARC's relaxed alignment).
+#[cfg(feature = "smtp")]
+fn in_domain(d: &str, domain: &str) -> bool {
+    crate::auth::aligned(domain, d.trim_end_matches('.'))
+}
+
+/// Without sender checks no domain is authenticated, so nothing is in one.
+#[cfg(not(feature = "smtp"))]
+fn in_domain(_: &str, _: &str) -> bool {
+    false
 }
 
 /// What the earlier actions of a rule made: the saved files and their folder.
