@@ -13,6 +13,8 @@ use mailwright::fetch::{FetchError, Fetcher, ImapAuth, ImapConfig};
 const CA: &str = "/etc/mailwright-test/tls/ca.pem";
 const DOVECOT_CONF: &str = "/etc/mailwright-test/dovecot.conf";
 const USER: &str = "bob@example.test";
+/// Where Dovecot keeps the user's Maildir (`home` in its userdb).
+const HOME: &str = "/var/mail/vhosts/example.test/bob";
 
 fn dovecot_up() -> bool {
     let up = TcpStream::connect_timeout(&"127.0.0.1:143".parse().expect("addr"), Duration::from_secs(1)).is_ok()
@@ -79,6 +81,36 @@ fn add(folder: &str, from: usize, n: usize, size: usize) {
     for i in from..from + n {
         doveadm(&["save", "-u", USER, "-m", folder], Some(&message(i, size)));
     }
+}
+
+/// A fresh folder with `n` messages written straight into Dovecot's Maildir (one batch, then
+/// handed to the mail user): thousands of messages in a second, where `doveadm save` takes a
+/// process each. Dovecot gives them UIDs when the folder is next opened.
+fn folder_filled(tag: &str, n: usize, size: usize) -> String {
+    let name = folder(tag, 0, 0);
+    let path = Path::new(HOME).join(format!(".{name}"));
+    let md = mailwright::mailbox::Maildir::create(&path).expect("maildir");
+    let mut batch = md.batch();
+    for i in 0..n {
+        batch.add(&format!("1700000000.fill{i}.test"), &message(i, size)).expect("add");
+    }
+    batch.commit().expect("commit");
+    let (uid, gid) = vmail();
+    for sub in ["", "new", "cur", "tmp"] {
+        let dir = path.join(sub);
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown");
+        for e in std::fs::read_dir(&dir).expect("list").flatten() {
+            std::os::unix::fs::chown(e.path(), Some(uid), Some(gid)).expect("chown");
+        }
+    }
+    name
+}
+
+/// The mail user's uid and gid.
+fn vmail() -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(HOME).expect("home");
+    (m.uid(), m.gid())
 }
 
 fn message(i: usize, size: usize) -> Vec<u8> {
@@ -182,12 +214,14 @@ fn killed_in_the_middle_of_a_fetch_resumes_without_loss_or_duplicates() {
     if !dovecot_up() {
         return;
     }
-    let n = 150;
-    let name = folder("kill", n, 60_000);
+    let n = 5_000;
+    let name = folder_filled("kill", n, 1_500);
     let dir = tempfile::tempdir().expect("tempdir");
+    // Small batches, so that kills land between linking a batch and saving the state too.
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_mailwright"))
             .args(["fetch", "--imap", "imap://127.0.0.1", "--user", USER, "--ca-file", CA, "--folder", &name])
+            .args(["--batch", "50"])
             .arg("--maildir")
             .arg(dir.path())
             .env("MAILWRIGHT_PASSWORD", "bobpw")
@@ -195,15 +229,19 @@ fn killed_in_the_middle_of_a_fetch_resumes_without_loss_or_duplicates() {
             .spawn()
             .expect("spawn")
     };
+    let local = dir.path().join(format!(".{name}"));
+    let count =
+        || ["new", "cur"].iter().map(|s| std::fs::read_dir(local.join(s)).map_or(0, |d| d.count())).sum::<usize>();
     let mut rng = mailwright::sample::Rng::new(11);
-    let mut kills = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
+    let (mut kills, mut finished) = (0, false);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while kills < 25 && Instant::now() < deadline {
         let mut child = run();
-        std::thread::sleep(Duration::from_millis(rng.range(50, 400) as u64));
+        std::thread::sleep(Duration::from_millis(rng.range(20, 250) as u64));
         match child.try_wait().expect("try_wait") {
             Some(status) => {
                 assert!(status.success());
+                finished = true;
                 break;
             }
             None => {
@@ -213,14 +251,59 @@ fn killed_in_the_middle_of_a_fetch_resumes_without_loss_or_duplicates() {
             }
         }
     }
+    let during = count();
     let mut last = run();
     assert!(last.wait().expect("wait").success());
-    let got = subjects(&dir.path().join(format!(".{name}")));
+    let got = subjects(&local);
     let mut unique = got.clone();
     unique.dedup();
-    eprintln!("fetch killed {kills} times; {} messages in the Maildir", got.len());
-    assert!(kills > 0, "the fetch was never interrupted");
+    eprintln!("fetch killed {kills} times ({during} of {n} messages in the Maildir before the last run)");
+    assert!(kills >= 20, "the fetch was interrupted only {kills} times (finished early: {finished})");
     assert_eq!((got.len(), unique.len()), (n, n), "every message once");
+    assert_eq!(std::fs::read_dir(local.join("tmp")).expect("tmp").count(), 0, "no leftovers in tmp/");
+}
+
+#[test]
+fn large_messages_come_in_pieces_and_land_whole() {
+    if !dovecot_up() {
+        return;
+    }
+    // Three messages: small, 300 kB (many pieces of 64 KiB), exactly one piece; and another
+    // small one behind them, which may be committed before the large ones are complete.
+    let name = folder("big", 0, 0);
+    let sizes = [500, 300_000, 65_536 - 200, 700];
+    let path = Path::new(HOME).join(format!(".{name}"));
+    let md = mailwright::mailbox::Maildir::create(&path).expect("maildir");
+    let mut expected = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let raw = message(i, *size);
+        md.deliver(&raw).expect("deliver");
+        expected.push(raw);
+    }
+    let (uid, gid) = vmail();
+    for sub in ["", "new", "cur", "tmp"] {
+        std::os::unix::fs::chown(path.join(sub), Some(uid), Some(gid)).expect("chown");
+        for e in std::fs::read_dir(path.join(sub)).expect("list").flatten() {
+            std::os::unix::fs::chown(e.path(), Some(uid), Some(gid)).expect("chown");
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = config("imap://127.0.0.1");
+    c.limits.chunk_bytes = 65_536;
+    c.limits.batch_messages = 1;
+    let mut f = Fetcher::connect(c, dir.path()).expect("connect");
+    let r = f.sync_folder(&name, |_| {}).expect("sync");
+    assert_eq!((r.fetched, r.skipped, r.state.last_uid), (4, 0, 4), "{r:?}");
+    let local = dir.path().join(format!(".{name}"));
+    let mut got: Vec<Vec<u8>> = std::fs::read_dir(local.join("new"))
+        .expect("new")
+        .flatten()
+        .map(|e| std::fs::read(e.path()).expect("read"))
+        .collect();
+    got.sort_by_key(Vec::len);
+    expected.sort_by_key(Vec::len);
+    assert!(got == expected, "byte-exact, whole");
+    assert_eq!(f.sync_folder(&name, |_| {}).expect("sync").fetched, 0);
 }
 
 #[test]

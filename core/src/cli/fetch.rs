@@ -45,6 +45,10 @@ pub(crate) struct Args {
     /// Seconds allowed to connect and for each response.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     timeout: u64,
+    /// Commit (sync the Maildir, save the state) after at most this many messages; a kill
+    /// loses at most one batch of progress, never a message.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    batch: usize,
     /// One JSON object per folder synced.
     #[arg(long)]
     json: bool,
@@ -74,6 +78,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     c.insecure = a.insecure;
     c.allow_plaintext = a.allow_plaintext;
     c.timeout = Duration::from_secs(a.timeout.max(1));
+    c.limits.batch_messages = a.batch.max(1);
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
     }

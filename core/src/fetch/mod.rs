@@ -1,13 +1,16 @@
 //! One-way IMAP sync into a local Maildir, like offlineimap pulling mail: only what is new is
-//! fetched (`UID FETCH last+1:*`), each message lands in the Maildir (synced, linked into
-//! `new/`) before the folder's state — its UIDVALIDITY and last UID — is saved, so a sync that
-//! is killed at any point resumes without losing or repeating a message.
+//! fetched, in one streamed `UID FETCH last+1:*`. Messages land in the Maildir in batches (one
+//! data sync and one folder sync a batch, [`SyncLimits`]) before the folder's state — its
+//! UIDVALIDITY and last UID — is saved, so a sync that is killed at any point resumes without
+//! losing or repeating a message: the next run finds what the cut-short batch linked already.
+//! No response holds more than a chunk of a message; a larger one is fetched in pieces.
 //!
 //! * Connection: IMAPS (`imaps://`, 993) or STARTTLS (`imap://`, 143; required unless plaintext
 //!   is allowed), rustls with certificate verification and an optional extra CA; LOGIN or
 //!   AUTHENTICATE PLAIN.
 //! * Names: a fetched message is named `imap-<account>-<folder>-<uidvalidity>-<uid>` in the
-//!   Maildir, so the one message that may have landed just before a crash is recognised.
+//!   Maildir, so the batch that may have landed just before a crash is recognised. A lock file
+//!   next to the state keeps two syncs of one folder from running at once.
 //! * UIDVALIDITY change: the server renumbered the folder; everything is fetched again and a
 //!   message whose bytes are already in the Maildir (SHA-256) is skipped.
 //! * IDLE: [`Fetcher::idle`] waits until the server reports new mail (or a timeout).
@@ -15,13 +18,13 @@
 //! The IMAP client is `async-imap` (maintained, used by Delta Chat, tokio support, IDLE), driven
 //! from a small current-thread tokio runtime so the API here is blocking.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -29,7 +32,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::mailbox::Maildir;
+use crate::mailbox::{Batch, Maildir, Pending};
 
 /// What went wrong syncing.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,9 @@ pub enum FetchError {
     /// The Maildir could not be written.
     #[error(transparent)]
     Mailbox(#[from] crate::mailbox::MailboxError),
+    /// Another sync of the same folder into the same Maildir is running.
+    #[error("another sync of {0} into this Maildir is running; wait for it to finish")]
+    Busy(String),
     /// The sync state could not be read or written.
     #[error("{path}: {source}")]
     Local {
@@ -93,7 +99,7 @@ impl FetchError {
     /// Whether trying later may work.
     pub fn is_transient(&self) -> bool {
         match self {
-            FetchError::Connect { .. } | FetchError::Timeout(_) | FetchError::Imap { .. } => true,
+            FetchError::Connect { .. } | FetchError::Timeout(_) | FetchError::Imap { .. } | FetchError::Busy(_) => true,
             FetchError::Mailbox(e) => e.is_transient(),
             _ => false,
         }
@@ -142,6 +148,39 @@ pub struct ImapConfig {
     pub allow_plaintext: bool,
     /// Time allowed for connecting and for each response.
     pub timeout: Duration,
+    /// How often a sync commits, and the largest piece of a message held in memory.
+    pub limits: SyncLimits,
+}
+
+/// How a sync commits its progress and how much of a message it holds in memory.
+///
+/// Messages are committed into the Maildir in batches (one data sync and one folder sync for
+/// the lot), then the folder's state is saved: a kill loses at most one batch of progress, which
+/// the next run finds in the Maildir and does not store again. A batch is committed when it
+/// holds `batch_messages` messages or `batch_bytes` bytes, or `batch_time` after its first
+/// message arrived, whichever comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLimits {
+    /// Messages in one batch (default 500).
+    pub batch_messages: usize,
+    /// Bytes in one batch (default 64 MiB).
+    pub batch_bytes: u64,
+    /// Longest a batch stays open (default 2 s).
+    pub batch_time: Duration,
+    /// Messages are fetched in pieces of at most this many bytes, and a larger one is written
+    /// to disk piece by piece (default 8 MiB).
+    pub chunk_bytes: u32,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        SyncLimits {
+            batch_messages: 500,
+            batch_bytes: 64 << 20,
+            batch_time: Duration::from_secs(2),
+            chunk_bytes: 8 << 20,
+        }
+    }
 }
 
 impl fmt::Debug for ImapConfig {
@@ -177,11 +216,12 @@ impl ImapConfig {
             insecure: false,
             allow_plaintext: false,
             timeout: Duration::from_secs(60),
+            limits: SyncLimits::default(),
         })
     }
 }
 
-/// A folder's sync state, saved after every message.
+/// A folder's sync state, saved after every batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderState {
     /// The folder's UIDVALIDITY when last synced.
@@ -314,12 +354,15 @@ impl Fetcher {
     }
 
     /// Fetches what is new in `folder`. `on_message` sees each message's path once it is in the
-    /// Maildir (before the state moves on).
+    /// Maildir (its batch committed, before the state moves past it).
     pub fn sync_folder(&mut self, folder: &str, mut on_message: impl FnMut(&Path)) -> Result<FolderReport, FetchError> {
         let target = self.maildir_for(folder)?;
         let state_path = self.state_path(folder);
+        let _lock = lock_folder(&state_path, folder)?;
         let mut state = self.state(folder);
-        let prefix = format!("imap-{}-{}", self.account_tag(), short_hash(folder));
+        let prefix = format!("imap-{}-{}-", self.account_tag(), short_hash(folder));
+        // What a killed run left in tmp/ (the lock says no other run is writing).
+        target.clean_tmp(&prefix)?;
         let timeout = self.config.timeout;
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
         let mailbox = self
@@ -329,32 +372,38 @@ impl Fetcher {
             .map_err(imap_err(format!("SELECT {folder}")))?;
         let validity = mailbox.uid_validity.unwrap_or(0);
         let mut report = FolderReport { folder: folder.into(), maildir: target.path().into(), ..Default::default() };
-        let mut landing =
-            Landing { target: &target, prefix: format!("{prefix}-{validity}-"), first: true, known: None };
+        let mut known = None;
         if state.uidvalidity != validity {
             // A new UIDVALIDITY renumbers the folder: start again, without storing twice what
             // the Maildir already holds.
             report.uidvalidity_changed = state.uidvalidity != 0;
             if report.uidvalidity_changed {
-                landing.known = Some(hashes(&target));
+                known = Some(hashes(&target));
             }
             state = FolderState { uidvalidity: validity, last_uid: 0 };
             save_state_at(&state_path, &state)?;
         }
-        let mut fetched: Vec<Option<PathBuf>> = Vec::new();
+        let mut landing = Landing {
+            target: &target,
+            prefix: format!("{prefix}{validity}-"),
+            state_path: &state_path,
+            state,
+            limits: self.config.limits,
+            batch: target.batch(),
+            opened: None,
+            handled: 0,
+            landed: None,
+            known,
+            big: BTreeMap::new(),
+            fetched: 0,
+            skipped: 0,
+            on_message: &mut on_message,
+        };
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
-        let fetching = fetch_new(session, timeout, (&mut state, &state_path), &mut landing, &mut fetched);
-        let failure = self.runtime.block_on(fetching).err();
-        for path in &fetched {
-            match path {
-                Some(path) => {
-                    report.fetched += 1;
-                    on_message(path);
-                }
-                None => report.skipped += 1,
-            }
-        }
-        report.state = state;
+        let failure = self.runtime.block_on(fetch_new(session, timeout, &mut landing)).err();
+        report.fetched = landing.fetched;
+        report.skipped = landing.skipped;
+        report.state = landing.state.clone();
         match failure {
             Some(e) => {
                 self.session = None;
@@ -403,54 +452,217 @@ impl Fetcher {
     }
 }
 
-/// Fetches every message above the folder's last UID into the landing, one at a time; the
-/// state is saved after each, so a kill in a large fetch loses no progress. What landed so far
-/// is in `fetched` (`None` for a message that was there already) even when this fails.
-async fn fetch_new(
-    session: &mut Session,
-    timeout: Duration,
-    (state, state_path): (&mut FolderState, &Path),
-    landing: &mut Landing<'_>,
-    fetched: &mut Vec<Option<PathBuf>>,
-) -> Result<(), FetchError> {
-    let range = format!("{}:*", state.last_uid.saturating_add(1));
-    let stream = timed(timeout, "UID FETCH", session.uid_fetch(&range, "(UID BODY.PEEK[])")).await?;
+/// Fetches every message above the folder's last UID into the landing, in one `UID FETCH`
+/// streamed as it arrives. Each message is asked for in one piece of at most a chunk; the rest
+/// of a larger one is fetched piece by piece after the stream, so no response holds more than a
+/// chunk. Whatever was committed stays committed when this fails.
+async fn fetch_new(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
+    let streamed = stream_new(session, timeout, landing).await;
+    let finished = match streamed {
+        Ok(()) => finish_big(session, timeout, landing).await,
+        Err(e) => Err(e),
+    };
+    // Commit what arrived whole, also after a failure: it is progress a retry need not repeat.
+    let committed = landing.commit();
+    finished.and(committed)
+}
+
+async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
+    let chunk = landing.limits.chunk_bytes;
+    let range = format!("{}:*", landing.state.last_uid.saturating_add(1));
+    let query = format!("(UID BODY.PEEK[]<0.{chunk}>)");
+    let stream = timed(timeout, "UID FETCH", session.uid_fetch(&range, &query)).await?;
     let mut stream = std::pin::pin!(stream);
-    while let Some(next) = timed(timeout, "UID FETCH", stream.try_next()).await? {
-        let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
-        // `N:*` includes the highest UID even when it is below N.
-        if uid <= state.last_uid {
-            continue;
+    let mut answered = Instant::now();
+    loop {
+        // Wake for the next response, or earlier when the batch is due to be committed.
+        let give_up = answered + timeout;
+        let wake = landing.due().map_or(give_up, |due| due.min(give_up));
+        match tokio::time::timeout_at(wake.into(), stream.try_next()).await {
+            Ok(Ok(Some(next))) => {
+                answered = Instant::now();
+                let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
+                landing.land(uid, body, body.len() < chunk as usize)?;
+            }
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(e)) => return Err(imap_err("UID FETCH")(e)),
+            Err(_) if Instant::now() >= give_up => return Err(FetchError::Timeout("UID FETCH")),
+            Err(_) => landing.commit()?,
         }
-        fetched.push(landing.land(uid, body)?);
-        state.last_uid = uid;
-        save_state_at(state_path, state)?;
+    }
+}
+
+/// Fetches the rest of each message larger than a chunk, piece by piece, in UID order.
+async fn finish_big(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
+    let chunk = landing.limits.chunk_bytes;
+    while let Some((uid, mut big)) = landing.big.pop_first() {
+        let mut vanished = false;
+        loop {
+            let query = format!("(UID BODY.PEEK[]<{}.{chunk}>)", big.file.len());
+            let stream = timed(timeout, "UID FETCH", session.uid_fetch(uid.to_string(), &query)).await?;
+            let mut stream = std::pin::pin!(stream);
+            let mut piece = None;
+            while let Some(next) = timed(timeout, "UID FETCH", stream.try_next()).await? {
+                if next.uid == Some(uid) {
+                    piece = next.body().map(<[u8]>::len);
+                    if let Some(body) = next.body() {
+                        big.write(body)?;
+                    }
+                }
+            }
+            match piece {
+                None => {
+                    // Expunged meanwhile: nothing to keep.
+                    vanished = true;
+                    break;
+                }
+                Some(n) if n < chunk as usize => break,
+                Some(_) => {}
+            }
+        }
+        landing.finish(big, vanished)?;
     }
     Ok(())
 }
 
-/// Where a folder's messages land: the Maildir, under names made of the account, folder,
-/// UIDVALIDITY and UID, so a message fetched twice is stored once.
+/// Where a folder's messages land: batches into the Maildir under names made of the account,
+/// folder, UIDVALIDITY and UID, and the folder's state saved after each batch.
 struct Landing<'m> {
     target: &'m Maildir,
     /// `imap-<account>-<folder>-<uidvalidity>-`; the UID follows.
     prefix: String,
-    /// Only the first message of a run can have landed before a crash cut the state short.
-    first: bool,
+    state_path: &'m Path,
+    state: FolderState,
+    limits: SyncLimits,
+    batch: Batch,
+    /// When the first message of the open batch arrived.
+    opened: Option<Instant>,
+    /// The highest UID this run has handled (landed in a batch, or found there already).
+    handled: u32,
+    /// UIDs above the saved state that the Maildir already holds: a batch whose commit a kill
+    /// cut short before the state was saved. Listed once, at the first message of a run.
+    landed: Option<HashSet<u32>>,
     /// After a UIDVALIDITY change, the digests of what the Maildir holds.
     known: Option<HashSet<[u8; 32]>>,
+    /// Messages larger than a chunk, written so far; the state stays below the first of them.
+    big: BTreeMap<u32, Big>,
+    fetched: usize,
+    skipped: usize,
+    on_message: &'m mut dyn FnMut(&Path),
+}
+
+/// A message larger than a chunk, being written piece by piece.
+struct Big {
+    file: Pending,
+    digest: Sha256,
+}
+
+impl Big {
+    fn write(&mut self, piece: &[u8]) -> Result<(), FetchError> {
+        self.digest.update(piece);
+        Ok(self.file.write_all(piece)?)
+    }
 }
 
 impl Landing<'_> {
-    /// Stores the message with `uid`: its path, or `None` when it was there already.
-    fn land(&mut self, uid: u32, body: &[u8]) -> Result<Option<PathBuf>, FetchError> {
-        let name = format!("{}{uid}", self.prefix);
-        let already = std::mem::take(&mut self.first) && self.target.contains(&name)?;
-        let dup = || self.known.as_ref().is_some_and(|k| k.contains(&<[u8; 32]>::from(Sha256::digest(body))));
-        if already || dup() {
-            return Ok(None);
+    /// Takes the message with `uid` (`whole`: not cut at the chunk size), committing the batch
+    /// when it is full.
+    fn land(&mut self, uid: u32, body: &[u8], whole: bool) -> Result<(), FetchError> {
+        // `N:*` includes the highest UID even when it is below N.
+        if uid <= self.state.last_uid || uid <= self.handled {
+            return Ok(());
         }
-        Ok(self.target.deliver_named(&name, body)?)
+        self.handled = uid;
+        if self.landed().contains(&uid) {
+            self.skipped += 1;
+            return Ok(());
+        }
+        if whole {
+            if self.is_known(Sha256::digest(body).into()) {
+                self.skipped += 1;
+                return Ok(());
+            }
+            self.opened.get_or_insert_with(Instant::now);
+            self.batch.add(&format!("{}{uid}", self.prefix), body)?;
+        } else {
+            let mut big = Big { file: self.target.pending(&format!("{}{uid}", self.prefix))?, digest: Sha256::new() };
+            big.write(body)?;
+            big.file.close();
+            self.big.insert(uid, big);
+        }
+        if self.batch.len() >= self.limits.batch_messages || self.batch.bytes() >= self.limits.batch_bytes {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// A message larger than a chunk is complete (or `vanished` from the server).
+    fn finish(&mut self, big: Big, vanished: bool) -> Result<(), FetchError> {
+        if vanished || self.is_known(big.digest.finalize().into()) {
+            self.skipped += usize::from(!vanished);
+            // Nothing to commit for it, but the state may move past it now.
+            return self.commit();
+        }
+        self.opened.get_or_insert_with(Instant::now);
+        self.batch.push(big.file);
+        if self.batch.len() >= self.limits.batch_messages || self.batch.bytes() >= self.limits.batch_bytes {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// When the open batch is due to be committed, if one is open.
+    fn due(&self) -> Option<Instant> {
+        self.opened.map(|t| t + self.limits.batch_time)
+    }
+
+    /// Commits the batch, tells the caller about each new message, then saves the state: up to
+    /// the last UID handled, or below the first message still being written.
+    fn commit(&mut self) -> Result<(), FetchError> {
+        self.opened = None;
+        for path in self.batch.commit()? {
+            match path {
+                Some(path) => {
+                    self.fetched += 1;
+                    (self.on_message)(&path);
+                }
+                None => self.skipped += 1,
+            }
+        }
+        let through = match self.big.first_key_value() {
+            Some((first, _)) => self.handled.min(first - 1),
+            None => self.handled,
+        };
+        if through > self.state.last_uid {
+            self.state.last_uid = through;
+            save_state_at(self.state_path, &self.state)?;
+        }
+        Ok(())
+    }
+
+    fn is_known(&self, digest: [u8; 32]) -> bool {
+        self.known.as_ref().is_some_and(|k| k.contains(&digest))
+    }
+
+    /// The UIDs above the saved state whose names are in the Maildir already.
+    fn landed(&mut self) -> &HashSet<u32> {
+        let (target, prefix, last) = (self.target, &self.prefix, self.state.last_uid);
+        self.landed.get_or_insert_with(|| {
+            let mut out = HashSet::new();
+            for sub in ["new", "cur"] {
+                for e in std::fs::read_dir(target.path().join(sub)).into_iter().flatten().flatten() {
+                    let name = e.file_name();
+                    let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix.as_str())) else { continue };
+                    let digits = rest.split(':').next().unwrap_or_default();
+                    if let Ok(uid) = digits.parse::<u32>()
+                        && uid > last
+                    {
+                        out.insert(uid);
+                    }
+                }
+            }
+            out
+        })
     }
 }
 
@@ -461,6 +673,24 @@ async fn timed<T>(
     f: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,
 ) -> Result<T, FetchError> {
     tokio::time::timeout(timeout, f).await.map_err(|_| FetchError::Timeout(what))?.map_err(imap_err(what))
+}
+
+/// Holds the folder's lock file (next to its state) for the length of a sync: two syncs of one
+/// folder into one Maildir would race on its state.
+fn lock_folder(state_path: &Path, folder: &str) -> Result<std::fs::File, FetchError> {
+    let path = state_path.with_extension("lock");
+    let file = crate::files::private_file()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| FetchError::Local { path: path.clone(), source })?;
+    #[cfg(unix)]
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| FetchError::Busy(folder.to_string()))?;
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(file)
 }
 
 fn save_state_at(path: &Path, state: &FolderState) -> Result<(), FetchError> {

@@ -227,11 +227,17 @@ impl Maildir {
 
     /// Creates an empty file in `tmp/` under a fresh unique name.
     fn create_tmp(&self) -> Result<(PathBuf, String)> {
+        let (tmp, _) = self.create_tmp_with_prefix("")?;
+        let name = tmp.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        Ok((tmp, name))
+    }
+
+    /// Creates and opens an empty file in `tmp/` named `prefix` and a fresh unique name.
+    pub(super) fn create_tmp_with_prefix(&self, prefix: &str) -> Result<(PathBuf, std::fs::File)> {
         for _ in 0..100 {
-            let name = unique_name();
-            let tmp = self.root.join("tmp").join(&name);
+            let tmp = self.root.join("tmp").join(format!("{prefix}{}", unique_name()));
             match crate::files::private_file().write(true).create_new(true).open(&tmp) {
-                Ok(_) => return Ok((tmp, name)),
+                Ok(f) => return Ok((tmp, f)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(MailboxError::Io { path: tmp, source: e }),
             }
@@ -337,8 +343,13 @@ fn unique_name() -> String {
     format!("{}.M{}P{}Q{}R{:08x}.{}", now.as_secs(), now.subsec_micros(), std::process::id(), n, random, hostname())
 }
 
-/// The host name with `/` and `:` escaped as the spec asks.
-fn hostname() -> String {
+/// The host name with `/` and `:` escaped as the spec asks (read once per process).
+fn hostname() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(read_hostname)
+}
+
+fn read_hostname() -> String {
     let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -3,6 +3,7 @@
 //! | store | write | notes |
 //! |---|---|---|
 //! | [`Maildir`] | [`Maildir::deliver`]: write in `tmp/`, fsync, rename into `new/`, fsync the folder | unique names per the Maildir spec; safe with concurrent writers and readers |
+//! | [`Maildir`] | [`Maildir::batch`]: many messages in `tmp/`, one data sync, linked into `new/`, one folder sync | for bulk downloads under names the caller chose |
 //! | [`Mbox`] | [`Mbox::append`]: `From ` line, mboxrd `>From ` quoting, LF line ends, fsync | dot-lock, fcntl and `flock` while appending, as Postfix and mutt lock; a failed append is truncated away |
 //!
 //! | store | read | notes |
@@ -13,11 +14,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod batch;
 mod lock;
 mod maildir;
 mod mbox;
 mod mbox_read;
 
+pub use batch::{Batch, Pending};
 pub use lock::{LOCK_WAIT, STALE_DOTLOCK};
 pub use maildir::{Entries, Maildir, MaildirEntry, normalize_flags};
 pub use mbox::Mbox;
