@@ -1,143 +1,34 @@
 //! IMAP sync against Dovecot on loopback (`scripts/mail-servers start`): STARTTLS and IMAPS,
 //! LOGIN and AUTHENTICATE PLAIN, only-new fetching, resuming after a kill without loss or
-//! duplicates, and a UIDVALIDITY change. Folders are made and filled with `doveadm`.
+//! duplicates, large messages in pieces, and a UIDVALIDITY change. Folders are made and filled
+//! with `doveadm`, or written straight into its store (`imap_support`).
 
-use std::io::Write;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailwright::fetch::{FetchError, Fetcher, ImapAuth, ImapConfig};
+use mailwright::fetch::{FetchError, Fetcher, ImapAuth};
 
-const CA: &str = "/etc/mailwright-test/tls/ca.pem";
-const DOVECOT_CONF: &str = "/etc/mailwright-test/dovecot.conf";
-const USER: &str = "bob@example.test";
-/// Where Dovecot keeps the user's Maildir (`home` in its userdb).
-const HOME: &str = "/var/mail/vhosts/example.test/bob";
+mod imap_support;
+use imap_support::{CA, MAIN, USER, config, message, subjects};
 
 fn dovecot_up() -> bool {
-    let up = TcpStream::connect_timeout(&"127.0.0.1:143".parse().expect("addr"), Duration::from_secs(1)).is_ok()
-        && Path::new(CA).exists()
-        && Path::new(DOVECOT_CONF).exists();
-    if !up {
-        let msg = "SKIPPED IMAP tests: no Dovecot on 127.0.0.1:143 (run `scripts/mail-servers start` as root)";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}; CI must not skip");
-        eprintln!("\n*** {msg} ***\n");
-    }
-    up
+    MAIN.up()
 }
 
 fn doveadm(args: &[&str], stdin: Option<&[u8]>) {
-    let (ok, out, err) = doveadm_output(args, stdin);
-    assert!(ok, "doveadm {args:?}: {out}{err}");
+    MAIN.doveadm(args, stdin)
 }
 
-/// Runs doveadm; returns its success, stdout and stderr.
-fn doveadm_output(args: &[&str], stdin: Option<&[u8]>) -> (bool, String, String) {
-    let mut child = Command::new("doveadm")
-        .args(["-c", DOVECOT_CONF])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("doveadm");
-    if let Some(data) = stdin {
-        child.stdin.take().expect("stdin").write_all(data).expect("write");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("wait");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), text(&out.stdout), text(&out.stderr))
-}
-
-/// Creates a folder that no one else uses. Dovecot's mailbox list index can answer "already
-/// exists" to a create that races another user's doveadm save (seen once in CI); the name is
-/// unique to this test, so that answer is accepted when the folder is there and empty.
 fn create_folder(name: &str) {
-    let (ok, out, err) = doveadm_output(&["mailbox", "create", "-u", USER, name], None);
-    if ok {
-        return;
-    }
-    assert!(err.contains("already exists"), "doveadm mailbox create {name}: {out}{err}");
-    let (ok, status, serr) = doveadm_output(&["mailbox", "status", "-u", USER, "messages", name], None);
-    assert!(
-        ok && status.split_whitespace().any(|w| w == "messages=0"),
-        "{name} after \"already exists\": {status}{serr}"
-    );
+    MAIN.create_folder(name)
 }
 
-/// A fresh folder for one test, with `n` messages of about `size` bytes.
 fn folder(tag: &str, n: usize, size: usize) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_nanos();
-    let name = format!("T{tag}{}x{nanos}", std::process::id());
-    create_folder(&name);
-    add(&name, 0, n, size);
-    name
+    MAIN.folder(tag, n, size)
 }
 
 fn add(folder: &str, from: usize, n: usize, size: usize) {
-    for i in from..from + n {
-        doveadm(&["save", "-u", USER, "-m", folder], Some(&message(i, size)));
-    }
-}
-
-/// A fresh folder with `n` messages written straight into Dovecot's Maildir (one batch, then
-/// handed to the mail user): thousands of messages in a second, where `doveadm save` takes a
-/// process each. Dovecot gives them UIDs when the folder is next opened.
-fn folder_filled(tag: &str, n: usize, size: usize) -> String {
-    let name = folder(tag, 0, 0);
-    let path = Path::new(HOME).join(format!(".{name}"));
-    let md = mailwright::mailbox::Maildir::create(&path).expect("maildir");
-    let mut batch = md.batch();
-    for i in 0..n {
-        batch.add(&format!("1700000000.fill{i}.test"), &message(i, size)).expect("add");
-    }
-    batch.commit().expect("commit");
-    let (uid, gid) = vmail();
-    for sub in ["", "new", "cur", "tmp"] {
-        let dir = path.join(sub);
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown");
-        for e in std::fs::read_dir(&dir).expect("list").flatten() {
-            std::os::unix::fs::chown(e.path(), Some(uid), Some(gid)).expect("chown");
-        }
-    }
-    name
-}
-
-/// The mail user's uid and gid.
-fn vmail() -> (u32, u32) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(HOME).expect("home");
-    (m.uid(), m.gid())
-}
-
-fn message(i: usize, size: usize) -> Vec<u8> {
-    let body = "imap sync test line\r\n".repeat(size / 21 + 1);
-    format!(
-        "From: a@example.test\r\nTo: {USER}\r\nSubject: sync {i}\r\nMessage-ID: <sync{i}@example.test>\r\n\r\n{body}"
-    )
-    .into_bytes()
-}
-
-fn config(url: &str) -> ImapConfig {
-    let mut c = ImapConfig::from_url(url, USER, "bobpw").expect("url");
-    c.ca_file = Some(PathBuf::from(CA));
-    c.timeout = Duration::from_secs(20);
-    c
-}
-
-fn subjects(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        for e in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
-            let raw = std::fs::read(e.path()).expect("read");
-            out.push(mailwright::Message::parse(&raw).expect("parse").subject().unwrap_or_default().to_string());
-        }
-    }
-    out.sort();
-    out
+    MAIN.add(folder, from, n, size)
 }
 
 #[test]
@@ -215,7 +106,7 @@ fn killed_in_the_middle_of_a_fetch_resumes_without_loss_or_duplicates() {
         return;
     }
     let n = 5_000;
-    let name = folder_filled("kill", n, 1_500);
+    let name = MAIN.folder_filled("kill", n, 1_500);
     let dir = tempfile::tempdir().expect("tempdir");
     // Small batches, so that kills land between linking a batch and saving the state too.
     let run = || {
@@ -272,21 +163,8 @@ fn large_messages_come_in_pieces_and_land_whole() {
     // small one behind them, which may be committed before the large ones are complete.
     let name = folder("big", 0, 0);
     let sizes = [500, 300_000, 65_536 - 200, 700];
-    let path = Path::new(HOME).join(format!(".{name}"));
-    let md = mailwright::mailbox::Maildir::create(&path).expect("maildir");
-    let mut expected = Vec::new();
-    for (i, size) in sizes.iter().enumerate() {
-        let raw = message(i, *size);
-        md.deliver(&raw).expect("deliver");
-        expected.push(raw);
-    }
-    let (uid, gid) = vmail();
-    for sub in ["", "new", "cur", "tmp"] {
-        std::os::unix::fs::chown(path.join(sub), Some(uid), Some(gid)).expect("chown");
-        for e in std::fs::read_dir(path.join(sub)).expect("list").flatten() {
-            std::os::unix::fs::chown(e.path(), Some(uid), Some(gid)).expect("chown");
-        }
-    }
+    let mut expected: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, size)| message(i, *size)).collect();
+    MAIN.write_raw(&name, 0, &expected);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = config("imap://127.0.0.1");
     c.limits.chunk_bytes = 65_536;

@@ -22,6 +22,11 @@ mod actions;
 mod ledger;
 pub mod rules;
 mod transport;
+mod wake;
+
+/// How often `Bot::watch` looks at a Maildir it gets change notifications for, in case one was
+/// missed (an NFS share, a full event queue).
+pub const WATCH_RESCAN: Duration = Duration::from_secs(30);
 
 use std::fs::File;
 use std::io;
@@ -270,13 +275,22 @@ impl Bot {
     /// and in the Maildir++ folders the other IMAP folders sync into (in each, first the ones a
     /// crash or a timeout left claimed).
     pub fn run_once(&mut self) -> Result<RunReport, BotError> {
+        self.run_until(&|| false)
+    }
+
+    /// [`Bot::run_once`] that ends early once `stop` says so, asked before each message: the
+    /// message in hand is finished and committed, the rest wait for the next cycle.
+    pub fn run_until(&mut self, stop: &dyn Fn() -> bool) -> Result<RunReport, BotError> {
         #[cfg(feature = "smtp")]
-        if self.rules.source.imap.is_some() && !self.dry_run {
-            self.fetch()?;
+        if !self.rules.source.imap.is_empty() && !self.dry_run {
+            self.fetch(stop)?;
         }
         let mut report = RunReport::default();
         for home in self.homes()? {
-            self.run_folder(&home, &mut report)?;
+            if stop() {
+                break;
+            }
+            self.run_folder(&home, &mut report, stop)?;
         }
         Ok(report)
     }
@@ -287,7 +301,7 @@ impl Bot {
         #[cfg_attr(not(feature = "smtp"), allow(unused_mut))]
         let mut homes = vec![self.source.clone()];
         #[cfg(feature = "smtp")]
-        if self.rules.source.imap.is_some() {
+        if !self.rules.source.imap.is_empty() {
             for folder in &self.rules.source.folders {
                 if let Some(local) = crate::fetch::local_folder(folder) {
                     homes.push(self.source.folder(&local)?);
@@ -297,15 +311,21 @@ impl Bot {
         Ok(homes)
     }
 
-    fn run_folder(&mut self, home: &Maildir, report: &mut RunReport) -> Result<(), BotError> {
+    fn run_folder(&mut self, home: &Maildir, report: &mut RunReport, stop: &dyn Fn() -> bool) -> Result<(), BotError> {
         let processing = home.folder(PROCESSING)?;
         // Left claimed by a run that died, or by a program that timed out: handle them again,
         // counting the tries.
         let leftovers: Vec<MaildirEntry> = entries(&processing)?;
         for e in leftovers {
+            if stop() {
+                return Ok(());
+            }
             self.handle(home, &processing, e, true, report)?;
         }
         for e in entries(home)? {
+            if stop() {
+                return Ok(());
+            }
             if self.dry_run {
                 self.preview(&e)?;
                 continue;
@@ -342,52 +362,72 @@ impl Bot {
         Ok(known)
     }
 
-    /// Runs cycles until `stop` says so: new files in the Maildir are picked up within
-    /// `interval`; with an IMAP source the wait is an IDLE on the first folder.
+    /// Runs cycles until `stop` says so (asked before each message too, so a stop finishes the
+    /// message in hand and returns). Between cycles the bot waits for mail: with an IMAP
+    /// source an IDLE on the first folder, at most `interval`; on a local Maildir a change
+    /// notification (inotify on Linux) for a new file, and a look every [`WATCH_RESCAN`] (or
+    /// `interval`, if longer) in case one was missed; where notifications are not available, a
+    /// look every `interval`.
     pub fn watch(&mut self, interval: Duration, stop: impl Fn() -> bool) -> Result<(), BotError> {
+        let waker = wake::Waker::new(self.source.path());
         while !stop() {
-            self.run_once()?;
+            self.run_until(&stop)?;
+            if stop() {
+                break;
+            }
             #[cfg(feature = "smtp")]
             if let Some(f) = self.fetcher.as_mut() {
                 let folder = self.rules.source.folders.first().cloned().unwrap_or_else(|| "INBOX".into());
-                if f.idle(&folder, interval.max(Duration::from_secs(1))).is_err() {
+                if f.idle_until(&folder, interval.max(Duration::from_secs(1)), &stop).is_err() {
                     // The next cycle logs in again.
                     self.fetcher = None;
                 }
                 continue;
             }
-            let until = Instant::now() + interval;
-            while Instant::now() < until && !stop() {
-                std::thread::sleep(Duration::from_millis(50).min(interval));
+            match &waker {
+                Some(w) => {
+                    w.wait(interval.max(WATCH_RESCAN), &stop);
+                }
+                None => {
+                    let until = Instant::now() + interval;
+                    while Instant::now() < until && !stop() {
+                        std::thread::sleep(Duration::from_millis(50).min(interval));
+                    }
+                }
             }
         }
         Ok(())
     }
 
     #[cfg(feature = "smtp")]
-    fn fetch(&mut self) -> Result<(), BotError> {
+    fn fetch(&mut self, stop: &dyn Fn() -> bool) -> Result<(), BotError> {
         use crate::fetch::{Fetcher, ImapAuth, ImapConfig};
         let s = &self.rules.source;
         // The rules' check makes sure an IMAP source names its user.
-        let (Some(url), Some(user)) = (&s.imap, &s.user) else { return Ok(()) };
+        let (Some(url), Some(user)) = (s.imap.first(), &s.user) else { return Ok(()) };
         let folders = if s.folders.is_empty() { vec!["INBOX".to_string()] } else { s.folders.clone() };
         if self.fetcher.is_none() {
             let password = crate::secret::read_secret(s.password_file.as_deref())?;
             let mut c = ImapConfig::from_url(url, user, &password)?;
             c.ca_file = s.ca_file.clone();
             c.auth = if s.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
-            self.fetcher = Some(Fetcher::connect(c, self.source.path())?);
+            if let Some(secs) = s.connect_timeout {
+                c.connect_timeout = Duration::from_secs(secs.max(1));
+            }
+            self.fetcher = Some(Fetcher::connect_any(c.for_servers(&s.imap)?, self.source.path())?);
         }
         for folder in folders {
             let Some(f) = self.fetcher.as_mut() else { break };
-            let r = match f.sync_folder(&folder, |_| {}) {
+            let r = match f.sync_folder_until(&folder, |_| {}, stop) {
                 Ok(r) => r,
                 Err(e) => {
                     self.fetcher = None;
                     return Err(e.into());
                 }
             };
-            (self.log)(&json!({"event": "fetch", "folder": r.folder, "fetched": r.fetched, "skipped": r.skipped}));
+            (self.log)(&json!({
+                "event": "fetch", "folder": r.folder, "fetched": r.fetched, "skipped": r.skipped, "server": r.server,
+            }));
         }
         Ok(())
     }

@@ -29,8 +29,12 @@ pub struct Rules {
 pub struct Source {
     /// The Maildir.
     pub maildir: PathBuf,
-    /// `imap://HOST` or `imaps://HOST` to sync from before each cycle.
-    pub imap: Option<String>,
+    /// `imap://HOST` or `imaps://HOST` to sync from before each cycle; a list names replicas
+    /// of the account, tried in order (the first that answers is used).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub imap: Vec<String>,
+    /// Seconds an IMAP server may take to connect and greet before the next is tried.
+    pub connect_timeout: Option<u64>,
     /// IMAP user.
     pub user: Option<String>,
     /// File with the IMAP password (else `MAILWRIGHT_PASSWORD`).
@@ -43,6 +47,20 @@ pub struct Source {
     /// AUTHENTICATE PLAIN instead of LOGIN.
     #[serde(default)]
     pub auth_plain: bool,
+}
+
+/// A string, or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// Where the bot keeps its ledger and where handled and failed messages go.
@@ -376,7 +394,7 @@ impl Rules {
                 }
             }
         }
-        if self.source.imap.is_some() && self.source.user.is_none() {
+        if !self.source.imap.is_empty() && self.source.user.is_none() {
             return err("[source] imap needs user".into());
         }
         if let Some(t) = &self.transport {

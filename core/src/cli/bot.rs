@@ -20,13 +20,16 @@ pub(crate) struct Args {
     /// Handle what is there now, then exit (the default).
     #[arg(long)]
     once: bool,
-    /// Keep handling new messages as they arrive, until stopped.
+    /// Keep handling new messages as they arrive, until SIGTERM or SIGINT (the message in hand
+    /// is finished and committed, then exit 0; a second signal exits at once). A local Maildir
+    /// is watched with inotify where available.
     #[arg(long)]
     watch: bool,
     /// Change nothing: print what would be done.
     #[arg(long = "dry-run")]
     dry_run: bool,
-    /// With --watch: seconds between looks at the Maildir (or the longest IMAP IDLE).
+    /// With --watch: seconds between looks at the Maildir when change notifications are not
+    /// available (with them, a look at least every 30 s), or the longest IMAP IDLE.
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     interval: f64,
 }
@@ -41,7 +44,8 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         let interval = Duration::try_from_secs_f64(a.interval)
             .map_err(|_| CliError::usage("--interval must be a number of seconds"))?
             .max(Duration::from_millis(50));
-        return bot.watch(interval, || false).map_err(fail);
+        let stop = super::signals::Stop::on_signals()?;
+        return bot.watch(interval, || stop.asked()).map_err(fail);
     }
     let report = bot.run_once().map_err(fail)?;
     out(&format!("{}\n", serde_json::json!({"event": "done", "report": report})))

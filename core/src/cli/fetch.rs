@@ -4,6 +4,7 @@ use super::fail;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::signals::{Backoff, Stop};
 use super::{CliError, out};
 use crate::fetch::{Fetcher, FolderReport, ImapAuth, ImapConfig};
 
@@ -12,8 +13,9 @@ use crate::fetch::{Fetcher, FolderReport, ImapAuth, ImapConfig};
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// The server: imap://HOST[:PORT] (STARTTLS, required; port 143) or imaps://HOST[:PORT] (993).
-    #[arg(long)]
-    imap: String,
+    /// Repeat it for replicas of the account: the first that answers is used.
+    #[arg(long, required = true)]
+    imap: Vec<String>,
     /// User name; the password comes from MAILWRIGHT_PASSWORD or --password-file.
     #[arg(long)]
     user: String,
@@ -27,7 +29,9 @@ pub(crate) struct Args {
     /// IMAP folder to sync (repeatable; default INBOX).
     #[arg(long = "folder")]
     folders: Vec<String>,
-    /// After syncing, wait for new mail with IMAP IDLE and sync again, until stopped.
+    /// After syncing, wait for new mail with IMAP IDLE and sync again, until SIGTERM or SIGINT
+    /// (the message in hand is finished and committed, then exit 0); a dropped connection is
+    /// retried with backoff (1 s doubling to a minute).
     #[arg(long)]
     idle: bool,
     /// Log in with AUTHENTICATE PLAIN instead of LOGIN.
@@ -42,9 +46,12 @@ pub(crate) struct Args {
     /// Permit a server without STARTTLS.
     #[arg(long = "allow-plaintext")]
     allow_plaintext: bool,
-    /// Seconds allowed to connect and for each response.
+    /// Seconds allowed for each response.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     timeout: u64,
+    /// Seconds a server may take to connect and greet before the next --imap is tried.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
+    connect_timeout: u64,
     /// Commit (sync the Maildir, save the state) after at most this many messages; a kill
     /// loses at most one batch of progress, never a message.
     #[arg(long, value_name = "N", default_value_t = 500)]
@@ -54,58 +61,82 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn show(r: &FolderReport, json: bool) -> String {
+fn show(r: &FolderReport, json: bool, servers: usize) -> String {
     if json {
         return format!("{}\n", serde_json::to_value(r).unwrap_or_default());
     }
     format!(
-        "{}: {} new, {} already here{} -> {} (uidvalidity {}, last uid {})\n",
+        "{}: {} new, {} already here{} -> {} (uidvalidity {}, last uid {}{}{})\n",
         r.folder,
         r.fetched,
         r.skipped,
         if r.uidvalidity_changed { ", UIDVALIDITY changed" } else { "" },
         r.maildir.display(),
         r.state.uidvalidity,
-        r.state.last_uid
+        r.state.last_uid,
+        if servers > 1 { ", from " } else { "" },
+        if servers > 1 { r.server.as_str() } else { "" },
     )
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
     let mut c =
-        ImapConfig::from_url(&a.imap, &a.user, &super::secret::password(a.password_file.as_ref())?).map_err(fail)?;
+        ImapConfig::from_url(&a.imap[0], &a.user, &super::secret::password(a.password_file.as_ref())?).map_err(fail)?;
     c.auth = if a.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
     c.ca_file = a.ca_file.clone();
     c.insecure = a.insecure;
     c.allow_plaintext = a.allow_plaintext;
     c.timeout = Duration::from_secs(a.timeout.max(1));
+    c.connect_timeout = Duration::from_secs(a.connect_timeout.max(1));
     c.limits.batch_messages = a.batch.max(1);
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
     }
     let folders = if a.folders.is_empty() { vec!["INBOX".to_string()] } else { a.folders.clone() };
-    let mut f = Fetcher::connect(c, &a.maildir).map_err(fail)?;
-    loop {
+    let servers = c.for_servers(&a.imap).map_err(fail)?;
+    let mut f = Fetcher::connect_any(servers, &a.maildir).map_err(fail)?;
+    if !a.idle {
         for folder in &folders {
-            let r = match f.sync_folder(folder, |_| {}) {
-                Ok(r) => r,
-                Err(e) if a.idle && e.is_transient() => {
-                    eprintln!("mailwright: {e}; reconnecting");
-                    std::thread::sleep(Duration::from_secs(5));
-                    let _ = f.reconnect();
-                    continue;
-                }
-                Err(e) => return Err(fail(e)),
-            };
-            out(&show(&r, a.json))?;
+            let r = f.sync_folder(folder, |_| {}).map_err(fail)?;
+            out(&show(&r, a.json, a.imap.len()))?;
         }
-        if !a.idle {
-            f.logout();
-            return Ok(());
-        }
-        if let Err(e) = f.idle(&folders[0], Duration::from_secs(25 * 60)) {
-            eprintln!("mailwright: {e}; reconnecting");
-            std::thread::sleep(Duration::from_secs(5));
+        f.logout();
+        return Ok(());
+    }
+    // --idle: until a signal; a dropped connection or a dead server is retried with backoff,
+    // and each sync starts from the saved state, so nothing is lost or fetched twice.
+    let stop = Stop::on_signals()?;
+    let stopping = || stop.asked();
+    let mut backoff = Backoff::new();
+    let retry = |e: &dyn std::fmt::Display, f: &mut Fetcher, backoff: &mut Backoff| {
+        let wait = backoff.next();
+        eprintln!("mailwright: {e}; reconnecting in {} s", wait.as_secs());
+        stop.sleep(wait);
+        if !stop.asked() {
             let _ = f.reconnect();
         }
+    };
+    while !stop.asked() {
+        let mut synced = true;
+        for folder in &folders {
+            match f.sync_folder_until(folder, |_| {}, &stopping) {
+                Ok(r) => out(&show(&r, a.json, a.imap.len()))?,
+                Err(e) if e.is_transient() => {
+                    retry(&e, &mut f, &mut backoff);
+                    synced = false;
+                    break;
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        if !synced || stop.asked() {
+            continue;
+        }
+        backoff.reset();
+        if let Err(e) = f.idle_until(&folders[0], Duration::from_secs(25 * 60), &stopping) {
+            retry(&e, &mut f, &mut backoff);
+        }
     }
+    f.logout();
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod parse;
 mod queue;
 mod secret;
 mod send;
+mod signals;
 mod verify;
 
 use std::process::ExitCode;

@@ -58,8 +58,9 @@ struct FlushArgs {
     dir: QueueDir,
     #[command(flatten)]
     dest: Destination,
-    /// Keep running: flush again as messages become due or are added (stop with a signal;
-    /// nothing is lost however it stops).
+    /// Keep running: flush again as messages become due or are added, until SIGTERM or SIGINT
+    /// (the message in hand is finished, then exit 0; a second signal exits at once). Nothing
+    /// is lost however it stops.
     #[arg(long)]
     watch: bool,
     /// With --watch: look for new messages at least this often (seconds).
@@ -173,6 +174,7 @@ fn flush(a: FlushArgs) -> Result<(), CliError> {
     };
     if a.watch {
         let poll = secs("poll", a.poll)?.max(Duration::from_millis(50));
+        let stop = super::signals::Stop::on_signals()?;
         let mut failed_out = Ok(());
         outbox
             .watch(
@@ -183,7 +185,7 @@ fn flush(a: FlushArgs) -> Result<(), CliError> {
                         failed_out = Err(e);
                     }
                 },
-                || false,
+                || stop.asked(),
             )
             .map_err(fail)?;
         return failed_out;

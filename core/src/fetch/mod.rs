@@ -8,9 +8,12 @@
 //! * Connection: IMAPS (`imaps://`, 993) or STARTTLS (`imap://`, 143; required unless plaintext
 //!   is allowed), rustls with certificate verification and an optional extra CA; LOGIN or
 //!   AUTHENTICATE PLAIN.
-//! * Names: a fetched message is named `imap-<account>-<folder>-<uidvalidity>-<uid>` in the
-//!   Maildir, so the batch that may have landed just before a crash is recognised. A lock file
-//!   next to the state keeps two syncs of one folder from running at once.
+//! * Servers: replicas of one account are tried in order, the first that answers is used
+//!   ([`Fetcher::connect_any`]); a dead one costs at most its connect timeout.
+//! * Names: a fetched message is named `imap-<user>-<folder>-<uidvalidity>-<uid>` in the
+//!   Maildir (the parts hashed), so the batch that may have landed just before a crash is
+//!   recognised. A lock file next to the state keeps two syncs of one folder from running at
+//!   once.
 //! * UIDVALIDITY change: the server renumbered the folder; everything is fetched again and a
 //!   message whose bytes are already in the Maildir (SHA-256) is skipped.
 //! * IDLE: [`Fetcher::idle`] waits until the server reports new mail (or a timeout).
@@ -76,6 +79,9 @@ pub enum FetchError {
         /// What went wrong.
         detail: String,
     },
+    /// None of the servers answered.
+    #[error("no IMAP server answered: {}; check the servers, or retry later", .0.join("; "))]
+    Unreachable(Vec<String>),
     /// The server took too long.
     #[error("timed out ({0}); retry later")]
     Timeout(&'static str),
@@ -99,7 +105,11 @@ impl FetchError {
     /// Whether trying later may work.
     pub fn is_transient(&self) -> bool {
         match self {
-            FetchError::Connect { .. } | FetchError::Timeout(_) | FetchError::Imap { .. } | FetchError::Busy(_) => true,
+            FetchError::Connect { .. }
+            | FetchError::Timeout(_)
+            | FetchError::Imap { .. }
+            | FetchError::Busy(_)
+            | FetchError::Unreachable(_) => true,
             FetchError::Mailbox(e) => e.is_transient(),
             _ => false,
         }
@@ -146,8 +156,11 @@ pub struct ImapConfig {
     pub insecure: bool,
     /// Permit a server without STARTTLS.
     pub allow_plaintext: bool,
-    /// Time allowed for connecting and for each response.
+    /// Time allowed for each response once connected.
     pub timeout: Duration,
+    /// Time allowed to connect, finish TLS and be greeted: what a dead server costs before the
+    /// next one is tried.
+    pub connect_timeout: Duration,
     /// How often a sync commits, and the largest piece of a message held in memory.
     pub limits: SyncLimits,
 }
@@ -196,6 +209,18 @@ impl fmt::Debug for ImapConfig {
 }
 
 impl ImapConfig {
+    /// The same settings for another server: a replica at `url`.
+    pub fn with_url(&self, url: &str) -> Result<Self, FetchError> {
+        let other = Self::from_url(url, &self.user, &self.password)?;
+        Ok(ImapConfig { host: other.host, port: other.port, implicit_tls: other.implicit_tls, ..self.clone() })
+    }
+
+    /// One configuration per URL (replicas of one account, tried in order by
+    /// [`Fetcher::connect_any`]), with this one's settings.
+    pub fn for_servers(&self, urls: &[String]) -> Result<Vec<Self>, FetchError> {
+        urls.iter().map(|u| self.with_url(u)).collect()
+    }
+
     /// From `imap://HOST[:PORT]` (STARTTLS, 143) or `imaps://HOST[:PORT]` (993).
     pub fn from_url(url: &str, user: &str, password: &str) -> Result<Self, FetchError> {
         let bad = || FetchError::Config(format!("{url:?} is not imap://HOST[:PORT] or imaps://HOST[:PORT]"));
@@ -216,6 +241,7 @@ impl ImapConfig {
             insecure: false,
             allow_plaintext: false,
             timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
             limits: SyncLimits::default(),
         })
     }
@@ -241,6 +267,10 @@ pub struct FolderReport {
     pub fetched: usize,
     /// Messages already there (after a crash or a UIDVALIDITY change).
     pub skipped: usize,
+    /// The server it came from (`host:port`), of those given.
+    pub server: String,
+    /// Whether the sync was stopped before it had everything (the rest comes next time).
+    pub stopped: bool,
     /// Whether the UIDVALIDITY changed since the last sync.
     pub uidvalidity_changed: bool,
     /// The state after the sync.
@@ -290,7 +320,10 @@ impl async_imap::Authenticator for PlainAuth {
 
 /// A logged-in IMAP account that syncs folders into a Maildir.
 pub struct Fetcher {
-    config: ImapConfig,
+    /// The servers to try, in order; the first that answers is used.
+    servers: Vec<ImapConfig>,
+    /// The one in use (or last used).
+    current: usize,
     runtime: tokio::runtime::Runtime,
     session: Option<Session>,
     maildir: Maildir,
@@ -299,7 +332,11 @@ pub struct Fetcher {
 
 impl fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fetcher").field("config", &self.config).field("maildir", &self.maildir.path()).finish()
+        f.debug_struct("Fetcher")
+            .field("servers", &self.servers)
+            .field("current", &self.current)
+            .field("maildir", &self.maildir.path())
+            .finish()
     }
 }
 
@@ -317,6 +354,23 @@ impl Fetcher {
     /// Connects and logs in; `maildir` (created when missing) receives INBOX, other folders go
     /// into its Maildir++ subfolders. The sync state is kept in `maildir/.mailwright-sync/`.
     pub fn connect(config: ImapConfig, maildir: impl Into<PathBuf>) -> Result<Self, FetchError> {
+        Self::connect_any(vec![config], maildir)
+    }
+
+    /// Connects to the first of `servers` that answers (greets within its connect timeout), in
+    /// order — replicas of one account, say. A refused or silent server costs at most its
+    /// connect timeout; a server that answers but refuses the login ends the search (the
+    /// account is wrong, not the server). [`Fetcher::server`] says which one is used, and every
+    /// reconnect starts again from the first.
+    ///
+    /// The sync state belongs to the user and folder, not the server, so a replica that keeps
+    /// UIDVALIDITY and UIDs (Dovecot's dsync and replicator do) continues where the last sync
+    /// stopped; a server whose UIDVALIDITY differs is synced by content: everything is fetched
+    /// again and a message whose bytes are already in the Maildir is not stored twice.
+    pub fn connect_any(servers: Vec<ImapConfig>, maildir: impl Into<PathBuf>) -> Result<Self, FetchError> {
+        if servers.is_empty() {
+            return Err(FetchError::Config("no IMAP server given".into()));
+        }
         let root: PathBuf = maildir.into();
         let maildir = Maildir::create(&root)?;
         let state_dir = root.join(".mailwright-sync");
@@ -327,8 +381,8 @@ impl Fetcher {
             .enable_time()
             .build()
             .map_err(|e| FetchError::Config(format!("cannot start the I/O runtime: {e}")))?;
-        let session = runtime.block_on(login(&config))?;
-        Ok(Fetcher { config, runtime, session: Some(session), maildir, state_dir })
+        let (current, session) = runtime.block_on(login_any(&servers))?;
+        Ok(Fetcher { servers, current, runtime, session: Some(session), maildir, state_dir })
     }
 
     /// The Maildir a folder syncs into.
@@ -339,9 +393,11 @@ impl Fetcher {
         Ok(self.maildir.folder(&local)?)
     }
 
-    /// The account (`user@host`, the same on any port) as a short tag for file names.
+    /// The account as a short tag for file names: its user, whichever server serves it. A
+    /// folder's UIDVALIDITY tells one numbering of its messages from another, so replicas share
+    /// a state and a server with other numbers is synced by content.
     fn account_tag(&self) -> String {
-        short_hash(&format!("{}@{}", self.config.user, self.config.host))
+        short_hash(&self.servers[0].user)
     }
 
     fn state_path(&self, folder: &str) -> PathBuf {
@@ -350,12 +406,33 @@ impl Fetcher {
 
     /// The saved state of a folder (zero when never synced).
     pub fn state(&self, folder: &str) -> FolderState {
-        std::fs::read(self.state_path(folder)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        let read = |p: PathBuf| std::fs::read(p).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        read(self.state_path(folder))
+            .or_else(|| {
+                // Earlier versions kept one state per user@host.
+                self.servers.iter().find_map(|c| {
+                    let tag = short_hash(&format!("{}@{}", c.user, c.host));
+                    read(self.state_dir.join(format!("{tag}-{}.json", short_hash(folder))))
+                })
+            })
+            .unwrap_or_default()
     }
 
     /// Fetches what is new in `folder`. `on_message` sees each message's path once it is in the
     /// Maildir (its batch committed, before the state moves past it).
-    pub fn sync_folder(&mut self, folder: &str, mut on_message: impl FnMut(&Path)) -> Result<FolderReport, FetchError> {
+    pub fn sync_folder(&mut self, folder: &str, on_message: impl FnMut(&Path)) -> Result<FolderReport, FetchError> {
+        self.sync_folder_until(folder, on_message, &|| false)
+    }
+
+    /// [`Fetcher::sync_folder`] that ends early once `stop` says so (a signal, say): the message
+    /// in hand is finished, what arrived is committed, and the report says `stopped`. It is
+    /// asked between messages and at least every quarter second while the server is quiet.
+    pub fn sync_folder_until(
+        &mut self,
+        folder: &str,
+        mut on_message: impl FnMut(&Path),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<FolderReport, FetchError> {
         let target = self.maildir_for(folder)?;
         let state_path = self.state_path(folder);
         let _lock = lock_folder(&state_path, folder)?;
@@ -363,7 +440,7 @@ impl Fetcher {
         let prefix = format!("imap-{}-{}-", self.account_tag(), short_hash(folder));
         // What a killed run left in tmp/ (the lock says no other run is writing).
         target.clean_tmp(&prefix)?;
-        let timeout = self.config.timeout;
+        let timeout = self.servers[self.current].timeout;
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
         let mailbox = self
             .runtime
@@ -371,7 +448,12 @@ impl Fetcher {
             .map_err(|_| FetchError::Timeout("SELECT"))?
             .map_err(imap_err(format!("SELECT {folder}")))?;
         let validity = mailbox.uid_validity.unwrap_or(0);
-        let mut report = FolderReport { folder: folder.into(), maildir: target.path().into(), ..Default::default() };
+        let mut report = FolderReport {
+            folder: folder.into(),
+            maildir: target.path().into(),
+            server: self.server(),
+            ..Default::default()
+        };
         let mut known = None;
         if state.uidvalidity != validity {
             // A new UIDVALIDITY renumbers the folder: start again, without storing twice what
@@ -388,7 +470,7 @@ impl Fetcher {
             prefix: format!("{prefix}{validity}-"),
             state_path: &state_path,
             state,
-            limits: self.config.limits,
+            limits: self.servers[self.current].limits,
             batch: target.batch(),
             opened: None,
             handled: 0,
@@ -398,12 +480,19 @@ impl Fetcher {
             fetched: 0,
             skipped: 0,
             on_message: &mut on_message,
+            stop,
+            stopped: false,
         };
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
         let failure = self.runtime.block_on(fetch_new(session, timeout, &mut landing)).err();
         report.fetched = landing.fetched;
         report.skipped = landing.skipped;
         report.state = landing.state.clone();
+        report.stopped = landing.stopped;
+        if report.stopped {
+            // The rest of the FETCH response is still on its way.
+            self.session = None;
+        }
         match failure {
             Some(e) => {
                 self.session = None;
@@ -416,32 +505,64 @@ impl Fetcher {
     /// Waits (IDLE) on `folder` until the server reports something new or `wait` passes; true
     /// when something happened.
     pub fn idle(&mut self, folder: &str, wait: Duration) -> Result<bool, FetchError> {
-        let timeout = self.config.timeout;
+        self.idle_until(folder, wait, &|| false)
+    }
+
+    /// [`Fetcher::idle`] that also ends, within a quarter second, once `stop` says so (then
+    /// `false`; the connection is closed).
+    pub fn idle_until(&mut self, folder: &str, wait: Duration, stop: &dyn Fn() -> bool) -> Result<bool, FetchError> {
         let mut session = match self.session.take() {
             Some(s) => s,
-            None => self.runtime.block_on(login(&self.config))?,
+            None => {
+                let (current, session) = self.runtime.block_on(login_any(&self.servers))?;
+                self.current = current;
+                session
+            }
         };
-        let result: Result<(bool, Session), FetchError> = self.runtime.block_on(async {
+        let timeout = self.servers[self.current].timeout;
+        let result: Result<Option<(bool, Session)>, FetchError> = self.runtime.block_on(async {
             timed(timeout, "SELECT", session.select(folder)).await?;
             let mut handle = session.idle();
             handle.init().await.map_err(imap_err("IDLE"))?;
-            let (waiting, _stop) = handle.wait_with_timeout(wait);
-            let got = waiting.await.map_err(imap_err("IDLE"))?;
+            let got = {
+                let (waiting, _interrupt) = handle.wait_with_timeout(wait);
+                let stopping = async {
+                    while !stop() {
+                        tokio::time::sleep(STOP_POLL).await;
+                    }
+                };
+                tokio::select! {
+                    got = waiting => got.map_err(imap_err("IDLE"))?,
+                    () = stopping => return Ok(None),
+                }
+            };
             let news = matches!(got, async_imap::extensions::idle::IdleResponse::NewData(_));
             let session = timed(timeout, "DONE", handle.done()).await?;
-            Ok((news, session))
+            Ok(Some((news, session)))
         });
-        let (news, session) = result?;
-        self.session = Some(session);
-        Ok(news)
+        match result? {
+            Some((news, session)) => {
+                self.session = Some(session);
+                Ok(news)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Reconnects if the last command broke the session.
     pub fn reconnect(&mut self) -> Result<(), FetchError> {
         if self.session.is_none() {
-            self.session = Some(self.runtime.block_on(login(&self.config))?);
+            let (current, session) = self.runtime.block_on(login_any(&self.servers))?;
+            self.current = current;
+            self.session = Some(session);
         }
         Ok(())
+    }
+
+    /// The server in use (or last used), as `host:port`.
+    pub fn server(&self) -> String {
+        let c = &self.servers[self.current];
+        format!("{}:{}", c.host, c.port)
     }
 
     /// Logs out.
@@ -459,6 +580,7 @@ impl Fetcher {
 async fn fetch_new(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
     let streamed = stream_new(session, timeout, landing).await;
     let finished = match streamed {
+        Ok(()) if landing.stopped => Ok(()),
         Ok(()) => finish_big(session, timeout, landing).await,
         Err(e) => Err(e),
     };
@@ -475,10 +597,14 @@ async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Land
     let mut stream = std::pin::pin!(stream);
     let mut answered = Instant::now();
     loop {
-        // Wake for the next response, or earlier when the batch is due to be committed.
+        if (landing.stop)() {
+            landing.stopped = true;
+            return Ok(());
+        }
+        // Wake for the next response, or earlier to commit a due batch or to ask `stop`.
         let give_up = answered + timeout;
-        let wake = landing.due().map_or(give_up, |due| due.min(give_up));
-        match tokio::time::timeout_at(wake.into(), stream.try_next()).await {
+        let wake = [landing.due(), Some(give_up), Some(Instant::now() + STOP_POLL)].into_iter().flatten().min();
+        match tokio::time::timeout_at(wake.unwrap_or(give_up).into(), stream.try_next()).await {
             Ok(Ok(Some(next))) => {
                 answered = Instant::now();
                 let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
@@ -487,7 +613,8 @@ async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Land
             Ok(Ok(None)) => return Ok(()),
             Ok(Err(e)) => return Err(imap_err("UID FETCH")(e)),
             Err(_) if Instant::now() >= give_up => return Err(FetchError::Timeout("UID FETCH")),
-            Err(_) => landing.commit()?,
+            Err(_) if landing.due().is_some_and(|due| Instant::now() >= due) => landing.commit()?,
+            Err(_) => {}
         }
     }
 }
@@ -495,19 +622,26 @@ async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Land
 /// Fetches the rest of each message larger than a chunk, piece by piece, in UID order.
 async fn finish_big(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
     let chunk = landing.limits.chunk_bytes;
-    while let Some((uid, mut big)) = landing.big.pop_first() {
+    // Each stays in `big` until it is complete, so that whatever stops this (an error, a
+    // stop) keeps the state below it and the next sync fetches it again.
+    while let Some(uid) = landing.big.keys().next().copied() {
         let mut vanished = false;
         loop {
+            if (landing.stop)() {
+                landing.stopped = true;
+                return Ok(());
+            }
+            let Some(big) = landing.big.get_mut(&uid) else { break };
             let query = format!("(UID BODY.PEEK[]<{}.{chunk}>)", big.file.len());
             let stream = timed(timeout, "UID FETCH", session.uid_fetch(uid.to_string(), &query)).await?;
             let mut stream = std::pin::pin!(stream);
             let mut piece = None;
             while let Some(next) = timed(timeout, "UID FETCH", stream.try_next()).await? {
-                if next.uid == Some(uid) {
-                    piece = next.body().map(<[u8]>::len);
-                    if let Some(body) = next.body() {
-                        big.write(body)?;
-                    }
+                if let (Some(u), Some(body)) = (next.uid, next.body())
+                    && u == uid
+                {
+                    piece = Some(body.len());
+                    big.write(body)?;
                 }
             }
             match piece {
@@ -520,7 +654,9 @@ async fn finish_big(session: &mut Session, timeout: Duration, landing: &mut Land
                 Some(_) => {}
             }
         }
-        landing.finish(big, vanished)?;
+        if let Some(big) = landing.big.remove(&uid) {
+            landing.finish(big, vanished)?;
+        }
     }
     Ok(())
 }
@@ -529,7 +665,7 @@ async fn finish_big(session: &mut Session, timeout: Duration, landing: &mut Land
 /// folder, UIDVALIDITY and UID, and the folder's state saved after each batch.
 struct Landing<'m> {
     target: &'m Maildir,
-    /// `imap-<account>-<folder>-<uidvalidity>-`; the UID follows.
+    /// `imap-<user>-<folder>-<uidvalidity>-`; the UID follows.
     prefix: String,
     state_path: &'m Path,
     state: FolderState,
@@ -549,7 +685,14 @@ struct Landing<'m> {
     fetched: usize,
     skipped: usize,
     on_message: &'m mut dyn FnMut(&Path),
+    /// Asked between messages: end the sync early.
+    stop: &'m dyn Fn() -> bool,
+    /// Whether `stop` ended it.
+    stopped: bool,
 }
+
+/// How often a quiet server's sync or IDLE asks whether to stop.
+const STOP_POLL: Duration = Duration::from_millis(250);
 
 /// A message larger than a chunk, being written piece by piece.
 struct Big {
@@ -720,11 +863,43 @@ async fn greet(client: &mut async_imap::Client<Conn>, timeout: Duration) -> Resu
     }
 }
 
+/// Logs in to the first server that answers: its index and the session.
+async fn login_any(servers: &[ImapConfig]) -> Result<(usize, Session), FetchError> {
+    let mut failures = Vec::new();
+    for (i, c) in servers.iter().enumerate() {
+        match login(c).await {
+            Ok(session) => return Ok((i, session)),
+            // It answered: the account, not the server, is wrong.
+            Err(e @ FetchError::Auth { .. }) => return Err(e),
+            Err(e) if servers.len() == 1 => return Err(e),
+            Err(e) => failures.push(format!("{}:{}: {e}", c.host, c.port)),
+        }
+    }
+    Err(FetchError::Unreachable(failures))
+}
+
 async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
+    let client =
+        tokio::time::timeout(c.connect_timeout, open(c)).await.map_err(|_| FetchError::Timeout("connect"))??;
+    let logged = match c.auth {
+        ImapAuth::Login => tokio::time::timeout(c.timeout, client.login(&c.user, &c.password)).await,
+        ImapAuth::Plain => {
+            tokio::time::timeout(c.timeout, client.authenticate("PLAIN", PlainAuth(c.user.clone(), c.password.clone())))
+                .await
+        }
+    };
+    match logged {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err((e, _))) => Err(FetchError::Auth { user: c.user.clone(), detail: e.to_string() }),
+        Err(_) => Err(FetchError::Timeout("login")),
+    }
+}
+
+/// Connects, greets and secures the connection (everything before the login).
+async fn open(c: &ImapConfig) -> Result<async_imap::Client<Conn>, FetchError> {
     let addr = format!("{}:{}", c.host, c.port);
-    let tcp = tokio::time::timeout(c.timeout, TcpStream::connect((c.host.as_str(), c.port)))
+    let tcp = TcpStream::connect((c.host.as_str(), c.port))
         .await
-        .map_err(|_| FetchError::Timeout("connect"))?
         .map_err(|e| FetchError::Connect { addr: addr.clone(), detail: e.to_string() })?;
     let _ = tcp.set_nodelay(true);
     let tls = || -> Result<_, FetchError> {
@@ -761,18 +936,7 @@ async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
             Err(_) => return Err(FetchError::Timeout("STARTTLS")),
         }
     };
-    let logged = match c.auth {
-        ImapAuth::Login => tokio::time::timeout(c.timeout, client.login(&c.user, &c.password)).await,
-        ImapAuth::Plain => {
-            tokio::time::timeout(c.timeout, client.authenticate("PLAIN", PlainAuth(c.user.clone(), c.password.clone())))
-                .await
-        }
-    };
-    match logged {
-        Ok(Ok(s)) => Ok(s),
-        Ok(Err((e, _))) => Err(FetchError::Auth { user: c.user.clone(), detail: e.to_string() }),
-        Err(_) => Err(FetchError::Timeout("login")),
-    }
+    Ok(client)
 }
 
 #[cfg(test)]

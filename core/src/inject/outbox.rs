@@ -321,11 +321,25 @@ impl Outbox {
 
     /// Sends every message due at `now` (seconds since the Unix epoch).
     pub fn flush_due(&self, transport: &mut dyn Transport, now: f64) -> Result<FlushReport, OutboxError> {
+        self.flush_until(transport, now, &|| false)
+    }
+
+    /// [`Outbox::flush_due`] that ends early once `stop` says so, asked before each message: the
+    /// one in hand is finished (sent and its state written), the rest wait for the next flush.
+    pub fn flush_until(
+        &self,
+        transport: &mut dyn Transport,
+        now: f64,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<FlushReport, OutboxError> {
         self.clean_tmp();
         let mut report = FlushReport::default();
         let mut dirs = self.list("queue")?;
         dirs.sort();
         for dir in dirs {
+            if stop() {
+                break;
+            }
             let Some(lock) = self.lock(&dir) else {
                 report.busy += 1;
                 continue;
@@ -483,7 +497,8 @@ impl Outbox {
     }
 
     /// Flushes until `stop` says so, sleeping until the next message is due or `poll` has
-    /// passed (messages added by other processes are seen within `poll`).
+    /// passed (messages added by other processes are seen within `poll`). `stop` is asked
+    /// before each message too, so a stop finishes the message in hand and returns.
     pub fn watch(
         &self,
         transport: &mut dyn Transport,
@@ -492,7 +507,7 @@ impl Outbox {
         stop: impl Fn() -> bool,
     ) -> Result<(), OutboxError> {
         while !stop() {
-            let report = self.flush(transport)?;
+            let report = self.flush_until(transport, now_secs(), &stop)?;
             if !report.attempted.is_empty() {
                 on_flush(&report);
             }
