@@ -130,6 +130,7 @@ fn destination(o: SendOptions) -> std::result::Result<Box<dyn CoreTransport + Se
         mbox: o.mbox.map(PathBuf::from),
         sendmail: o.sendmail,
         credentials: o.user.map(|u| (u, o.password.unwrap_or_default())),
+        oauth2: None,
         ca_file: o.ca_file.map(PathBuf::from),
         insecure: o.insecure.unwrap_or(false),
         allow_plaintext: o.allow_plaintext.unwrap_or(false),

@@ -80,6 +80,7 @@ fn transport(options: Option<&Bound<'_, PyDict>>) -> PyResult<Box<dyn Transport 
         mbox: get(given("mbox")?)?,
         sendmail: get(given("sendmail")?)?,
         credentials: user.map(|u| (u, password.unwrap_or_default())),
+        oauth2: None,
         ca_file: get(given("ca_file")?)?,
         insecure: get(given("insecure")?)?.unwrap_or(false),
         allow_plaintext: get(given("allow_plaintext")?)?.unwrap_or(false),

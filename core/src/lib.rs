@@ -40,6 +40,8 @@ mod files;
 pub mod inject;
 pub mod limits;
 pub mod mailbox;
+#[cfg(feature = "smtp")]
+pub mod oauth2;
 pub mod parse;
 pub mod sample;
 #[cfg(feature = "smtp")]

@@ -161,6 +161,7 @@ fn children_get_a_clean_environment_and_no_debug_shows_a_secret() {
     c.credentials = Some(("bob".into(), "hunter2-secret".into()));
     let d = mailwright::inject::Destination {
         credentials: Some(("bob".into(), "hunter2-secret".into())),
+        oauth2: None,
         ..Default::default()
     };
     for shown in [format!("{c:?}"), format!("{d:?}")] {

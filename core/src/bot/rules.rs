@@ -47,6 +47,12 @@ pub struct Source {
     /// AUTHENTICATE PLAIN instead of LOGIN.
     #[serde(default)]
     pub auth_plain: bool,
+    /// Log in with the OAuth2 bearer token in this file (read again at every login).
+    pub oauth2_token_file: Option<PathBuf>,
+    /// Log in with the OAuth2 bearer token this program prints (argv, no shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// `xoauth2` (the default) or `oauthbearer`.
+    pub oauth2_mechanism: Option<String>,
 }
 
 /// A string, or a list of them.
@@ -358,7 +364,15 @@ impl Rules {
             }
         };
         fix(&mut self.source.maildir);
-        for p in [&mut self.source.password_file, &mut self.source.ca_file, &mut self.bot.state].into_iter().flatten() {
+        for p in [
+            &mut self.source.password_file,
+            &mut self.source.ca_file,
+            &mut self.source.oauth2_token_file,
+            &mut self.bot.state,
+        ]
+        .into_iter()
+        .flatten()
+        {
             fix(p);
         }
         if let Some(t) = &mut self.transport {

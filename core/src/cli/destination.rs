@@ -39,6 +39,8 @@ pub(crate) struct Destination {
     /// File whose first line is the SMTP password.
     #[arg(long = "password-file")]
     password_file: Option<PathBuf>,
+    #[command(flatten)]
+    oauth2: super::secret::OAuth2Args,
     /// Also trust this CA certificate (PEM).
     #[arg(long = "ca-file")]
     ca_file: Option<PathBuf>,
@@ -78,8 +80,17 @@ impl Destination {
         if self.insecure && self.smtp.is_some() {
             eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
         }
+        if self.oauth2.given() && (self.smtp.is_none() || self.user.is_none()) {
+            return Err(CliError::usage("--oauth2-token-file and --oauth2-token-command go with --smtp and --user"));
+        }
+        let oauth2 = match &self.user {
+            Some(user) => self.oauth2.login(user)?,
+            None => None,
+        };
         let credentials = match (&self.user, &self.smtp) {
-            (Some(user), Some(_)) => Some((user.clone(), super::secret::password(self.password_file.as_ref())?)),
+            (Some(user), Some(_)) if oauth2.is_none() => {
+                Some((user.clone(), super::secret::password(self.password_file.as_ref())?))
+            }
             _ => None,
         };
         let core = crate::inject::Destination {
@@ -89,6 +100,7 @@ impl Destination {
             mbox: self.mbox.clone(),
             sendmail: self.sendmail.then(|| self.sendmail_program.clone()),
             credentials,
+            oauth2,
             ca_file: self.ca_file.clone(),
             insecure: self.insecure,
             allow_plaintext: self.allow_plaintext,

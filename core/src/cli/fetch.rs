@@ -16,12 +16,15 @@ pub(crate) struct Args {
     /// Repeat it for replicas of the account: the first that answers is used.
     #[arg(long, required = true)]
     imap: Vec<String>,
-    /// User name; the password comes from MAILWRIGHT_PASSWORD or --password-file.
+    /// User name; the password comes from MAILWRIGHT_PASSWORD or --password-file (or log in
+    /// with an OAuth2 token instead).
     #[arg(long)]
     user: String,
     /// File whose first line is the password.
     #[arg(long = "password-file")]
     password_file: Option<PathBuf>,
+    #[command(flatten)]
+    oauth2: super::secret::OAuth2Args,
     /// The local Maildir (created when missing); folders other than INBOX go to its Maildir++
     /// subfolders.
     #[arg(long)]
@@ -80,8 +83,9 @@ fn show(r: &FolderReport, json: bool, servers: usize) -> String {
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let mut c =
-        ImapConfig::from_url(&a.imap[0], &a.user, &super::secret::password(a.password_file.as_ref())?).map_err(fail)?;
+    let password = if a.oauth2.given() { String::new() } else { super::secret::password(a.password_file.as_ref())? };
+    let mut c = ImapConfig::from_url(&a.imap[0], &a.user, &password).map_err(fail)?;
+    c.oauth2 = a.oauth2.login(&a.user)?;
     c.auth = if a.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
     c.ca_file = a.ca_file.clone();
     c.insecure = a.insecure;

@@ -82,6 +82,9 @@ pub enum FetchError {
     /// None of the servers answered.
     #[error("no IMAP server answered: {}; check the servers, or retry later", .0.join("; "))]
     Unreachable(Vec<String>),
+    /// No OAuth2 token.
+    #[error(transparent)]
+    Token(#[from] crate::oauth2::OAuth2Error),
     /// The server took too long.
     #[error("timed out ({0}); retry later")]
     Timeout(&'static str),
@@ -111,6 +114,7 @@ impl FetchError {
             | FetchError::Busy(_)
             | FetchError::Unreachable(_) => true,
             FetchError::Mailbox(e) => e.is_transient(),
+            FetchError::Token(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -148,8 +152,10 @@ pub struct ImapConfig {
     pub user: String,
     /// Password.
     pub password: String,
-    /// LOGIN or AUTHENTICATE PLAIN.
+    /// LOGIN or AUTHENTICATE PLAIN (with `oauth2` unset).
     pub auth: ImapAuth,
+    /// Log in with an OAuth2 bearer token instead of the password.
+    pub oauth2: Option<crate::oauth2::OAuth2>,
     /// An extra CA (PEM) to trust.
     pub ca_file: Option<PathBuf>,
     /// Skip certificate verification (tests only).
@@ -237,6 +243,7 @@ impl ImapConfig {
             user: user.to_string(),
             password: password.to_string(),
             auth: ImapAuth::Login,
+            oauth2: None,
             ca_file: None,
             insecure: false,
             allow_plaintext: false,
@@ -881,6 +888,9 @@ async fn login_any(servers: &[ImapConfig]) -> Result<(usize, Session), FetchErro
 async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
     let client =
         tokio::time::timeout(c.connect_timeout, open(c)).await.map_err(|_| FetchError::Timeout("connect"))??;
+    if let Some(o) = &c.oauth2 {
+        return login_oauth2(c, o, client).await;
+    }
     let logged = match c.auth {
         ImapAuth::Login => tokio::time::timeout(c.timeout, client.login(&c.user, &c.password)).await,
         ImapAuth::Plain => {
@@ -892,6 +902,48 @@ async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
         Ok(Ok(s)) => Ok(s),
         Ok(Err((e, _))) => Err(FetchError::Auth { user: c.user.clone(), detail: e.to_string() }),
         Err(_) => Err(FetchError::Timeout("login")),
+    }
+}
+
+/// `AUTHENTICATE XOAUTH2` or `OAUTHBEARER` with a fresh token; when the server refuses it (an
+/// expired token looks like that), once more with the token got again.
+async fn login_oauth2(
+    c: &ImapConfig,
+    o: &crate::oauth2::OAuth2,
+    mut client: async_imap::Client<Conn>,
+) -> Result<Session, FetchError> {
+    let mechanism = o.mechanism.unwrap_or(crate::oauth2::Mechanism::XOAuth2);
+    let mut last = String::new();
+    for _ in 0..2 {
+        let token = o.token()?;
+        let response = o.initial_response(mechanism, &token, &c.host, c.port);
+        let sasl = OAuthSasl { response: Some(response), abort: mechanism.abort() };
+        match tokio::time::timeout(c.timeout, client.authenticate(mechanism.name(), sasl)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err((e, back))) => {
+                last = e.to_string();
+                client = back;
+            }
+            Err(_) => return Err(FetchError::Timeout("login")),
+        }
+    }
+    Err(FetchError::Auth {
+        user: o.user.clone(),
+        detail: format!("{} refused the OAuth2 token: {last}", mechanism.name()),
+    })
+}
+
+/// The client's side of an OAuth2 SASL exchange: the initial response, then (to the server's
+/// error challenge) the answer that ends the exchange.
+struct OAuthSasl {
+    response: Option<Vec<u8>>,
+    abort: &'static [u8],
+}
+
+impl async_imap::Authenticator for OAuthSasl {
+    type Response = Vec<u8>;
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.response.take().unwrap_or_else(|| self.abort.to_vec())
     }
 }
 

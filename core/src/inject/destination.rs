@@ -35,6 +35,9 @@ pub struct Destination {
     pub sendmail: Option<String>,
     /// SMTP AUTH user and password.
     pub credentials: Option<(String, String)>,
+    /// SMTP AUTH with an OAuth2 bearer token instead (submission only).
+    #[cfg(feature = "smtp")]
+    pub oauth2: Option<crate::oauth2::OAuth2>,
     /// An extra CA (PEM).
     pub ca_file: Option<PathBuf>,
     /// Skip certificate checks (submission only).
@@ -83,6 +86,8 @@ impl Default for Destination {
             mbox: None,
             sendmail: None,
             credentials: None,
+            #[cfg(feature = "smtp")]
+            oauth2: None,
             ca_file: None,
             insecure: false,
             allow_plaintext: false,
@@ -116,6 +121,7 @@ impl Destination {
             c.connect_timeout = self.connect_timeout;
             c.reply_timeout = self.reply_timeout;
             c.credentials = self.credentials.clone();
+            c.oauth2 = self.oauth2.clone();
             return Ok(Box::new(SmtpTransport::new(c).map_err(|e| Setup(e.to_string()))?));
         }
         if self.mx {

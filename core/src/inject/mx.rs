@@ -459,6 +459,7 @@ fn smtp_config(c: &MxConfig, host: &str) -> SmtpConfig {
         port: c.port,
         security,
         credentials: None,
+        oauth2: None,
         allow_plaintext: c.tls == MxTls::Opportunistic,
         ca_file: c.ca_file.clone(),
         insecure,

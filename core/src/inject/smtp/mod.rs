@@ -42,6 +42,8 @@ pub struct SmtpConfig {
     pub security: Security,
     /// User name and password for AUTH.
     pub credentials: Option<(String, String)>,
+    /// AUTH with an OAuth2 bearer token (XOAUTH2 or OAUTHBEARER) instead of a password.
+    pub oauth2: Option<crate::oauth2::OAuth2>,
     /// Permit a connection without TLS (and credentials over it).
     pub allow_plaintext: bool,
     /// An extra CA certificate file (PEM) to trust.
@@ -63,6 +65,7 @@ impl std::fmt::Debug for SmtpConfig {
             .field("port", &self.port)
             .field("security", &self.security)
             .field("credentials", &crate::secret::Redacted(&self.credentials))
+            .field("oauth2", &self.oauth2)
             .field("allow_plaintext", &self.allow_plaintext)
             .field("ca_file", &self.ca_file)
             .field("insecure", &self.insecure)
@@ -88,6 +91,7 @@ impl SmtpConfig {
             port: port.unwrap_or(default_port),
             security,
             credentials: None,
+            oauth2: None,
             allow_plaintext: false,
             ca_file: None,
             insecure: false,
@@ -147,11 +151,16 @@ pub enum SmtpError {
     #[error("refusing to send credentials over an unencrypted connection (use TLS, or --allow-plaintext)")]
     PlaintextCredentials,
     /// The server offers no AUTH mechanism we speak.
-    #[error("the server offers no AUTH mechanism mailwright speaks (PLAIN, LOGIN): it offered {offered:?}")]
+    #[error(
+        "the server offers no AUTH mechanism mailwright speaks (PLAIN, LOGIN; XOAUTH2, OAUTHBEARER with a token): it offered {offered:?}"
+    )]
     NoAuthMechanism {
         /// What it offered.
         offered: Vec<String>,
     },
+    /// No OAuth2 token.
+    #[error(transparent)]
+    Token(#[from] crate::oauth2::OAuth2Error),
     /// Authentication was refused.
     #[error("authentication failed: {} {}", reply.code, reply.text())]
     Auth {
@@ -212,6 +221,7 @@ impl SmtpError {
             | SmtpError::Io { .. }
             | SmtpError::OutcomeUnknown { .. } => true,
             SmtpError::Auth { reply } | SmtpError::Rejected { reply, .. } => reply.is_transient(),
+            SmtpError::Token(e) => e.is_transient(),
             SmtpError::AllRecipientsRefused { recipients } => {
                 recipients.iter().all(|r| r.status == super::RecipientStatus::Transient)
             }

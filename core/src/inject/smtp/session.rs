@@ -113,11 +113,15 @@ impl Session {
                 return Err(SmtpError::NoStartTls { host: c.host.clone() });
             }
         }
-        if let Some((user, pass)) = &c.credentials {
+        if c.credentials.is_some() || c.oauth2.is_some() {
             if s.tls.is_none() && !c.allow_plaintext {
                 return Err(SmtpError::PlaintextCredentials);
             }
-            s.auth(user, pass).await?;
+            match (&c.oauth2, &c.credentials) {
+                (Some(o), _) => s.auth_oauth2(o, c).await?,
+                (None, Some((user, pass))) => s.auth(user, pass).await?,
+                (None, None) => {}
+            }
         }
         Ok(s)
     }
@@ -173,6 +177,38 @@ impl Session {
             return if r.code == 235 { Ok(()) } else { Err(SmtpError::Auth { reply: r }) };
         }
         Err(SmtpError::NoAuthMechanism { offered: self.ext.auth.clone() })
+    }
+
+    /// AUTH with a bearer token: OAUTHBEARER when offered, else XOAUTH2 (or the one asked for).
+    /// A refused token (an expired one looks like that) is got again and tried once more.
+    async fn auth_oauth2(&mut self, o: &crate::oauth2::OAuth2, c: &SmtpConfig) -> Result<(), SmtpError> {
+        use crate::oauth2::Mechanism;
+        let offered = |m: Mechanism| self.ext.auth.iter().any(|a| a == m.name());
+        let mechanism = match o.mechanism {
+            Some(m) if offered(m) => m,
+            None if offered(Mechanism::OAuthBearer) => Mechanism::OAuthBearer,
+            None if offered(Mechanism::XOAuth2) => Mechanism::XOAuth2,
+            _ => return Err(SmtpError::NoAuthMechanism { offered: self.ext.auth.clone() }),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = o.token()?;
+            let response = o.initial_response_base64(mechanism, &token, &c.host, c.port);
+            let mut r = self.command(format!("AUTH {} {response}\r\n", mechanism.name()).as_bytes(), "AUTH").await?;
+            if r.code == 334 {
+                // The error challenge (JSON); the answer ends the exchange with the refusal.
+                use base64::Engine as _;
+                let abort = base64::engine::general_purpose::STANDARD.encode(mechanism.abort());
+                r = self.command(format!("{abort}\r\n").as_bytes(), "AUTH").await?;
+            }
+            if r.code == 235 {
+                return Ok(());
+            }
+            if attempt == 2 || r.is_transient() {
+                return Err(SmtpError::Auth { reply: r });
+            }
+        }
     }
 
     /// One transaction; after a refusal the transaction is reset so the connection stays usable.

@@ -1,0 +1,158 @@
+//! OAuth2 logins against the test Dovecot (its `oauth2` passdb checks HS256 JWTs locally with
+//! the key `scripts/mail-servers` made) and Postfix submission (Dovecot SASL): XOAUTH2 and
+//! OAUTHBEARER over IMAP and SMTP, a token file and a token command, and an expired token that
+//! the command replaces when the server refuses it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use mailwright::fetch::{FetchError, Fetcher};
+use mailwright::oauth2::{Mechanism, OAuth2};
+use sha2::{Digest, Sha256};
+
+mod imap_support;
+use imap_support::{CA, MAIN, USER, config};
+
+const KEY: &str = "/etc/mailwright-test/oauth2/keys/default/HS256/default";
+
+fn up() -> bool {
+    if !MAIN.up() {
+        return false;
+    }
+    let have = Path::new(KEY).exists();
+    if !have {
+        let msg = "SKIPPED OAuth2 tests: no key in /etc/mailwright-test/oauth2 (run `scripts/mail-servers start`)";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}; CI must not skip");
+        eprintln!("\n*** {msg} ***\n");
+    }
+    have
+}
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(msg).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
+/// A JWT for `sub`, expiring `valid_for` seconds from now (negative: already expired).
+fn jwt(sub: &str, valid_for: i64) -> String {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(std::fs::read_to_string(KEY).expect("key").trim())
+        .expect("base64 key");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("time").as_secs() as i64;
+    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let iat = now - 600;
+    let claims = b64(format!(r#"{{"sub":"{sub}","iat":{iat},"exp":{}}}"#, now + valid_for).as_bytes());
+    let signing = format!("{header}.{claims}");
+    let sig = b64(&hmac_sha256(&key, signing.as_bytes()));
+    format!("{signing}.{sig}")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{text}\n")).expect("write");
+    p
+}
+
+#[test]
+fn imap_with_xoauth2_and_oauthbearer_tokens() {
+    if !up() {
+        return;
+    }
+    let name = MAIN.folder("oauth", 2, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = write(dir.path(), "token", &jwt(USER, 600));
+    for (mechanism, url) in [(None, "imap://127.0.0.1"), (Some(Mechanism::OAuthBearer), "imaps://127.0.0.1")] {
+        let mut c = config(url);
+        c.password = "not the password".into();
+        let mut login = OAuth2::from_file(USER, &token);
+        login.mechanism = mechanism;
+        c.oauth2 = Some(login);
+        let maildir = dir.path().join(format!("{mechanism:?}"));
+        let mut f = Fetcher::connect(c, &maildir).unwrap_or_else(|e| panic!("{mechanism:?}: {e}"));
+        assert_eq!(f.sync_folder(&name, |_| {}).expect("sync").fetched, 2);
+    }
+}
+
+#[test]
+fn an_expired_token_is_replaced_by_the_command_and_a_bad_one_is_refused() {
+    if !up() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expired = write(dir.path(), "expired", &jwt(USER, -60));
+    let valid = write(dir.path(), "valid", &jwt(USER, 600));
+    let calls = dir.path().join("calls");
+    // The first call prints the expired token, later ones the fresh one; every call is counted.
+    let script = "echo x >> \"$1\"; if [ \"$(wc -l < \"$1\")\" -eq 1 ]; then cat \"$2\"; else cat \"$3\"; fi";
+    let mut argv: Vec<String> = ["sh", "-c", script, "sh"].iter().map(|s| s.to_string()).collect();
+    argv.extend([&calls, &expired, &valid].iter().map(|p| p.display().to_string()));
+    let mut c = config("imap://127.0.0.1");
+    c.oauth2 = Some(OAuth2::from_command(USER, argv).expect("command"));
+    let f = Fetcher::connect(c, dir.path().join("M")).expect("the second token logs in");
+    f.logout();
+    assert_eq!(std::fs::read_to_string(&calls).expect("calls").lines().count(), 2, "asked again after the refusal");
+
+    // Always expired: refused, not retried for ever, and the token is in no message.
+    let mut c = config("imap://127.0.0.1");
+    c.oauth2 = Some(OAuth2::from_file(USER, &expired));
+    let e = Fetcher::connect(c, dir.path().join("M")).expect_err("refused");
+    assert!(matches!(e, FetchError::Auth { .. }) && !e.is_transient(), "{e}");
+    let secret = std::fs::read_to_string(&expired).expect("token");
+    assert!(!e.to_string().contains(secret.trim()) && !format!("{e:?}").contains(secret.trim()));
+    // Someone else's token does not open bob's mailbox.
+    let mut c = config("imap://127.0.0.1");
+    c.oauth2 = Some(OAuth2::from_file(USER, write(dir.path(), "alice", &jwt("alice@example.test", 600))));
+    assert!(Fetcher::connect(c, dir.path().join("M")).is_err());
+}
+
+#[test]
+fn cli_fetch_and_send_with_tokens() {
+    if !up() || std::net::TcpStream::connect("127.0.0.1:587").is_err() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "no Postfix on 587; CI must not skip");
+        return;
+    }
+    let name = MAIN.folder("oauthcli", 1, 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = write(dir.path(), "token", &jwt("alice@example.test", 600));
+    let bob = write(dir.path(), "bob", &jwt(USER, 600));
+    let mw = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mailwright"));
+        c.env_remove("MAILWRIGHT_PASSWORD");
+        c
+    };
+    let o = mw()
+        .args(["fetch", "--imap", "imaps://127.0.0.1", "--user", USER, "--ca-file", CA, "--folder", &name])
+        .args(["--oauth2-token-command", &format!("cat '{}'", bob.display())])
+        .arg("--maildir")
+        .arg(dir.path().join("M"))
+        .output()
+        .expect("fetch");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for mechanism in ["oauthbearer", "xoauth2"] {
+        let o = mw()
+            .args(["send", "--smtp", "smtp://127.0.0.1:587", "--user", "alice@example.test", "--ca-file", CA])
+            .args(["--oauth2-token-file", token.to_str().expect("utf-8"), "--oauth2-mechanism", mechanism])
+            .args(["--from", "alice@example.test", "--to", USER, "--subject", "oauth2", "--text", "hello"])
+            .output()
+            .expect("send");
+        assert!(o.status.success(), "{mechanism}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // Bob's token is not Alice's login.
+    let o = mw()
+        .args(["send", "--smtp", "smtp://127.0.0.1:587", "--user", "alice@example.test", "--ca-file", CA])
+        .args(["--oauth2-token-file", bob.to_str().expect("utf-8")])
+        .args(["--from", "alice@example.test", "--to", USER, "--subject", "oauth2", "--text", "hello"])
+        .output()
+        .expect("send");
+    assert_eq!(o.status.code(), Some(69), "{}", String::from_utf8_lossy(&o.stderr));
+}
