@@ -50,12 +50,22 @@ pub struct MailbotOptions {
     pub done: Option<String>,
     /// Maildir++ folder for messages whose actions failed (`Quarantine`).
     pub quarantine: Option<String>,
-    /// `imaps://host` to sync from before each cycle.
-    pub imap: Option<String>,
+    /// `imaps://host` to sync from before each cycle, or a list of replicas (the first that
+    /// answers is used).
+    #[napi(ts_type = "string | string[]")]
+    pub imap: Option<Either<String, Vec<String>>>,
+    /// Seconds an IMAP server may take to connect and greet before the next is tried (10).
+    pub connect_timeout: Option<u32>,
     /// IMAP user.
     pub user: Option<String>,
     /// File holding the IMAP password.
     pub password_file: Option<String>,
+    /// Log in with the OAuth2 bearer token in this file instead (read at every login).
+    pub oauth2_token_file: Option<String>,
+    /// Log in with the OAuth2 bearer token this program prints (argv, no shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// `xoauth2` (default) or `oauthbearer`.
+    pub oauth2_mechanism: Option<String>,
     /// IMAP folders (INBOX).
     pub folders: Option<Vec<String>>,
     /// Extra CA for IMAP (PEM).
@@ -198,12 +208,27 @@ impl Mailbot {
         }
         let base = std::env::current_dir().map_err(|e| Failure::io(&e, "working folder").into_js(&env))?;
         let mut source = json!({ "maildir": o.maildir.clone().unwrap_or_default() });
-        for (k, v) in
-            [("imap", &o.imap), ("user", &o.user), ("password_file", &o.password_file), ("ca_file", &o.ca_file)]
-        {
+        match &o.imap {
+            Some(Either::A(one)) => source["imap"] = json!(one),
+            Some(Either::B(many)) => source["imap"] = json!(many),
+            None => {}
+        }
+        for (k, v) in [
+            ("user", &o.user),
+            ("password_file", &o.password_file),
+            ("ca_file", &o.ca_file),
+            ("oauth2_token_file", &o.oauth2_token_file),
+            ("oauth2_mechanism", &o.oauth2_mechanism),
+        ] {
             if let Some(v) = v {
                 source[k] = json!(v);
             }
+        }
+        if let Some(argv) = &o.oauth2_token_command {
+            source["oauth2_token_command"] = json!(argv);
+        }
+        if let Some(secs) = o.connect_timeout {
+            source["connect_timeout"] = json!(secs);
         }
         if let Some(f) = &o.folders {
             source["folders"] = json!(f);

@@ -5,6 +5,8 @@
 mod support;
 
 use std::net::{TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailwright::inject::mx::{MxError, MxTls};
@@ -327,4 +329,81 @@ fn an_answer_lost_after_the_data_is_not_followed_by_the_next_mx() {
     assert!(recipients[0].text.contains("may have been delivered"), "{recipients:?}");
     assert_eq!(delivered(first.path()).len(), 1, "the first host has it");
     assert!(delivered(second.path()).is_empty(), "and the second was not given it too");
+}
+
+/// A small SMTP server on `ip:2525` that hangs up after every `per_connection` messages, as a
+/// server closing an idle connection does: the connections it saw and the subjects it took. It
+/// runs until the test program ends (its address is this test's alone).
+fn counting_server(ip: &str, per_connection: usize) -> (Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind((ip, 2525)).expect("bind");
+    let (connections, subjects) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let (c, s) = (Arc::clone(&connections), Arc::clone(&subjects));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            c.fetch_add(1, Ordering::SeqCst);
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().expect("clone");
+                let mut lines = BufReader::new(stream);
+                let _ = out.write_all(b"220 counting\r\n");
+                let (mut taken, mut line) = (0, String::new());
+                while {
+                    line.clear();
+                    lines.read_line(&mut line).unwrap_or(0) > 0
+                } {
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 counting\r\n",
+                        "DATA" => {
+                            let _ = out.write_all(b"354 go on\r\n");
+                            let mut subject = String::new();
+                            loop {
+                                line.clear();
+                                if lines.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
+                                    break;
+                                }
+                                if let Some(v) = line.strip_prefix("Subject: ") {
+                                    subject = v.trim().to_string();
+                                }
+                            }
+                            s.lock().expect("lock").push(subject);
+                            taken += 1;
+                            let _ = out.write_all(b"250 taken\r\n");
+                            if taken == per_connection {
+                                return;
+                            }
+                            continue;
+                        }
+                        "QUIT" => {
+                            let _ = out.write_all(b"221 bye\r\n");
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = out.write_all(reply);
+                }
+            });
+        }
+    });
+    (connections, subjects)
+}
+
+#[test]
+fn one_connection_carries_many_messages_and_a_closed_one_is_replaced_without_a_duplicate() {
+    let Some(_serial) = support::ready() else { return };
+    let (connections, subjects) = counting_server("127.0.1.24", 3);
+    let mut t = mx(Duration::from_secs(5));
+    for i in 0..7 {
+        let (env, raw) = message("a@client.test", &["x@kept.test"], &format!("kept {i}"));
+        let r = t.send_mx(&env, &raw).expect("delivered");
+        assert_eq!(r.recipients[0].status, RecipientStatus::Accepted, "{r:?}");
+    }
+    t.close();
+    let mut got = subjects.lock().expect("lock").clone();
+    got.sort();
+    let want: Vec<String> = (0..7).map(|i| format!("test kept {i}")).collect();
+    assert_eq!(got, want, "each message once");
+    // 3 + 3 + 1: a new connection only when the server had hung up.
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
 }

@@ -3,7 +3,7 @@
 import datetime
 import os
 import pathlib
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union, final
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, final
 
 
 from .headers import Headers
@@ -33,17 +33,22 @@ def send(
     timeout: float = 60.0,
 ) -> Dict[str, Any]: ...
 def imap_sync(
-    url: str,
+    url: Union[str, Sequence[str]],
     *,
     user: str,
-    password: str,
     maildir: _Path,
+    password: Optional[str] = None,
     folders: List[str] = ...,
     ca_file: Optional[_Path] = None,
     insecure: bool = False,
     allow_plaintext: bool = False,
     auth_plain: bool = False,
     timeout: float = 60.0,
+    connect_timeout: float = 10.0,
+    batch: int = 500,
+    oauth2_token_file: Optional[_Path] = None,
+    oauth2_token_command: Optional[Sequence[str]] = None,
+    oauth2_mechanism: Optional[str] = None,
 ) -> List[Dict[str, Any]]: ...
 
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...

@@ -91,9 +91,13 @@ class Mailbot:
         state: Optional[_PathLike] = None,
         done: str = "Handled",
         quarantine: str = "Quarantine",
-        imap: Optional[str] = None,
+        imap: Union[str, Sequence[str], None] = None,
         user: Optional[str] = None,
         password_file: Optional[_PathLike] = None,
+        connect_timeout: Optional[int] = None,
+        oauth2_token_file: Optional[_PathLike] = None,
+        oauth2_token_command: Optional[Sequence[str]] = None,
+        oauth2_mechanism: Optional[str] = None,
         folders: Sequence[str] = (),
         ca_file: Optional[_PathLike] = None,
         trust_authserv: Optional[str] = None,
@@ -117,7 +121,16 @@ class Mailbot:
         else:
             self._base = Path.cwd()
             source: Dict[str, Any] = {"maildir": Path(os.fspath(maildir)).resolve() if maildir is not None else ""}
-            for k, v in (("imap", imap), ("user", user), ("password_file", password_file), ("ca_file", ca_file)):
+            for k, v in (
+                ("imap", imap if imap is None or isinstance(imap, str) else list(imap)),
+                ("user", user),
+                ("password_file", password_file),
+                ("ca_file", ca_file),
+                ("connect_timeout", connect_timeout),
+                ("oauth2_token_file", oauth2_token_file),
+                ("oauth2_token_command", None if oauth2_token_command is None else list(oauth2_token_command)),
+                ("oauth2_mechanism", oauth2_mechanism),
+            ):
                 if v is not None:
                     source[k] = v
             if folders:
@@ -240,8 +253,11 @@ class Mailbot:
         return Report(handled, unmatched, already, quarantined, log, retrying)
 
     def watch(self, interval: float = 1.0, stop: Optional[Callable[[], bool]] = None) -> None:
-        """Handles messages as they arrive until ``stop()`` is true (or forever): the Maildir is
-        looked at every ``interval`` seconds; with an IMAP source the wait is an IMAP IDLE."""
+        """Handles messages as they arrive until ``stop()`` is true (or forever; asked before each
+        message, so a stop finishes the message in hand). A local Maildir wakes the bot on
+        change notifications (inotify) and is looked at every 30 s anyway, or every ``interval``
+        seconds where notifications are not available; with an IMAP source the wait is an IMAP
+        IDLE of at most ``interval``."""
         self._bot().watch(interval, stop or (lambda: False))
 
 

@@ -37,6 +37,9 @@ use tokio::net::TcpStream;
 
 use crate::mailbox::{Batch, Maildir, Pending};
 
+mod options;
+pub use options::SyncOptions;
+
 /// What went wrong syncing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

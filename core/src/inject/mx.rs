@@ -15,11 +15,17 @@
 //! TLS: [`MxTls::Opportunistic`] (the default, as RFC 7435 and every MTA do it) uses STARTTLS
 //! when offered without checking the certificate, and plaintext otherwise; [`MxTls::Required`]
 //! insists on STARTTLS and a certificate valid for the MX host's name.
+//!
+//! Connections are kept between messages, one per MX host, as MTAs reuse them: a flush of many
+//! messages to one domain pays one connection, one TLS handshake and one EHLO, not one each. A
+//! kept connection is used for at most [`KEEP_FOR`] after it was opened and [`KEEP_IDLE`] after
+//! its last message; one the server closed meanwhile is noticed before the message is sent
+//! (the MAIL command fails) and replaced by a fresh one, so no message goes twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::{RData, RecordType};
@@ -153,11 +159,82 @@ pub struct MxHost {
     pub preference: u16,
 }
 
+/// How long a kept connection is used after it was opened (Postfix's
+/// `smtp_connection_reuse_time_limit`).
+pub const KEEP_FOR: Duration = Duration::from_secs(300);
+
+/// How long a kept connection may sit unused (servers close idle ones after a minute or more).
+pub const KEEP_IDLE: Duration = Duration::from_secs(30);
+
+/// The most MX hosts with a kept connection at once.
+const KEEP_HOSTS: usize = 16;
+
 /// Direct-to-MX delivery as a blocking [`Transport`].
 pub struct MxTransport {
     config: MxConfig,
     runtime: tokio::runtime::Runtime,
     resolver: TokioResolver,
+    kept: Kept,
+}
+
+/// Open connections between messages, by MX host name.
+#[derive(Default)]
+struct Kept(HashMap<String, KeptSession>);
+
+struct KeptSession {
+    session: Session,
+    /// `host[ip]:port`, for the results.
+    label: String,
+    opened: Instant,
+    used: Instant,
+}
+
+impl Kept {
+    /// The host's kept connection, if it is still fresh enough to use (a stale one is closed).
+    async fn take(&mut self, host: &str, c: &MxConfig) -> Option<KeptSession> {
+        let mut k = self.0.remove(host)?;
+        if k.opened.elapsed() < KEEP_FOR && k.used.elapsed() < KEEP_IDLE {
+            return Some(k);
+        }
+        let _ = tokio::time::timeout(c.reply_timeout.min(Duration::from_secs(2)), k.session.quit()).await;
+        None
+    }
+
+    /// Keeps a connection after a message, unless the outcome says it is broken.
+    async fn keep(&mut self, host: &str, k: KeptSession, outcome: &Result<Receipt, SmtpError>, c: &MxConfig) {
+        let broken = matches!(
+            outcome,
+            Err(SmtpError::Io { .. }
+                | SmtpError::Timeout { .. }
+                | SmtpError::Protocol(_)
+                | SmtpError::OutcomeUnknown { .. })
+        );
+        if broken {
+            return;
+        }
+        if self.0.len() >= KEEP_HOSTS && !self.0.contains_key(host) {
+            let oldest = self.0.iter().min_by_key(|(_, k)| k.used).map(|(h, _)| h.clone());
+            if let Some(mut old) = oldest.and_then(|h| self.0.remove(&h)) {
+                let _ = tokio::time::timeout(c.reply_timeout.min(Duration::from_secs(2)), old.session.quit()).await;
+            }
+        }
+        self.0.insert(host.to_string(), KeptSession { used: Instant::now(), ..k });
+    }
+
+    /// Says goodbye on every kept connection (bounded: two seconds in all).
+    async fn close_all(&mut self) {
+        let all: Vec<KeptSession> = self.0.drain().map(|(_, k)| k).collect();
+        let quits = all.into_iter().map(|mut k| async move {
+            let _ = k.session.quit().await;
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(2), futures_util::future::join_all(quits)).await;
+    }
+}
+
+impl Drop for MxTransport {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl std::fmt::Debug for MxTransport {
@@ -179,12 +256,18 @@ impl MxTransport {
             let _guard = runtime.enter();
             build_resolver(&config)?
         };
-        Ok(MxTransport { config, runtime, resolver })
+        Ok(MxTransport { config, runtime, resolver, kept: Kept::default() })
     }
 
     /// The configuration.
     pub fn config(&self) -> &MxConfig {
         &self.config
+    }
+
+    /// Says QUIT on the connections kept open (at most two seconds), as dropping it does.
+    pub fn close(&mut self) {
+        let kept = &mut self.kept;
+        self.runtime.block_on(kept.close_all());
     }
 
     /// The mail exchangers of `domain`, in the order they will be tried (equal preferences in a
@@ -208,8 +291,7 @@ impl MxTransport {
         let mut tls = None;
         for (domain, rcpts) in by_domain {
             let (r, t) = self.runtime.block_on(deliver_domain(
-                &self.config,
-                &self.resolver,
+                (&self.config, &self.resolver, &mut self.kept),
                 &domain,
                 envelope.from(),
                 rcpts,
@@ -298,8 +380,7 @@ async fn addresses(resolver: &TokioResolver, host: &str) -> Result<Vec<IpAddr>, 
 
 /// The recipients of one domain, tried host after host until each has a final answer.
 async fn deliver_domain(
-    c: &MxConfig,
-    resolver: &TokioResolver,
+    (c, resolver, kept): (&MxConfig, &TokioResolver, &mut Kept),
     domain: &str,
     from: &str,
     rcpts: Vec<String>,
@@ -311,6 +392,20 @@ async fn deliver_domain(
     };
     let mut progress = Progress { pending: rcpts, ..Progress::default() };
     'hosts: for host in hosts {
+        if let Some(mut k) = kept.take(&host.name, c).await {
+            let Ok(env) = Envelope::new(from, progress.pending.clone()) else { break 'hosts };
+            let outcome = k.session.send(&env, raw).await;
+            // Closed by the server while kept: nothing was sent; a fresh connection follows.
+            if !matches!(outcome, Err(SmtpError::Io { .. } | SmtpError::Protocol(_))) {
+                let label = k.label.clone();
+                kept.keep(&host.name, k, &outcome, c).await;
+                match progress.record(label, outcome) {
+                    Next::Address => {}
+                    Next::Host => continue 'hosts,
+                    Next::Stop => break 'hosts,
+                }
+            }
+        }
         let addrs = match addresses(resolver, &host.name).await {
             Ok(a) if !a.is_empty() => a,
             Ok(_) => {
@@ -335,7 +430,9 @@ async fn deliver_domain(
             };
             let Ok(env) = Envelope::new(from, progress.pending.clone()) else { break 'hosts };
             let outcome = session.send(&env, raw).await;
-            let _ = tokio::time::timeout(c.reply_timeout, session.quit()).await;
+            let now = Instant::now();
+            let k = KeptSession { session, label: label.clone(), opened: now, used: now };
+            kept.keep(&host.name, k, &outcome, c).await;
             match progress.record(label, outcome) {
                 Next::Address => continue,
                 Next::Host => continue 'hosts,
