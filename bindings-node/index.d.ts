@@ -420,12 +420,15 @@ export declare function imapSync(options: ImapSyncOptions): Promise<any[]>
 
 /** Options of `imapSync`. */
 export interface ImapSyncOptions {
-  /** `imaps://host[:port]` or `imap://host[:port]` (STARTTLS). */
-  url: string
+  /**
+   * `imaps://host[:port]` or `imap://host[:port]` (STARTTLS), or a list of replicas (the
+   * first that answers is used).
+   */
+  url: string | string[]
   /** The account. */
   user: string
-  /** Its password. */
-  password: string
+  /** Its password (not needed with an OAuth2 token). */
+  password?: string
   /** The Maildir to fill (INBOX → the Maildir, other folders → Maildir++ subfolders). */
   maildir: string
   /** Folders to sync (INBOX when empty). */
@@ -438,8 +441,18 @@ export interface ImapSyncOptions {
   allowPlaintext?: boolean
   /** AUTHENTICATE PLAIN instead of LOGIN. */
   authPlain?: boolean
-  /** Seconds for connecting and each response (60). */
+  /** Seconds for each response (60). */
   timeout?: number
+  /** Seconds a server may take to connect and greet before the next is tried (10). */
+  connectTimeout?: number
+  /** Messages per commit (500): a kill loses at most this much progress, never a message. */
+  batch?: number
+  /** Log in with the OAuth2 bearer token in this file (read at every login). */
+  oauth2TokenFile?: string
+  /** Log in with the OAuth2 bearer token this program prints (argv, no shell). */
+  oauth2TokenCommand?: Array<string>
+  /** `xoauth2` (default) or `oauthbearer`. */
+  oauth2Mechanism?: string
 }
 
 /** Where the bot works: a Maildir (optionally filled from IMAP before each cycle), or a rules file. */
@@ -457,12 +470,23 @@ export interface MailbotOptions {
   done?: string
   /** Maildir++ folder for messages whose actions failed (`Quarantine`). */
   quarantine?: string
-  /** `imaps://host` to sync from before each cycle. */
-  imap?: string
+  /**
+   * `imaps://host` to sync from before each cycle, or a list of replicas (the first that
+   * answers is used).
+   */
+  imap?: string | string[]
+  /** Seconds an IMAP server may take to connect and greet before the next is tried (10). */
+  connectTimeout?: number
   /** IMAP user. */
   user?: string
   /** File holding the IMAP password. */
   passwordFile?: string
+  /** Log in with the OAuth2 bearer token in this file instead (read at every login). */
+  oauth2TokenFile?: string
+  /** Log in with the OAuth2 bearer token this program prints (argv, no shell). */
+  oauth2TokenCommand?: Array<string>
+  /** `xoauth2` (default) or `oauthbearer`. */
+  oauth2Mechanism?: string
   /** IMAP folders (INBOX). */
   folders?: Array<string>
   /** Extra CA for IMAP (PEM). */
