@@ -138,6 +138,29 @@ impl OAuth2 {
         Ok(OAuth2 { user: user.into(), source: TokenSource::Command(argv), mechanism: None })
     }
 
+    /// The login that options name: a token file or a token command (not both), and a
+    /// mechanism; `None` when neither source is given.
+    pub fn from_options(
+        user: &str,
+        file: Option<&std::path::Path>,
+        command: Option<&[String]>,
+        mechanism: Option<&str>,
+    ) -> Result<Option<Self>, OAuth2Error> {
+        let mut login = match (file, command) {
+            (Some(_), Some(_)) => {
+                return Err(OAuth2Error::Config("give an OAuth2 token file or a token command, not both".into()));
+            }
+            (Some(file), None) => OAuth2::from_file(user, file),
+            (None, Some(argv)) => OAuth2::from_command(user, argv.to_vec())?,
+            (None, None) if mechanism.is_some() => {
+                return Err(OAuth2Error::Config("an OAuth2 mechanism needs a token file or a token command".into()));
+            }
+            (None, None) => return Ok(None),
+        };
+        login.mechanism = mechanism.map(str::parse).transpose()?;
+        Ok(Some(login))
+    }
+
     /// A fresh token: the file read again, or the command run again.
     pub fn token(&self) -> Result<Token, OAuth2Error> {
         let (text, from) = match &self.source {

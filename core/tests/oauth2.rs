@@ -156,3 +156,35 @@ fn cli_fetch_and_send_with_tokens() {
         .expect("send");
     assert_eq!(o.status.code(), Some(69), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_bot_replies_through_submission_with_a_token() {
+    if !up() || std::net::TcpStream::connect("127.0.0.1:587").is_err() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "no Postfix on 587; CI must not skip");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = mailwright::mailbox::Maildir::create(dir.path().join("Maildir")).expect("maildir");
+    md.deliver(format!("From: {USER}\r\nTo: alice@example.test\r\nSubject: ping\r\n\r\nhi\r\n").as_bytes())
+        .expect("deliver");
+    write(dir.path(), "token", &jwt("alice@example.test", 600));
+    let text = format!(
+        "[source]\nmaildir = \"Maildir\"\n[bot]\nreply_unauthenticated = true\n[transport]\n\
+         from = \"alice@example.test\"\nsmtp = \"smtp://127.0.0.1:587\"\nuser = \"alice@example.test\"\n\
+         ca_file = \"{CA}\"\noauth2_token_file = \"token\"\n[[rule]]\nname = \"pong\"\n  [[rule.action]]\n  \
+         type = \"reply\"\n  text = \"pong\"\n"
+    );
+    let rules = mailwright::bot::Rules::from_toml(&text, dir.path()).expect("rules");
+    let mut bot = mailwright::bot::Bot::new(rules, false).expect("bot").on_log(|_| {});
+    let report = bot.run_once().expect("run");
+    assert_eq!((report.handled, report.quarantined), (1, 0), "{report:?}");
+    drop(bot);
+    // With someone else's token the reply cannot leave: the message is not counted as handled.
+    md.deliver(format!("From: {USER}\r\nTo: alice@example.test\r\nSubject: ping 2\r\n\r\nhi\r\n").as_bytes())
+        .expect("deliver");
+    write(dir.path(), "token", &jwt(USER, 600));
+    let rules = mailwright::bot::Rules::from_toml(&text, dir.path()).expect("rules");
+    let mut bot = mailwright::bot::Bot::new(rules, false).expect("bot").on_log(|_| {});
+    let report = bot.run_once().expect("run");
+    assert_eq!(report.handled, 0, "{report:?}");
+}

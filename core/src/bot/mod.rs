@@ -407,24 +407,17 @@ impl Bot {
         let (Some(url), Some(user)) = (s.imap.first(), &s.user) else { return Ok(()) };
         let folders = if s.folders.is_empty() { vec!["INBOX".to_string()] } else { s.folders.clone() };
         if self.fetcher.is_none() {
-            let oauth2 = match (&s.oauth2_token_file, &s.oauth2_token_command) {
-                (Some(file), _) => Some(crate::oauth2::OAuth2::from_file(user, file)),
-                (None, Some(argv)) => {
-                    Some(crate::oauth2::OAuth2::from_command(user, argv.clone()).map_err(FetchError::from)?)
-                }
-                (None, None) => None,
-            };
+            let oauth2 = crate::oauth2::OAuth2::from_options(
+                user,
+                s.oauth2_token_file.as_deref(),
+                s.oauth2_token_command.as_deref(),
+                s.oauth2_mechanism.as_deref(),
+            )
+            .map_err(FetchError::from)?;
             let password =
                 if oauth2.is_some() { String::new() } else { crate::secret::read_secret(s.password_file.as_deref())? };
             let mut c = ImapConfig::from_url(url, user, &password)?;
-            c.oauth2 = oauth2
-                .map(|mut o| -> Result<_, FetchError> {
-                    if let Some(m) = &s.oauth2_mechanism {
-                        o.mechanism = Some(m.parse()?);
-                    }
-                    Ok(o)
-                })
-                .transpose()?;
+            c.oauth2 = oauth2;
             c.ca_file = s.ca_file.clone();
             c.auth = if s.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
             if let Some(secs) = s.connect_timeout {

@@ -160,6 +160,12 @@ pub struct TransportSpec {
     pub password_file: Option<PathBuf>,
     /// Extra CA for SMTP.
     pub ca_file: Option<PathBuf>,
+    /// SMTP AUTH with the OAuth2 bearer token in this file instead of a password.
+    pub oauth2_token_file: Option<PathBuf>,
+    /// SMTP AUTH with the OAuth2 bearer token this program prints (argv, no shell).
+    pub oauth2_token_command: Option<Vec<String>>,
+    /// `xoauth2` or `oauthbearer` (default: what the server offers, OAUTHBEARER first).
+    pub oauth2_mechanism: Option<String>,
 }
 
 /// One rule: every condition given must hold (AND); a list matches when any entry does (OR).
@@ -376,7 +382,10 @@ impl Rules {
             fix(p);
         }
         if let Some(t) = &mut self.transport {
-            for p in [&mut t.outbox, &mut t.maildir, &mut t.password_file, &mut t.ca_file].into_iter().flatten() {
+            for p in [&mut t.outbox, &mut t.maildir, &mut t.password_file, &mut t.ca_file, &mut t.oauth2_token_file]
+                .into_iter()
+                .flatten()
+            {
                 fix(p);
             }
         }

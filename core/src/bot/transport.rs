@@ -17,14 +17,27 @@ fn make(t: &TransportSpec) -> Result<Box<dyn Transport + Send>, BotError> {
     }
     #[cfg(feature = "smtp")]
     {
+        let oauth2 = match &t.user {
+            Some(user) => crate::oauth2::OAuth2::from_options(
+                user,
+                t.oauth2_token_file.as_deref(),
+                t.oauth2_token_command.as_deref(),
+                t.oauth2_mechanism.as_deref(),
+            )
+            .map_err(crate::fetch::FetchError::from)?,
+            None => None,
+        };
         let credentials = match (&t.user, &t.smtp) {
-            (Some(user), Some(_)) => Some((user.clone(), crate::secret::read_secret(t.password_file.as_deref())?)),
+            (Some(user), Some(_)) if oauth2.is_none() => {
+                Some((user.clone(), crate::secret::read_secret(t.password_file.as_deref())?))
+            }
             _ => None,
         };
         let d = crate::inject::Destination {
             smtp: t.smtp.clone(),
             maildir: t.maildir.clone(),
             credentials,
+            oauth2,
             ca_file: t.ca_file.clone(),
             ..Default::default()
         };

@@ -34,21 +34,18 @@ impl OAuth2Args {
 
     /// The OAuth2 login of `user`, when a token was asked for.
     pub(crate) fn login(&self, user: &str) -> Result<Option<crate::oauth2::OAuth2>, CliError> {
-        let mut login = match (&self.token_file, &self.token_command) {
-            (Some(file), _) => crate::oauth2::OAuth2::from_file(user, file),
-            (None, Some(cmd)) => {
-                let argv =
-                    shlex::split(cmd).ok_or_else(|| CliError::usage("--oauth2-token-command: unbalanced quotes"))?;
-                crate::oauth2::OAuth2::from_command(user, argv).map_err(|e| CliError::usage(e.to_string()))?
+        let argv = match &self.token_command {
+            Some(cmd) => {
+                Some(shlex::split(cmd).ok_or_else(|| CliError::usage("--oauth2-token-command: unbalanced quotes"))?)
             }
-            (None, None) if self.mechanism.is_some() => {
-                return Err(CliError::usage("--oauth2-mechanism needs --oauth2-token-file or --oauth2-token-command"));
-            }
-            (None, None) => return Ok(None),
+            None => None,
         };
-        if let Some(m) = &self.mechanism {
-            login.mechanism = Some(m.parse().map_err(|e: crate::oauth2::OAuth2Error| CliError::usage(e.to_string()))?);
-        }
-        Ok(Some(login))
+        crate::oauth2::OAuth2::from_options(
+            user,
+            self.token_file.as_deref(),
+            argv.as_deref(),
+            self.mechanism.as_deref(),
+        )
+        .map_err(|e| CliError::usage(format!("--oauth2-*: {e}")))
     }
 }

@@ -70,21 +70,12 @@ fn seconds(name: &str, v: Option<f64>, default: u64) -> Result<Duration, FetchEr
 impl SyncOptions {
     /// The OAuth2 login these options ask for, if any.
     pub fn oauth2(&self) -> Result<Option<OAuth2>, FetchError> {
-        let mut login = match (&self.oauth2_token_file, &self.oauth2_token_command) {
-            (Some(_), Some(_)) => {
-                return Err(FetchError::Config("give oauth2_token_file or oauth2_token_command, not both".into()));
-            }
-            (Some(file), None) => OAuth2::from_file(&self.user, file),
-            (None, Some(argv)) => OAuth2::from_command(&self.user, argv.clone())?,
-            (None, None) if self.oauth2_mechanism.is_some() => {
-                return Err(FetchError::Config("oauth2_mechanism needs a token file or command".into()));
-            }
-            (None, None) => return Ok(None),
-        };
-        if let Some(m) = &self.oauth2_mechanism {
-            login.mechanism = Some(m.parse()?);
-        }
-        Ok(Some(login))
+        Ok(OAuth2::from_options(
+            &self.user,
+            self.oauth2_token_file.as_deref(),
+            self.oauth2_token_command.as_deref(),
+            self.oauth2_mechanism.as_deref(),
+        )?)
     }
 
     /// One configuration per server, in order.
