@@ -14,7 +14,7 @@ use crate::oauth2::OAuth2;
 #[serde(deny_unknown_fields, default)]
 pub struct SyncOptions {
     /// `imap[s]://HOST[:PORT]`, or several: replicas of the account, tried in order.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "crate::bot::rules::one_or_many")]
     pub servers: Vec<String>,
     /// The account.
     pub user: String,
@@ -42,19 +42,6 @@ pub struct SyncOptions {
     pub oauth2_token_command: Option<Vec<String>>,
     /// `xoauth2` (the IMAP default) or `oauthbearer`.
     pub oauth2_mechanism: Option<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 fn seconds(name: &str, v: Option<f64>, default: u64) -> Result<Duration, FetchError> {
