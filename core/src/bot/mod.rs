@@ -401,29 +401,26 @@ impl Bot {
 
     #[cfg(feature = "smtp")]
     fn fetch(&mut self, stop: &dyn Fn() -> bool) -> Result<(), BotError> {
-        use crate::fetch::{FetchError, Fetcher, ImapAuth, ImapConfig};
+        use crate::fetch::Fetcher;
         let s = &self.rules.source;
         // The rules' check makes sure an IMAP source names its user.
-        let (Some(url), Some(user)) = (s.imap.first(), &s.user) else { return Ok(()) };
+        let (false, Some(user)) = (s.imap.is_empty(), &s.user) else { return Ok(()) };
         let folders = if s.folders.is_empty() { vec!["INBOX".to_string()] } else { s.folders.clone() };
         if self.fetcher.is_none() {
-            let oauth2 = crate::oauth2::OAuth2::from_options(
-                user,
-                s.oauth2_token_file.as_deref(),
-                s.oauth2_token_command.as_deref(),
-                s.oauth2_mechanism.as_deref(),
-            )
-            .map_err(FetchError::from)?;
-            let password =
-                if oauth2.is_some() { String::new() } else { crate::secret::read_secret(s.password_file.as_deref())? };
-            let mut c = ImapConfig::from_url(url, user, &password)?;
-            c.oauth2 = oauth2;
-            c.ca_file = s.ca_file.clone();
-            c.auth = if s.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
-            if let Some(secs) = s.connect_timeout {
-                c.connect_timeout = Duration::from_secs(secs.max(1));
-            }
-            self.fetcher = Some(Fetcher::connect_any(c.for_servers(&s.imap)?, self.source.path())?);
+            let tokens = s.oauth2_token_file.is_some() || s.oauth2_token_command.is_some();
+            let options = crate::fetch::SyncOptions {
+                servers: s.imap.clone(),
+                user: user.clone(),
+                password: if tokens { None } else { Some(crate::secret::read_secret(s.password_file.as_deref())?) },
+                ca_file: s.ca_file.clone(),
+                auth_plain: s.auth_plain,
+                connect_timeout: s.connect_timeout.map(|secs| secs.max(1) as f64),
+                oauth2_token_file: s.oauth2_token_file.clone(),
+                oauth2_token_command: s.oauth2_token_command.clone(),
+                oauth2_mechanism: s.oauth2_mechanism.clone(),
+                ..Default::default()
+            };
+            self.fetcher = Some(Fetcher::connect_any(options.configs()?, self.source.path())?);
         }
         for folder in folders {
             let Some(f) = self.fetcher.as_mut() else { break };
