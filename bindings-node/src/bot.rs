@@ -66,6 +66,12 @@ pub struct MailbotOptions {
     pub oauth2_token_command: Option<Vec<String>>,
     /// `xoauth2` (default) or `oauthbearer`.
     pub oauth2_mechanism: Option<String>,
+    /// `one-way` (default) or `two-way`: IMAP flags synced both ways, so what the bot marks
+    /// seen is seen on the server.
+    #[napi(ts_type = "'one-way' | 'two-way'")]
+    pub flags: Option<String>,
+    /// With two-way flags, propagate deletions both ways.
+    pub expunge: Option<bool>,
     /// IMAP folders (INBOX).
     pub folders: Option<Vec<String>>,
     /// Extra CA for IMAP (PEM).
@@ -219,6 +225,7 @@ impl Mailbot {
             ("ca_file", &o.ca_file),
             ("oauth2_token_file", &o.oauth2_token_file),
             ("oauth2_mechanism", &o.oauth2_mechanism),
+            ("flags", &o.flags),
         ] {
             if let Some(v) = v {
                 source[k] = json!(v);
@@ -229,6 +236,9 @@ impl Mailbot {
         }
         if let Some(secs) = o.connect_timeout {
             source["connect_timeout"] = json!(secs);
+        }
+        if let Some(e) = o.expunge {
+            source["expunge"] = json!(e);
         }
         if let Some(f) = &o.folders {
             source["folders"] = json!(f);

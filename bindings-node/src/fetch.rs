@@ -43,6 +43,12 @@ pub struct ImapSyncOptions {
     pub oauth2_token_command: Option<Vec<String>>,
     /// `xoauth2` (default) or `oauthbearer`.
     pub oauth2_mechanism: Option<String>,
+    /// `one-way` (default) or `two-way`: also sync \Seen, \Answered, \Flagged, \Deleted
+    /// and \Draft with the Maildir's flags, both ways.
+    #[napi(ts_type = "'one-way' | 'two-way'")]
+    pub flags: Option<String>,
+    /// With two-way flags, propagate deletions both ways.
+    pub expunge: Option<bool>,
 }
 
 /// Copies what is new in the IMAP folders into the Maildir (each message once, state kept
@@ -71,6 +77,8 @@ pub fn imap_sync(options: ImapSyncOptions) -> AsyncTask<Job<Json, Json>> {
                 oauth2_token_file: o.oauth2_token_file.map(PathBuf::from),
                 oauth2_token_command: o.oauth2_token_command,
                 oauth2_mechanism: o.oauth2_mechanism,
+                flags: o.flags,
+                expunge: o.expunge.unwrap_or(false),
             };
             let out = sync.sync(&maildir).map_err(Failure::from)?;
             serde_json::to_value(&out).map(Json).map_err(|e| Failure::new("fetch", e.to_string()))

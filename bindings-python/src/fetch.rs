@@ -11,7 +11,8 @@ use crate::errors::Error;
 #[pyfunction]
 #[pyo3(signature = (url, *, user, maildir, password=None, folders=Vec::new(), ca_file=None, insecure=false,
                     allow_plaintext=false, auth_plain=false, timeout=60.0, connect_timeout=10.0, batch=500,
-                    oauth2_token_file=None, oauth2_token_command=None, oauth2_mechanism=None))]
+                    oauth2_token_file=None, oauth2_token_command=None, oauth2_mechanism=None,
+                    flags=None, expunge=false))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn imap_sync(
     py: Python<'_>,
@@ -30,6 +31,8 @@ pub(crate) fn imap_sync(
     oauth2_token_file: Option<PathBuf>,
     oauth2_token_command: Option<Vec<String>>,
     oauth2_mechanism: Option<String>,
+    flags: Option<String>,
+    expunge: bool,
 ) -> PyResult<Py<PyAny>> {
     let servers = match url.extract::<String>() {
         Ok(one) => vec![one],
@@ -52,6 +55,8 @@ pub(crate) fn imap_sync(
         oauth2_token_file,
         oauth2_token_command,
         oauth2_mechanism,
+        flags,
+        expunge,
     };
     let reports = py.detach(move || options.sync(&maildir)).map_err(Error::from)?;
     let json = serde_json::to_string(&reports).map_err(|e| Error::Internal(e.to_string()))?;

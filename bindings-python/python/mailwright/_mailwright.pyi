@@ -3,7 +3,7 @@
 import datetime
 import os
 import pathlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Union, final
 
 
 from .headers import Headers
@@ -49,6 +49,8 @@ def imap_sync(
     oauth2_token_file: Optional[_Path] = None,
     oauth2_token_command: Optional[Sequence[str]] = None,
     oauth2_mechanism: Optional[str] = None,
+    flags: Optional[Literal["one-way", "two-way"]] = None,
+    expunge: bool = False,
 ) -> List[Dict[str, Any]]: ...
 
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...

@@ -98,6 +98,8 @@ class Mailbot:
         oauth2_token_file: Optional[_PathLike] = None,
         oauth2_token_command: Optional[Sequence[str]] = None,
         oauth2_mechanism: Optional[str] = None,
+        flags: Optional[str] = None,
+        expunge: bool = False,
         folders: Sequence[str] = (),
         ca_file: Optional[_PathLike] = None,
         trust_authserv: Optional[str] = None,
@@ -130,9 +132,12 @@ class Mailbot:
                 ("oauth2_token_file", oauth2_token_file),
                 ("oauth2_token_command", None if oauth2_token_command is None else list(oauth2_token_command)),
                 ("oauth2_mechanism", oauth2_mechanism),
+                ("flags", flags),
             ):
                 if v is not None:
                     source[k] = v
+            if expunge:
+                source["expunge"] = True
             if folders:
                 source["folders"] = list(folders)
             bot: Dict[str, Any] = {"done": done, "quarantine": quarantine}

@@ -418,6 +418,8 @@ impl Bot {
                 oauth2_token_file: s.oauth2_token_file.clone(),
                 oauth2_token_command: s.oauth2_token_command.clone(),
                 oauth2_mechanism: s.oauth2_mechanism.clone(),
+                flags: s.flags.clone(),
+                expunge: s.expunge,
                 ..Default::default()
             };
             self.fetcher = Some(Fetcher::connect_any(options.configs()?, self.source.path())?);

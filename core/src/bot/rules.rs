@@ -53,6 +53,12 @@ pub struct Source {
     pub oauth2_token_command: Option<Vec<String>>,
     /// `xoauth2` (the default) or `oauthbearer`.
     pub oauth2_mechanism: Option<String>,
+    /// `one-way` (the default) or `two-way`: flags synced both ways, so that a message the
+    /// bot marks seen is seen on the server too.
+    pub flags: Option<String>,
+    /// With two-way flags, propagate deletions both ways.
+    #[serde(default)]
+    pub expunge: bool,
 }
 
 /// A string, or a list of them.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::signals::{Backoff, Stop};
 use super::{CliError, out};
-use crate::fetch::{Fetcher, FolderReport, ImapAuth, ImapConfig};
+use crate::fetch::{Fetcher, FlagMode, FolderReport, ImapAuth, ImapConfig};
 
 /// Arguments of `mailwright fetch`. Exit codes: 0 synced, 75 the server could not be reached or
 /// failed for now (retry later), 69 login refused, 1 usage.
@@ -59,6 +59,14 @@ pub(crate) struct Args {
     /// loses at most one batch of progress, never a message.
     #[arg(long, value_name = "N", default_value_t = 500)]
     batch: usize,
+    /// `two-way` also syncs \Seen, \Answered, \Flagged, \Deleted and \Draft with the Maildir's
+    /// S, R, F, T and D, both ways: per flag the side that changed it wins. Default `one-way`.
+    #[arg(long, value_name = "MODE", default_value = "one-way", value_parser = ["one-way", "two-way"])]
+    flags: String,
+    /// With --flags two-way, propagate deletions: a file removed here is expunged on the
+    /// server (UID EXPUNGE), a message expunged there loses its file here.
+    #[arg(long)]
+    expunge: bool,
     /// One JSON object per folder synced.
     #[arg(long)]
     json: bool,
@@ -68,11 +76,23 @@ fn show(r: &FolderReport, json: bool, servers: usize) -> String {
     if json {
         return format!("{}\n", serde_json::to_value(r).unwrap_or_default());
     }
+    let flags = match &r.flags {
+        Some(f) => format!(
+            ", flags: {} to the server, {} here{}{}{}",
+            f.to_server,
+            f.to_local,
+            if f.expunged > 0 { format!(", {} expunged there", f.expunged) } else { String::new() },
+            if f.removed > 0 { format!(", {} removed here", f.removed) } else { String::new() },
+            if f.kept > 0 { format!(", {} deletions not propagated", f.kept) } else { String::new() },
+        ),
+        None => String::new(),
+    };
     format!(
-        "{}: {} new, {} already here{} -> {} (uidvalidity {}, last uid {}{}{})\n",
+        "{}: {} new, {} already here{}{} -> {} (uidvalidity {}, last uid {}{}{})\n",
         r.folder,
         r.fetched,
         r.skipped,
+        flags,
         if r.uidvalidity_changed { ", UIDVALIDITY changed" } else { "" },
         r.maildir.display(),
         r.state.uidvalidity,
@@ -93,6 +113,11 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
     c.timeout = Duration::from_secs(a.timeout.max(1));
     c.connect_timeout = Duration::from_secs(a.connect_timeout.max(1));
     c.limits.batch_messages = a.batch.max(1);
+    c.flags = a.flags.parse().map_err(fail)?;
+    if a.expunge && c.flags != FlagMode::TwoWay {
+        return Err(CliError::usage("--expunge needs --flags two-way"));
+    }
+    c.expunge = a.expunge;
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
     }

@@ -17,11 +17,14 @@
 //! * UIDVALIDITY change: the server renumbered the folder; everything is fetched again and a
 //!   message whose bytes are already in the Maildir (SHA-256) is skipped.
 //! * IDLE: [`Fetcher::idle`] waits until the server reports new mail (or a timeout).
+//! * Flags: one-way by default (messages arrive without their flags); [`FlagMode::TwoWay`]
+//!   syncs them both ways, see [`flags`] for the rule.
+//! * A folder whose UIDNEXT says nothing arrived costs its SELECT and no FETCH.
 //!
 //! The IMAP client is `async-imap` (maintained, used by Delta Chat, tokio support, IDLE), driven
 //! from a small current-thread tokio runtime so the API here is blocking.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -37,7 +40,9 @@ use tokio::net::TcpStream;
 
 use crate::mailbox::{Batch, Maildir, Pending};
 
+pub mod flags;
 mod options;
+pub use flags::{FlagMode, FlagReport, Flags};
 pub use options::SyncOptions;
 
 /// What went wrong syncing.
@@ -172,6 +177,11 @@ pub struct ImapConfig {
     pub connect_timeout: Duration,
     /// How often a sync commits, and the largest piece of a message held in memory.
     pub limits: SyncLimits,
+    /// Whether flags are synced both ways.
+    pub flags: FlagMode,
+    /// With two-way flags, propagate deletions: a file removed here is expunged on the server,
+    /// a message expunged there loses its file here.
+    pub expunge: bool,
 }
 
 /// How a sync commits its progress and how much of a message it holds in memory.
@@ -253,6 +263,8 @@ impl ImapConfig {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             limits: SyncLimits::default(),
+            flags: FlagMode::OneWay,
+            expunge: false,
         })
     }
 }
@@ -283,6 +295,10 @@ pub struct FolderReport {
     pub stopped: bool,
     /// Whether the UIDVALIDITY changed since the last sync.
     pub uidvalidity_changed: bool,
+    /// What the two-way flag sync did (two-way flags only).
+    pub flags: Option<FlagReport>,
+    /// IMAP commands the folder's sync sent, its SELECT included (an unchanged folder: 1).
+    pub commands: usize,
     /// The state after the sync.
     pub state: FolderState,
 }
@@ -336,8 +352,17 @@ pub struct Fetcher {
     current: usize,
     runtime: tokio::runtime::Runtime,
     session: Option<Session>,
+    /// What each server (by index) can do, asked once.
+    caps: HashMap<usize, Caps>,
     maildir: Maildir,
     state_dir: PathBuf,
+}
+
+/// The capabilities a two-way sync uses.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    condstore: bool,
+    uidplus: bool,
 }
 
 impl fmt::Debug for Fetcher {
@@ -392,7 +417,7 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Config(format!("cannot start the I/O runtime: {e}")))?;
         let (current, session) = runtime.block_on(login_any(&servers))?;
-        Ok(Fetcher { servers, current, runtime, session: Some(session), maildir, state_dir })
+        Ok(Fetcher { servers, current, runtime, session: Some(session), caps: HashMap::new(), maildir, state_dir })
     }
 
     /// The Maildir a folder syncs into.
@@ -450,18 +475,43 @@ impl Fetcher {
         let prefix = format!("imap-{}-{}-", self.account_tag(), short_hash(folder));
         // What a killed run left in tmp/ (the lock says no other run is writing).
         target.clean_tmp(&prefix)?;
-        let timeout = self.servers[self.current].timeout;
+        let config = &self.servers[self.current];
+        let (timeout, two_way, expunge, limits) =
+            (config.timeout, config.flags == FlagMode::TwoWay, config.expunge, config.limits);
+        let caps = match (two_way, self.caps.get(&self.current)) {
+            (false, _) => None,
+            (true, Some(c)) => Some(*c),
+            (true, None) => {
+                let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
+                let c = self.runtime.block_on(timed(timeout, "CAPABILITY", session.capabilities()))?;
+                let caps = Caps { condstore: c.has_str("CONDSTORE"), uidplus: c.has_str("UIDPLUS") };
+                self.caps.insert(self.current, caps);
+                Some(caps)
+            }
+        };
         let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
+        let condstore = caps.is_some_and(|c| c.condstore);
         let mailbox = self
             .runtime
-            .block_on(async { tokio::time::timeout(timeout, session.select(folder)).await })
+            .block_on(async {
+                tokio::time::timeout(timeout, async {
+                    if condstore { session.select_condstore(folder).await } else { session.select(folder).await }
+                })
+                .await
+            })
             .map_err(|_| FetchError::Timeout("SELECT"))?
             .map_err(imap_err(format!("SELECT {folder}")))?;
         let validity = mailbox.uid_validity.unwrap_or(0);
+        let selected = flags::Selected {
+            exists: mailbox.exists,
+            uid_next: mailbox.uid_next,
+            highest_modseq: mailbox.highest_modseq.filter(|_| condstore),
+        };
         let mut report = FolderReport {
             folder: folder.into(),
             maildir: target.path().into(),
             server: self.server(),
+            commands: 1,
             ..Default::default()
         };
         let mut known = None;
@@ -475,17 +525,49 @@ impl Fetcher {
             state = FolderState { uidvalidity: validity, last_uid: 0 };
             save_state_at(&state_path, &state)?;
         }
+        let names = format!("{prefix}{validity}-");
+        let flag_path = state_path.with_extension("flags.json");
+        // Two-way: the flags of what earlier syncs fetched, before anything new arrives.
+        let mut base = None;
+        if let Some(caps) = caps {
+            let saved = flags::FlagState::load(&flag_path, validity);
+            let fresh = saved.as_ref().is_none_or(|s| s.through != state.last_uid);
+            let sync = flags::FlagSync {
+                state: saved.unwrap_or(flags::FlagState { uidvalidity: validity, ..Default::default() }),
+                fresh,
+                local: flags::scan(target.path(), &names),
+                last: state.last_uid,
+                selected,
+                uidplus: caps.uidplus,
+                expunge,
+                timeout,
+                commands: &mut report.commands,
+            };
+            let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
+            match self.runtime.block_on(sync.run(session)) {
+                Ok((state, flag_report)) => {
+                    base = Some(state);
+                    report.flags = Some(flag_report);
+                }
+                Err(e) => {
+                    self.session = None;
+                    return Err(e);
+                }
+            }
+        }
         let mut landing = Landing {
             target: &target,
-            prefix: format!("{prefix}{validity}-"),
+            prefix: names,
             state_path: &state_path,
             state,
-            limits: self.servers[self.current].limits,
+            limits,
             batch: target.batch(),
             opened: None,
             handled: 0,
             landed: None,
             known,
+            two_way,
+            arrived: Vec::new(),
             big: BTreeMap::new(),
             fetched: 0,
             skipped: 0,
@@ -493,12 +575,26 @@ impl Fetcher {
             stop,
             stopped: false,
         };
-        let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
-        let failure = self.runtime.block_on(fetch_new(session, timeout, &mut landing)).err();
+        // UIDNEXT says whether anything can be above the last UID.
+        let nothing_new = selected.uid_next.is_some_and(|next| next <= landing.state.last_uid.saturating_add(1));
+        let failure = if nothing_new {
+            None
+        } else {
+            report.commands += 1;
+            let session = self.session.as_mut().ok_or(FetchError::Timeout("no session"))?;
+            self.runtime.block_on(fetch_new(session, timeout, &mut landing)).err()
+        };
         report.fetched = landing.fetched;
         report.skipped = landing.skipped;
         report.state = landing.state.clone();
         report.stopped = landing.stopped;
+        if let Some(mut base) = base {
+            // What arrived joins the base, up to where the state got.
+            let through = landing.state.last_uid;
+            base.messages.extend(landing.arrived.iter().copied().filter(|(uid, _)| *uid <= through));
+            base.through = through;
+            base.save(&flag_path)?;
+        }
         if report.stopped {
             // The rest of the FETCH response is still on its way.
             self.session = None;
@@ -602,7 +698,11 @@ async fn fetch_new(session: &mut Session, timeout: Duration, landing: &mut Landi
 async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Landing<'_>) -> Result<(), FetchError> {
     let chunk = landing.limits.chunk_bytes;
     let range = format!("{}:*", landing.state.last_uid.saturating_add(1));
-    let query = format!("(UID BODY.PEEK[]<0.{chunk}>)");
+    let query = if landing.two_way {
+        format!("(UID FLAGS BODY.PEEK[]<0.{chunk}>)")
+    } else {
+        format!("(UID BODY.PEEK[]<0.{chunk}>)")
+    };
     let stream = timed(timeout, "UID FETCH", session.uid_fetch(&range, &query)).await?;
     let mut stream = std::pin::pin!(stream);
     let mut answered = Instant::now();
@@ -618,7 +718,11 @@ async fn stream_new(session: &mut Session, timeout: Duration, landing: &mut Land
             Ok(Ok(Some(next))) => {
                 answered = Instant::now();
                 let (Some(uid), Some(body)) = (next.uid, next.body()) else { continue };
-                landing.land(uid, body, body.len() < chunk as usize)?;
+                let flags = landing.two_way.then(|| {
+                    let names: Vec<String> = next.flags().map(|f| flags::flag_name(&f)).collect();
+                    Flags::from_imap(names.iter().map(String::as_str))
+                });
+                landing.land(uid, body, body.len() < chunk as usize, flags)?;
             }
             Ok(Ok(None)) => return Ok(()),
             Ok(Err(e)) => return Err(imap_err("UID FETCH")(e)),
@@ -665,7 +769,7 @@ async fn finish_big(session: &mut Session, timeout: Duration, landing: &mut Land
             }
         }
         if let Some(big) = landing.big.remove(&uid) {
-            landing.finish(big, vanished)?;
+            landing.finish(uid, big, vanished)?;
         }
     }
     Ok(())
@@ -688,8 +792,12 @@ struct Landing<'m> {
     /// UIDs above the saved state that the Maildir already holds: a batch whose commit a kill
     /// cut short before the state was saved. Listed once, at the first message of a run.
     landed: Option<HashSet<u32>>,
-    /// After a UIDVALIDITY change, the digests of what the Maildir holds.
-    known: Option<HashSet<[u8; 32]>>,
+    /// After a UIDVALIDITY change, the digests of what the Maildir holds, and where.
+    known: Option<HashMap<[u8; 32], PathBuf>>,
+    /// Two-way flags: messages land with their flags, and each UID handled is noted.
+    two_way: bool,
+    /// The UIDs handled, with their flags when landed with them (two-way).
+    arrived: Vec<(u32, Option<Flags>)>,
     /// Messages larger than a chunk, written so far; the state stays below the first of them.
     big: BTreeMap<u32, Big>,
     fetched: usize,
@@ -708,6 +816,7 @@ const STOP_POLL: Duration = Duration::from_millis(250);
 struct Big {
     file: Pending,
     digest: Sha256,
+    flags: Option<Flags>,
 }
 
 impl Big {
@@ -718,9 +827,9 @@ impl Big {
 }
 
 impl Landing<'_> {
-    /// Takes the message with `uid` (`whole`: not cut at the chunk size), committing the batch
-    /// when it is full.
-    fn land(&mut self, uid: u32, body: &[u8], whole: bool) -> Result<(), FetchError> {
+    /// Takes the message with `uid` (`whole`: not cut at the chunk size) and its flags (asked
+    /// for with two-way flags), committing the batch when it is full.
+    fn land(&mut self, uid: u32, body: &[u8], whole: bool, flags: Option<Flags>) -> Result<(), FetchError> {
         // `N:*` includes the highest UID even when it is below N.
         if uid <= self.state.last_uid || uid <= self.handled {
             return Ok(());
@@ -728,17 +837,26 @@ impl Landing<'_> {
         self.handled = uid;
         if self.landed().contains(&uid) {
             self.skipped += 1;
+            self.note(uid, None);
             return Ok(());
         }
+        let name = format!("{}{uid}", self.prefix);
         if whole {
-            if self.is_known(Sha256::digest(body).into()) {
+            if self.is_known(Sha256::digest(body).into(), &name) {
                 self.skipped += 1;
+                self.note(uid, None);
                 return Ok(());
             }
             self.opened.get_or_insert_with(Instant::now);
-            self.batch.add(&format!("{}{uid}", self.prefix), body)?;
+            let mut p = self.target.pending(&name)?;
+            p.write_all(body)?;
+            if let Some(f) = flags {
+                p.set_flags(&f.letters())?;
+            }
+            self.batch.push(p);
+            self.note(uid, flags);
         } else {
-            let mut big = Big { file: self.target.pending(&format!("{}{uid}", self.prefix))?, digest: Sha256::new() };
+            let mut big = Big { file: self.target.pending(&name)?, digest: Sha256::new(), flags };
             big.write(body)?;
             big.file.close();
             self.big.insert(uid, big);
@@ -750,13 +868,21 @@ impl Landing<'_> {
     }
 
     /// A message larger than a chunk is complete (or `vanished` from the server).
-    fn finish(&mut self, big: Big, vanished: bool) -> Result<(), FetchError> {
-        if vanished || self.is_known(big.digest.finalize().into()) {
+    fn finish(&mut self, uid: u32, mut big: Big, vanished: bool) -> Result<(), FetchError> {
+        let name = big.file.name().to_string();
+        if vanished || self.is_known(big.digest.finalize().into(), &name) {
             self.skipped += usize::from(!vanished);
+            if !vanished {
+                self.note(uid, None);
+            }
             // Nothing to commit for it, but the state may move past it now.
             return self.commit();
         }
         self.opened.get_or_insert_with(Instant::now);
+        if let Some(f) = big.flags {
+            big.file.set_flags(&f.letters())?;
+        }
+        self.note(uid, big.flags);
         self.batch.push(big.file);
         if self.batch.len() >= self.limits.batch_messages || self.batch.bytes() >= self.limits.batch_bytes {
             self.commit()?;
@@ -793,8 +919,25 @@ impl Landing<'_> {
         Ok(())
     }
 
-    fn is_known(&self, digest: [u8; 32]) -> bool {
-        self.known.as_ref().is_some_and(|k| k.contains(&digest))
+    /// Whether the Maildir holds these bytes already (after a UIDVALIDITY change). With
+    /// two-way flags the file takes `name`, so that its flags are synced under the new UID.
+    fn is_known(&mut self, digest: [u8; 32], name: &str) -> bool {
+        let Some(path) = self.known.as_mut().and_then(|k| k.remove(&digest)) else { return false };
+        if self.two_way {
+            let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let renamed = match file.split_once(':') {
+                Some((_, info)) => format!("{name}:{info}"),
+                None => name.to_string(),
+            };
+            let _ = std::fs::rename(&path, path.with_file_name(renamed));
+        }
+        true
+    }
+
+    fn note(&mut self, uid: u32, flags: Option<Flags>) {
+        if self.two_way {
+            self.arrived.push((uid, flags));
+        }
     }
 
     /// The UIDs above the saved state whose names are in the Maildir already.
@@ -851,13 +994,13 @@ fn save_state_at(path: &Path, state: &FolderState) -> Result<(), FetchError> {
         .map_err(|source| FetchError::Local { path: path.to_path_buf(), source })
 }
 
-/// SHA-256 of every message in a Maildir (used once after a UIDVALIDITY change).
-fn hashes(md: &Maildir) -> HashSet<[u8; 32]> {
-    let mut out = HashSet::new();
+/// SHA-256 of every message in a Maildir, and its file (used once after a UIDVALIDITY change).
+fn hashes(md: &Maildir) -> HashMap<[u8; 32], PathBuf> {
+    let mut out = HashMap::new();
     if let Ok(entries) = md.entries() {
         for e in entries.flatten() {
             if let Ok(raw) = std::fs::read(&e.path) {
-                out.insert(<[u8; 32]>::from(Sha256::digest(&raw)));
+                out.insert(<[u8; 32]>::from(Sha256::digest(&raw)), e.path);
             }
         }
     }

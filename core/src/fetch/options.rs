@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{FetchError, Fetcher, FolderReport, ImapAuth, ImapConfig};
+use super::{FetchError, Fetcher, FlagMode, FolderReport, ImapAuth, ImapConfig};
 use crate::oauth2::OAuth2;
 
 /// The options of one sync. Unknown fields are refused.
@@ -42,6 +42,10 @@ pub struct SyncOptions {
     pub oauth2_token_command: Option<Vec<String>>,
     /// `xoauth2` (the IMAP default) or `oauthbearer`.
     pub oauth2_mechanism: Option<String>,
+    /// `one-way` (the default) or `two-way`: also sync the flags both ways.
+    pub flags: Option<String>,
+    /// With two-way flags, propagate deletions both ways.
+    pub expunge: bool,
 }
 
 fn seconds(name: &str, v: Option<f64>, default: u64) -> Result<Duration, FetchError> {
@@ -85,6 +89,11 @@ impl SyncOptions {
         if let Some(n) = self.batch {
             c.limits.batch_messages = n.max(1);
         }
+        c.flags = self.flags.as_deref().map(str::parse).transpose()?.unwrap_or_default();
+        if self.expunge && c.flags != FlagMode::TwoWay {
+            return Err(FetchError::Config("expunge needs two-way flags".into()));
+        }
+        c.expunge = self.expunge;
         c.for_servers(&self.servers)
     }
 
@@ -114,7 +123,7 @@ mod tests {
     fn options_read_as_the_bindings_give_them() {
         let o: SyncOptions = serde_json::from_value(serde_json::json!({
             "servers": ["imaps://a.example", "imap://b.example:1143"], "user": "u", "password": "p",
-            "connect_timeout": 2.5, "batch": 50
+            "connect_timeout": 2.5, "batch": 50, "flags": "two-way", "expunge": true
         }))
         .expect("options");
         let c = o.configs().expect("configs");
@@ -122,6 +131,7 @@ mod tests {
         assert_eq!((c[1].host.as_str(), c[1].port, c[1].implicit_tls), ("b.example", 1143, false));
         assert_eq!((c[0].connect_timeout, c[0].limits.batch_messages), (Duration::from_millis(2500), 50));
         assert_eq!(o.folders(), vec!["INBOX"]);
+        assert!(c[1].flags == FlagMode::TwoWay && c[1].expunge);
         let one: SyncOptions = serde_json::from_value(serde_json::json!({"servers": "imaps://a.example", "user": "u",
                 "oauth2_token_command": ["get-token", "--for", "u"], "oauth2_mechanism": "oauthbearer"}))
         .expect("options");
@@ -133,6 +143,8 @@ mod tests {
             serde_json::json!({"servers": "imaps://a", "user": "u", "password": "p", "timeout": -1.0}),
             serde_json::json!({"servers": "http://a", "user": "u", "password": "p"}),
             serde_json::json!({"servers": "imaps://a", "user": "u", "oauth2_mechanism": "plain"}),
+            serde_json::json!({"servers": "imaps://a", "user": "u", "password": "p", "flags": "both"}),
+            serde_json::json!({"servers": "imaps://a", "user": "u", "password": "p", "expunge": true}),
         ] {
             let o: SyncOptions = serde_json::from_value(bad.clone()).expect("parses");
             assert!(o.configs().is_err(), "{bad}");

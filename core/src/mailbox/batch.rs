@@ -22,6 +22,8 @@ type Result<T> = std::result::Result<T, MailboxError>;
 pub struct Pending {
     tmp: PathBuf,
     name: String,
+    /// Info flags (`S`, `FS`…): the message goes into `cur/` as `name:2,<info>`.
+    info: Option<String>,
     file: Option<File>,
     bytes: u64,
 }
@@ -61,6 +63,17 @@ impl Pending {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Delivers it with Maildir info flags (`S`, `FS`, …; letters in ASCII order): into `cur/`
+    /// as `name:2,<flags>`, as a reader that had seen it would have put it. Empty flags keep it
+    /// for `new/`.
+    pub fn set_flags(&mut self, flags: &str) -> Result<()> {
+        if !flags.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(MailboxError::Invalid(format!("{flags:?} are not Maildir info flags")));
+        }
+        self.info = (!flags.is_empty()).then(|| flags.to_string());
+        Ok(())
+    }
 }
 
 impl Drop for Pending {
@@ -87,7 +100,7 @@ impl Maildir {
             return Err(MailboxError::Invalid(format!("{name:?} is not a Maildir name")));
         }
         let (tmp, file) = self.create_tmp_with_prefix(&format!("{name},"))?;
-        Ok(Pending { tmp, name: name.to_string(), file: Some(file), bytes: 0 })
+        Ok(Pending { tmp, name: name.to_string(), info: None, file: Some(file), bytes: 0 })
     }
 
     /// A batch of deliveries into this Maildir.
@@ -142,8 +155,9 @@ impl Batch {
     }
 
     /// Makes the batch durable and visible: syncs the data, links each message into `new/`
-    /// (never over an existing file), syncs `new/`. One entry per message, in the order added:
-    /// its path, or `None` when `new/` held the name already. The batch is empty afterwards,
+    /// (`cur/` with its flags, [`Pending::set_flags`]; never over an existing file), syncs the
+    /// folders. One entry per message, in the order added: its path, or `None` when the name
+    /// was there already. The batch is empty afterwards,
     /// also when this fails (the files in `tmp/` are removed).
     pub fn commit(&mut self) -> Result<Vec<Option<PathBuf>>> {
         let pending = std::mem::take(&mut self.pending);
@@ -154,17 +168,25 @@ impl Batch {
         let tmp = self.maildir.path().join("tmp");
         sync_data(&tmp, &pending).map_err(io_at(&tmp))?;
         let new = self.maildir.path().join("new");
+        let cur = self.maildir.path().join("cur");
         let mut out = Vec::with_capacity(pending.len());
         for p in &pending {
-            let dest = new.join(&p.name);
+            let dest = match &p.info {
+                None => new.join(&p.name),
+                Some(info) => cur.join(format!("{}:2,{info}", p.name)),
+            };
             match std::fs::hard_link(&p.tmp, &dest) {
                 Ok(()) => out.push(Some(dest)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => out.push(None),
                 Err(e) => return Err(MailboxError::Io { path: dest, source: e }),
             }
         }
+        let into_cur = pending.iter().any(|p| p.info.is_some());
         drop(pending);
         sync_dir(&new).map_err(io_at(&new))?;
+        if into_cur {
+            sync_dir(&cur).map_err(io_at(&cur))?;
+        }
         Ok(out)
     }
 }
@@ -233,5 +255,12 @@ mod tests {
         for bad in ["", ".x", "a/b", "a:2,S"] {
             assert!(md.pending(bad).is_err(), "{bad:?}");
         }
+        let mut p = md.pending("y-3").expect("pending");
+        assert!(p.set_flags("S/../x").is_err() && p.set_flags("2,S").is_err());
+        p.set_flags("FS").expect("flags");
+        let mut b = md.batch();
+        b.push(p);
+        let got = b.commit().expect("commit");
+        assert_eq!(got, vec![Some(md.path().join("cur/y-3:2,FS"))]);
     }
 }
