@@ -453,6 +453,13 @@ export interface ImapSyncOptions {
   oauth2TokenCommand?: Array<string>
   /** `xoauth2` (default) or `oauthbearer`. */
   oauth2Mechanism?: string
+  /**
+   * `one-way` (default) or `two-way`: also sync \Seen, \Answered, \Flagged, \Deleted
+   * and \Draft with the Maildir's flags, both ways.
+   */
+  flags?: 'one-way' | 'two-way'
+  /** With two-way flags, propagate deletions both ways. */
+  expunge?: boolean
 }
 
 /** Where the bot works: a Maildir (optionally filled from IMAP before each cycle), or a rules file. */
@@ -487,6 +494,13 @@ export interface MailbotOptions {
   oauth2TokenCommand?: Array<string>
   /** `xoauth2` (default) or `oauthbearer`. */
   oauth2Mechanism?: string
+  /**
+   * `one-way` (default) or `two-way`: IMAP flags synced both ways, so what the bot marks
+   * seen is seen on the server.
+   */
+  flags?: 'one-way' | 'two-way'
+  /** With two-way flags, propagate deletions both ways. */
+  expunge?: boolean
   /** IMAP folders (INBOX). */
   folders?: Array<string>
   /** Extra CA for IMAP (PEM). */

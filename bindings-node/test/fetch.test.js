@@ -89,3 +89,24 @@ test('a Mailbot source with replicas and a token command', async (t) => {
   assert.equal((await bot.runOnce()).handled, 0)
   fs.rmSync(dir, { recursive: true })
 })
+
+test('imapSync with two-way flags', async (t) => {
+  if (!(await ready(t))) return
+  const dir = tmpdir()
+  const name = folder('flags', 2)
+  /** @type {import('..').ImapSyncOptions} */
+  const options = { url: 'imaps://127.0.0.1', user: USER, password: 'bobpw', maildir: path.join(dir, 'M'), folders: [name], caFile: CA, flags: 'two-way' }
+  const [first] = await mw.imapSync(options)
+  assert.equal(first.fetched, 2)
+  const local = path.join(dir, 'M', `.${name}`)
+  const [one, two] = fs.readdirSync(path.join(local, 'new')).sort()
+  fs.renameSync(path.join(local, 'new', one), path.join(local, 'cur', `${one}:2,S`))
+  assert.equal(spawnSync('doveadm', ['-c', CONF, 'flags', 'add', '-u', USER, '\\Flagged', 'mailbox', name, 'uid', '2']).status, 0)
+  const [again] = await mw.imapSync(options)
+  assert.deepEqual([again.flags.to_server, again.flags.to_local], [1, 1])
+  assert.ok(fs.existsSync(path.join(local, 'cur', `${two}:2,F`)))
+  const out = spawnSync('doveadm', ['-c', CONF, 'fetch', '-u', USER, 'flags', 'mailbox', name, 'uid', '1'], { encoding: 'utf8' }).stdout
+  assert.ok(out.includes('\\Seen'), out)
+  await assert.rejects(mw.imapSync({ ...options, flags: 'one-way', expunge: true }), (e) => mw.isMailwrightError(e) && e.kind === 'fetch')
+  fs.rmSync(dir, { recursive: true })
+})

@@ -96,3 +96,26 @@ def test_mailbot_source_with_replicas_and_a_token_command(dovecot: None, tmp_pat
     bot.add_rule(mailwright.Rule("all"))
     assert bot.run_once().handled == 2
     assert bot.run_once().handled == 0
+
+
+def test_imap_sync_two_way_flags(dovecot: None, tmp_path: Path) -> None:
+    name = folder("flags", 2)
+    maildir = tmp_path / "M"
+    kw = dict(user=USER, password="bobpw", maildir=maildir, folders=[name], ca_file=CA, flags="two-way")
+    (first,) = mailwright.imap_sync("imaps://127.0.0.1", **kw)  # type: ignore[arg-type]
+    assert first["fetched"] == 2 and first["flags"]["to_server"] == 0
+    # Read here: the server learns it; flagged there: the file learns it.
+    local = maildir / f".{name}"
+    one, two = sorted((local / "new").iterdir())
+    one.rename(local / "cur" / (one.name + ":2,S"))
+    subprocess.run(["doveadm", "-c", CONF, "flags", "add", "-u", USER, "\\Flagged", "mailbox", name, "uid", "2"], check=True)
+    (again,) = mailwright.imap_sync("imaps://127.0.0.1", **kw)  # type: ignore[arg-type]
+    assert (again["flags"]["to_server"], again["flags"]["to_local"]) == (1, 1)
+    assert (local / "cur" / (two.name + ":2,F")).exists()
+    out = subprocess.run(
+        ["doveadm", "-c", CONF, "fetch", "-u", USER, "flags", "mailbox", name, "uid", "1"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert "\\Seen" in out
+    with pytest.raises(mailwright.FetchError):
+        mailwright.imap_sync("imaps://127.0.0.1", user=USER, password="bobpw", maildir=maildir, ca_file=CA, expunge=True)

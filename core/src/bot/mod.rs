@@ -435,6 +435,7 @@ impl Bot {
             };
             (self.log)(&json!({
                 "event": "fetch", "folder": r.folder, "fetched": r.fetched, "skipped": r.skipped, "server": r.server,
+                "flags": r.flags,
             }));
         }
         Ok(())

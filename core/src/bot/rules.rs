@@ -56,7 +56,8 @@ pub struct Source {
     /// `one-way` (the default) or `two-way`: flags synced both ways, so that a message the
     /// bot marks seen is seen on the server too.
     pub flags: Option<String>,
-    /// With two-way flags, propagate deletions both ways.
+    /// With two-way flags, propagate deletions both ways. Messages the bot moves to its done
+    /// or quarantine folder leave the synced folder, so this removes them from the server.
     #[serde(default)]
     pub expunge: bool,
 }
@@ -426,6 +427,13 @@ impl Rules {
         if !self.source.imap.is_empty() && self.source.user.is_none() {
             return err("[source] imap needs user".into());
         }
+        let flags = self.source.flags.as_deref().unwrap_or("one-way");
+        if !matches!(flags, "one-way" | "two-way") {
+            return err(format!("[source] flags {flags:?} is not \"one-way\" or \"two-way\""));
+        }
+        if self.source.expunge && flags != "two-way" {
+            return err("[source] expunge needs flags = \"two-way\"".into());
+        }
         if let Some(t) = &self.transport {
             let n = [t.outbox.is_some(), t.maildir.is_some(), t.smtp.is_some()].iter().filter(|x| **x).count();
             if n != 1 {
@@ -544,12 +552,16 @@ mod tests {
         let r = Rules::from_toml(ok, base).expect("ok");
         assert_eq!(r.source.maildir, Path::new("/tmp/M"));
         assert_eq!(r.bot.state.as_deref(), Some(Path::new("/tmp/.mailwright-bot")));
+        let two_way = "[source]\nmaildir = \"M\"\nflags = \"two-way\"\nexpunge = true\n";
+        assert!(Rules::from_toml(two_way, base).expect("two-way").source.expunge);
         for bad in [
             "[source]\nmaildir = \"M\"\nunknown = 1\n",
             "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"run\"\ncommand = []\n",
             "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"reply\"\ntext = \"x\"\n",
             "[source]\nmaildir = \"M\"\n[[rule]]\nname = \"r\"\n[[rule.action]]\ntype = \"shell\"\ncommand = \"rm -rf /\"\n",
             "[source]\nmaildir = \"M\"\n[transport]\nfrom = \"a@b\"\n",
+            "[source]\nmaildir = \"M\"\nflags = \"both\"\n",
+            "[source]\nmaildir = \"M\"\nexpunge = true\n",
         ] {
             assert!(Rules::from_toml(bad, base).is_err(), "{bad}");
         }
