@@ -331,12 +331,17 @@ fn an_answer_lost_after_the_data_is_not_followed_by_the_next_mx() {
     assert!(delivered(second.path()).is_empty(), "and the second was not given it too");
 }
 
-/// A small SMTP server on `ip:2525` that hangs up after every `per_connection` messages, as a
+/// A small SMTP server on `ip:port` that hangs up after every `per_connection` messages, as a
 /// server closing an idle connection does: the connections it saw and the subjects it took. It
+/// offers PIPELINING on `pipelining`, and defers (450) every recipient named `later@…`. It
 /// runs until the test program ends (its address is this test's alone).
-fn counting_server(ip: &str, per_connection: usize) -> (Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
+fn counting_server(
+    (ip, port): (&str, u16),
+    per_connection: usize,
+    pipelining: bool,
+) -> (Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind((ip, 2525)).expect("bind");
+    let listener = std::net::TcpListener::bind((ip, port)).expect("bind");
     let (connections, subjects) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
     let (c, s) = (Arc::clone(&connections), Arc::clone(&subjects));
     std::thread::spawn(move || {
@@ -347,14 +352,26 @@ fn counting_server(ip: &str, per_connection: usize) -> (Arc<AtomicUsize>, Arc<Mu
                 let mut out = stream.try_clone().expect("clone");
                 let mut lines = BufReader::new(stream);
                 let _ = out.write_all(b"220 counting\r\n");
-                let (mut taken, mut line) = (0, String::new());
+                let (mut taken, mut line, mut accepted) = (0, String::new(), 0);
                 while {
                     line.clear();
                     lines.read_line(&mut line).unwrap_or(0) > 0
                 } {
                     let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
+                        "EHLO" if pipelining => b"250-counting\r\n250 PIPELINING\r\n",
                         "EHLO" | "HELO" => b"250 counting\r\n",
+                        "RCPT" if line.contains("<later@") => b"450 4.2.1 try later\r\n",
+                        "MAIL" => {
+                            accepted = 0;
+                            b"250 ok\r\n"
+                        }
+                        "RCPT" => {
+                            accepted += 1;
+                            b"250 ok\r\n"
+                        }
+                        // As Postfix: no DATA without a recipient.
+                        "DATA" if accepted == 0 => b"554 5.5.1 no valid recipients\r\n",
                         "DATA" => {
                             let _ = out.write_all(b"354 go on\r\n");
                             let mut subject = String::new();
@@ -392,7 +409,7 @@ fn counting_server(ip: &str, per_connection: usize) -> (Arc<AtomicUsize>, Arc<Mu
 #[test]
 fn one_connection_carries_many_messages_and_a_closed_one_is_replaced_without_a_duplicate() {
     let Some(_serial) = support::ready() else { return };
-    let (connections, subjects) = counting_server("127.0.1.24", 3);
+    let (connections, subjects) = counting_server(("127.0.1.24", 2525), 3, false);
     let mut t = mx(Duration::from_secs(5));
     for i in 0..7 {
         let (env, raw) = message("a@client.test", &["x@kept.test"], &format!("kept {i}"));
@@ -406,4 +423,36 @@ fn one_connection_carries_many_messages_and_a_closed_one_is_replaced_without_a_d
     assert_eq!(got, want, "each message once");
     // 3 + 3 + 1: a new connection only when the server had hung up.
     assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_batch_is_pipelined_on_one_connection_and_what_it_does_not_settle_goes_the_usual_way() {
+    let Some(_serial) = support::ready() else { return };
+    let (connections, subjects) = counting_server(("127.0.1.24", 2526), 5, true);
+    let mut t = MxTransport::new(mailwright::inject::MxConfig { port: 2526, ..mx_config(Duration::from_secs(5)) })
+        .expect("transport");
+    let items: Vec<_> = (0..12)
+        .map(|i| {
+            let to: &[&str] = if i == 3 { &["x@kept.test", "later@kept.test"] } else { &["x@kept.test"] };
+            message("a@client.test", to, &format!("batch {i}"))
+        })
+        .collect();
+    let refs: Vec<(mailwright::inject::Envelope, &[u8])> =
+        items.iter().map(|(e, r)| (e.clone(), r.as_slice())).collect();
+    let results = t.send_many(&refs);
+    t.close();
+    assert_eq!(results.len(), 12);
+    for (i, r) in results.iter().enumerate() {
+        let r = r.as_ref().unwrap_or_else(|e| panic!("message {i}: {e}"));
+        assert_eq!(r.recipients[0].status, RecipientStatus::Accepted, "message {i}: {r:?}");
+        if i == 3 {
+            assert_eq!(r.recipients[1].status, RecipientStatus::Transient, "{r:?}");
+        }
+    }
+    let mut got = subjects.lock().expect("lock").clone();
+    got.sort();
+    let mut want: Vec<String> = (0..12).map(|i| format!("test batch {i}")).collect();
+    want.sort();
+    assert_eq!(got, want, "each message once, across the server's hang-up after five");
+    assert!(connections.load(Ordering::SeqCst) >= 3, "a new connection after each hang-up");
 }

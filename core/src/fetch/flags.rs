@@ -307,7 +307,7 @@ impl FlagSync<'_> {
         let condstore = self.selected.highest_modseq.is_some() && self.state.modseq.is_some() && !self.fresh;
         report.condstore = condstore;
         // The server's flags where they may differ from the base, and which UIDs it still has.
-        let (remote, present): (HashMap<u32, Flags>, BTreeSet<u32>) = if condstore {
+        let (mut remote, mut present): (HashMap<u32, Flags>, BTreeSet<u32>) = if condstore {
             let mut remote = HashMap::new();
             if self.selected.highest_modseq != self.state.modseq {
                 let since = format!(" (CHANGEDSINCE {})", self.state.modseq.unwrap_or(0));
@@ -345,6 +345,9 @@ impl FlagSync<'_> {
             (remote, present)
         };
 
+        // A server that answers for UIDs beyond those asked for is not believed.
+        remote.retain(|uid, _| *uid <= last);
+        present.retain(|uid| *uid <= last);
         let mut uids: BTreeSet<u32> = self.state.messages.keys().copied().collect();
         uids.extend(self.local.keys().copied().filter(|u| !self.state.gone.contains(u)));
         uids.extend(remote.keys().copied());

@@ -316,6 +316,13 @@ pub trait Transport {
     /// Delivers `raw` to the envelope's recipients.
     fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError>;
 
+    /// Delivers several messages: one result per message, in order. A transport that can share
+    /// round trips between messages (SMTP pipelining on one connection) overrides it; the
+    /// default sends one after another.
+    fn send_many(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, InjectError>> {
+        items.iter().map(|(envelope, raw)| self.send_raw(envelope, raw)).collect()
+    }
+
     /// Delivers a ready message: the envelope comes from its From, To, Cc and Bcc headers, and
     /// the Bcc header is taken out of the bytes delivered.
     fn send(&mut self, raw: &[u8]) -> Result<Receipt, InjectError> {

@@ -300,19 +300,128 @@ impl MxTransport {
             results.extend(r);
             tls = t.or(tls);
         }
-        // Envelope order, so callers can zip.
-        results.sort_by_key(|r| envelope.to().iter().position(|a| *a == r.address).unwrap_or(usize::MAX));
-        if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
-            return Err(MxError::Undelivered { recipients: results });
-        }
-        let peer = results.iter().rev().find(|r| r.status == RecipientStatus::Accepted).and_then(|r| r.host.clone());
-        Ok(Receipt { transport: "mx", destination: domains.join(","), queue_id: None, recipients: results, peer, tls })
+        conclude(envelope, results, &domains.join(","), tls)
     }
+
+    /// Delivers messages whose recipients are all in `domain`, in order. The first goes the
+    /// usual way; the rest follow on the connection that took it, pipelined across messages
+    /// (one round trip a message). A message that connection does not take whole (a recipient
+    /// deferred, the connection broken before its data) goes the usual way for what is left;
+    /// one whose outcome is unknown (the connection broke after its data) is not sent again.
+    fn send_run(&mut self, domain: &str, run: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, MxError>> {
+        let Some(((first_env, first_raw), rest)) = run.split_first() else { return Vec::new() };
+        let first = self.send_mx(first_env, first_raw);
+        let peer = match &first {
+            Ok(r) if r.recipients.iter().all(|x| x.status == RecipientStatus::Accepted) => r.peer.clone(),
+            _ => None,
+        };
+        let mut out = vec![first];
+        let kept = peer.and_then(|p| self.kept.0.iter().find(|(_, k)| k.label == p).map(|(h, _)| h.clone()));
+        let Some(mut k) = kept.and_then(|h| self.kept.0.remove(&h).map(|k| (h, k))) else {
+            out.extend(rest.iter().map(|(env, raw)| self.send_mx(env, raw)));
+            return out;
+        };
+        let outcomes = self.runtime.block_on(k.1.session.send_batch(rest));
+        let broken = outcomes.iter().any(|o| {
+            matches!(
+                o,
+                Err(SmtpError::Io { .. }
+                    | SmtpError::Timeout { .. }
+                    | SmtpError::Protocol(_)
+                    | SmtpError::OutcomeUnknown { .. })
+            )
+        });
+        let label = k.1.label.clone();
+        if !broken {
+            let (host, session) = k;
+            self.kept.0.insert(host, KeptSession { used: Instant::now(), ..session });
+        }
+        for ((env, raw), outcome) in rest.iter().zip(outcomes) {
+            let mut progress = Progress { pending: env.to().to_vec(), ..Progress::default() };
+            let results = match progress.record(label.clone(), outcome) {
+                Next::Stop => progress.finish(domain),
+                Next::Address | Next::Host => {
+                    // What this connection did not settle goes the usual way.
+                    let mut done = std::mem::take(&mut progress.done);
+                    let tls = progress.tls.take();
+                    match Envelope::new(env.from(), progress.pending.clone()) {
+                        Ok(left) => match self.send_mx(&left, raw) {
+                            Ok(r) => done.extend(r.recipients),
+                            Err(MxError::Undelivered { recipients }) => done.extend(recipients),
+                            Err(e) => done.extend(
+                                progress
+                                    .pending
+                                    .iter()
+                                    .map(|a| failed(a, RecipientStatus::Transient, &e.to_string(), None)),
+                            ),
+                        },
+                        Err(_) => done.extend(progress.finish(domain).0),
+                    }
+                    (done, tls)
+                }
+            };
+            out.push(conclude(env, results.0, domain, results.1));
+        }
+        out
+    }
+}
+
+/// The receipt of one message from its recipients' results (sorted into envelope order, so
+/// callers can zip), or `Undelivered` when none was accepted.
+fn conclude(
+    envelope: &Envelope,
+    mut results: Vec<RecipientResult>,
+    destination: &str,
+    tls: Option<TlsInfo>,
+) -> Result<Receipt, MxError> {
+    results.sort_by_key(|r| envelope.to().iter().position(|a| *a == r.address).unwrap_or(usize::MAX));
+    if !results.iter().any(|r| r.status == RecipientStatus::Accepted) {
+        return Err(MxError::Undelivered { recipients: results });
+    }
+    let peer = results.iter().rev().find(|r| r.status == RecipientStatus::Accepted).and_then(|r| r.host.clone());
+    Ok(Receipt {
+        transport: "mx",
+        destination: destination.to_string(),
+        queue_id: None,
+        recipients: results,
+        peer,
+        tls,
+    })
+}
+
+/// The one domain of all of an envelope's recipients, if they have one.
+fn single_domain(envelope: &Envelope) -> Option<String> {
+    let mut domains =
+        envelope.to().iter().map(|a| a.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()));
+    let first = domains.next()??;
+    (valid_domain(&first) && domains.all(|d| d.as_deref() == Some(first.as_str()))).then_some(first)
 }
 
 impl Transport for MxTransport {
     fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
         self.send_mx(envelope, raw).map_err(InjectError::Mx)
+    }
+
+    /// Consecutive messages to one domain share the connection that took the first of them,
+    /// pipelined across messages. A message the connection does not take whole goes the usual
+    /// way for what is left; one whose outcome is unknown is not sent again.
+    fn send_many(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, InjectError>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut i = 0;
+        while i < items.len() {
+            let Some(domain) = single_domain(&items[i].0) else {
+                out.push(self.send_mx(&items[i].0, items[i].1).map_err(InjectError::Mx));
+                i += 1;
+                continue;
+            };
+            let mut end = i + 1;
+            while end < items.len() && single_domain(&items[end].0).as_deref() == Some(domain.as_str()) {
+                end += 1;
+            }
+            out.extend(self.send_run(&domain, &items[i..end]).into_iter().map(|r| r.map_err(InjectError::Mx)));
+            i = end;
+        }
+        out
     }
 }
 

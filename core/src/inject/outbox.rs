@@ -17,7 +17,9 @@
 //! [`Outbox::add`] writes and fsyncs both files in `tmp/ID/`, renames the folder into `queue/`
 //! and fsyncs `queue/` before it returns. A state change is a new `state.json` written beside
 //! the old one, fsynced and renamed over it. A delivered message's folder is renamed out of
-//! `queue/` and then removed. Why not an embedded database: a spool needs no dependency, can be
+//! `queue/` into `tmp/` and removed there by a second thread while the flush goes on (freeing a
+//! file's blocks is the slowest step of a delivery; a folder a kill left in `tmp/` goes at the
+//! next flush). Why not an embedded database: a spool needs no dependency, can be
 //! read and repaired with `ls` and `cat`, lets any number of processes work on it at once (the
 //! embedded stores we considered allow one process), and keeps each message's bytes in one
 //! file that is never rewritten.
@@ -31,9 +33,10 @@
 //!
 //! # Delivery is at least once
 //!
-//! The state is updated right after the server's answer. A crash between a server's `250` and
-//! that update sends the message again on the next flush; nothing can be lost, but that window
-//! (one fsync) can cause a duplicate. A delivered message's folder leaves `queue/` at once (a
+//! Messages are handed to the transport in batches of up to 16 (or 8 MiB), so that SMTP can
+//! pipeline across them, and their states are updated right after the batch's answers. A crash
+//! between a server's `250` and that update sends the message again on the next flush; nothing
+//! can be lost, but that window (a batch's round trips and its fsyncs) can cause duplicates. A delivered message's folder leaves `queue/` at once (a
 //! killed flusher never sends it again), but `queue/` is synced once for up to 64 of them: only
 //! a crash of the whole system in between can bring that many back, to be sent again.
 
@@ -50,6 +53,30 @@ use crate::files::{replace_synced, sync_dir, write_synced};
 
 /// Delivered messages whose removal from `queue/` may wait for one sync of the folder.
 const SYNC_EVERY: usize = 64;
+
+/// Messages handed to the transport together (SMTP pipelines across them), and the most bytes
+/// of them held at once (a larger message goes alone).
+const BATCH_MESSAGES: usize = 16;
+const BATCH_BYTES: usize = 8 << 20;
+
+/// A due message, locked (the descriptor is `message.eml`) and read, about to be sent.
+struct Taken {
+    dir: PathBuf,
+    lock: File,
+    state: MessageState,
+    raw: Vec<u8>,
+    /// Its pending recipients; `None` when none is left.
+    envelope: Option<Envelope>,
+}
+
+/// What one flush keeps track of across batches.
+struct Run<'a> {
+    report: &'a mut FlushReport,
+    /// Delivered folders removed since `queue/` was last synced.
+    unsynced: &'a mut usize,
+    /// Where delivered folders go to be removed.
+    gone: std::sync::mpsc::Sender<PathBuf>,
+}
 
 /// Why the outbox could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -329,8 +356,9 @@ impl Outbox {
         self.flush_until(transport, now, &|| false)
     }
 
-    /// [`Outbox::flush_due`] that ends early once `stop` says so, asked before each message: the
-    /// one in hand is finished (sent and its state written), the rest wait for the next flush.
+    /// [`Outbox::flush_due`] that ends early once `stop` says so, asked before each message is
+    /// taken: the batch in hand (at most 16 messages) is finished (sent and its states
+    /// written), the rest wait for the next flush.
     pub fn flush_until(
         &self,
         transport: &mut dyn Transport,
@@ -343,7 +371,17 @@ impl Outbox {
         dirs.sort();
         // Delivered folders removed since `queue/` was last synced.
         let mut unsynced = 0;
-        let result = self.flush_each(transport, now, stop, dirs, &mut report, &mut unsynced);
+        let result = std::thread::scope(|scope| {
+            // Delivered folders, out of `queue/` already, are removed beside the flush.
+            let (gone, removals) = std::sync::mpsc::channel::<PathBuf>();
+            scope.spawn(move || {
+                for dir in removals {
+                    remove_delivered(&dir);
+                }
+            });
+            let mut run = Run { report: &mut report, unsynced: &mut unsynced, gone };
+            self.flush_each(transport, now, stop, dirs, &mut run)
+        });
         if unsynced > 0 {
             self.sync_queue()?;
         }
@@ -356,53 +394,104 @@ impl Outbox {
         now: f64,
         stop: &dyn Fn() -> bool,
         dirs: Vec<PathBuf>,
-        report: &mut FlushReport,
-        unsynced: &mut usize,
+        run: &mut Run<'_>,
     ) -> Result<(), OutboxError> {
-        for dir in dirs {
-            if stop() {
-                break;
-            }
-            let Some(mut lock) = self.lock(&dir) else {
-                report.busy += 1;
-                continue;
-            };
-            let mut state = match read_state(&dir) {
-                Ok(s) => s,
-                Err(OutboxError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => continue,
-                // One bad entry must not hold up the others; `status` shows it.
-                Err(e) => {
-                    report.corrupt.push(e.to_string());
-                    continue;
+        let mut dirs = dirs.into_iter();
+        loop {
+            // A batch of due messages, locked and read, handed to the transport together.
+            let mut batch: Vec<Taken> = Vec::new();
+            let mut bytes = 0;
+            let mut stopping = false;
+            while batch.len() < BATCH_MESSAGES && bytes < BATCH_BYTES {
+                if stop() {
+                    stopping = true;
+                    break;
                 }
-            };
-            if state.next_try > now {
-                report.waiting += 1;
-                continue;
+                let Some(dir) = dirs.next() else { break };
+                if let Some(taken) = self.take(dir, now, run.report)? {
+                    bytes += taken.raw.len();
+                    batch.push(taken);
+                }
             }
-            // The locked descriptor is the message file itself.
-            let mut raw = Vec::new();
-            io::Read::read_to_end(&mut lock, &mut raw).map_err(io_err(&dir))?;
-            if self.attempt(transport, &dir, &mut state, &raw)? {
-                *unsynced += 1;
+            if batch.is_empty() {
+                return Ok(());
             }
-            drop(lock);
-            if *unsynced >= SYNC_EVERY {
-                self.sync_queue()?;
-                *unsynced = 0;
+            let items: Vec<(Envelope, &[u8])> =
+                batch.iter().filter_map(|t| Some((t.envelope.clone()?, t.raw.as_slice()))).collect();
+            let mut results = transport.send_many(&items).into_iter();
+            for mut t in batch {
+                let result = t.envelope.as_ref().map(|_| {
+                    // A transport that gave fewer results: its recipients have failed for now.
+                    results.next().unwrap_or_else(|| {
+                        Ok(Receipt {
+                            transport: "none",
+                            destination: String::new(),
+                            queue_id: None,
+                            recipients: Vec::new(),
+                            peer: None,
+                            tls: None,
+                        })
+                    })
+                });
+                if let Some(delivered) = self.record(&t.dir, &mut t.state, t.envelope.as_ref(), result)? {
+                    *run.unsynced += 1;
+                    if let Err(unsent) = run.gone.send(delivered) {
+                        remove_delivered(&unsent.0);
+                    }
+                }
+                drop(t.lock);
+                if *run.unsynced >= SYNC_EVERY {
+                    self.sync_queue()?;
+                    *run.unsynced = 0;
+                }
+                let pending = t.state.recipients.iter().any(|r| r.status == RecipientStatus::Transient);
+                let failed = t.state.recipients.iter().any(|r| r.status == RecipientStatus::Permanent);
+                if pending {
+                    run.report.deferred += 1;
+                } else if failed {
+                    run.report.failed += 1;
+                } else {
+                    run.report.delivered += 1;
+                }
+                run.report.attempted.push(t.state);
             }
-            let pending = state.recipients.iter().any(|r| r.status == RecipientStatus::Transient);
-            let failed = state.recipients.iter().any(|r| r.status == RecipientStatus::Permanent);
-            if pending {
-                report.deferred += 1;
-            } else if failed {
-                report.failed += 1;
-            } else {
-                report.delivered += 1;
+            if stopping {
+                return Ok(());
             }
-            report.attempted.push(state);
         }
-        Ok(())
+    }
+
+    /// Locks and reads a queued message if it is due; `None` (counted in the report) when
+    /// another process holds it, it is gone, unreadable or not yet due.
+    fn take(&self, dir: PathBuf, now: f64, report: &mut FlushReport) -> Result<Option<Taken>, OutboxError> {
+        let Some(mut lock) = self.lock(&dir) else {
+            report.busy += 1;
+            return Ok(None);
+        };
+        let state = match read_state(&dir) {
+            Ok(s) => s,
+            Err(OutboxError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => return Ok(None),
+            // One bad entry must not hold up the others; `status` shows it.
+            Err(e) => {
+                report.corrupt.push(e.to_string());
+                return Ok(None);
+            }
+        };
+        if state.next_try > now {
+            report.waiting += 1;
+            return Ok(None);
+        }
+        // The locked descriptor is the message file itself.
+        let mut raw = Vec::new();
+        io::Read::read_to_end(&mut lock, &mut raw).map_err(io_err(&dir))?;
+        let pending: Vec<String> = state
+            .recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::Transient)
+            .map(|r| r.address.clone())
+            .collect();
+        let envelope = if pending.is_empty() { None } else { Some(Envelope::new(state.from.clone(), pending)?) };
+        Ok(Some(Taken { dir, lock, state, raw, envelope }))
     }
 
     /// Syncs `queue/`, making the removal of delivered folders durable.
@@ -411,26 +500,20 @@ impl Outbox {
         sync_dir(&queue).map_err(io_err(&queue))
     }
 
-    /// One attempt at one locked message; leaves its folder updated, failed or gone. True when
-    /// it is gone (delivered) and `queue/` must be synced.
-    fn attempt(
+    /// Takes in the outcome of one attempt at a locked message (`result` of sending it to
+    /// `envelope`, its pending recipients; none when nothing was pending); leaves its folder
+    /// updated, failed or out of `queue/`. When delivered, where its folder went (to be
+    /// removed), and `queue/` must be synced.
+    fn record(
         &self,
-        transport: &mut dyn Transport,
         dir: &Path,
         state: &mut MessageState,
-        raw: &[u8],
-    ) -> Result<bool, OutboxError> {
-        let pending: Vec<String> = state
-            .recipients
-            .iter()
-            .filter(|r| r.status == RecipientStatus::Transient)
-            .map(|r| r.address.clone())
-            .collect();
-        if !pending.is_empty() {
-            let envelope = Envelope::new(state.from.clone(), pending.clone())?;
-            let result = transport.send_raw(&envelope, raw);
+        envelope: Option<&Envelope>,
+        result: Option<Result<Receipt, InjectError>>,
+    ) -> Result<Option<PathBuf>, OutboxError> {
+        if let (Some(envelope), Some(result)) = (envelope, result) {
             let now = now_secs();
-            let outcomes = outcomes(&envelope, &result);
+            let outcomes = outcomes(envelope, &result);
             state.attempts += 1;
             let too_old = now - state.created > self.policy.max_age.as_secs_f64();
             let mut last_error = None;
@@ -458,25 +541,18 @@ impl Outbox {
             state.next_try = now + self.policy.delay(state.attempts).as_secs_f64();
         }
         if state.recipients.iter().any(|r| r.status == RecipientStatus::Transient) {
-            return write_state(dir, state).map(|()| false);
+            return write_state(dir, state).map(|()| None);
         }
         if state.recipients.iter().any(|r| r.status == RecipientStatus::Permanent) {
             write_state(dir, state)?;
             write_synced(&dir.join(REPORT), dsn(state).as_bytes()).map_err(io_err(dir))?;
-            return self.move_to(dir, "failed").map(|()| false);
+            return self.move_to(dir, "failed").map(|()| None);
         }
-        // Delivered: out of the queue first (atomic), then removed. `queue/` is synced by the
+        // Delivered: out of the queue (atomic); removed by the caller. `queue/` is synced by the
         // caller, once for many.
         let gone = self.root.join("tmp").join(format!("{}.done", state.id));
         fs::rename(dir, &gone).map_err(io_err(dir))?;
-        // What a queued folder holds, removed by name; anything else by the slower walk.
-        for f in [STATE, MESSAGE] {
-            let _ = fs::remove_file(gone.join(f));
-        }
-        if fs::remove_dir(&gone).is_err() {
-            let _ = fs::remove_dir_all(&gone);
-        }
-        Ok(true)
+        Ok(Some(gone))
     }
 
     /// Makes queued messages due now, and puts failed ones back in the queue with their failed
@@ -639,6 +715,17 @@ impl Outbox {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
+    }
+}
+
+/// Removes a delivered message's folder: what a queued folder holds by name, anything else by
+/// the slower walk.
+fn remove_delivered(dir: &Path) {
+    for f in [STATE, MESSAGE] {
+        let _ = fs::remove_file(dir.join(f));
+    }
+    if fs::remove_dir(dir).is_err() {
+        let _ = fs::remove_dir_all(dir);
     }
 }
 
@@ -828,5 +915,47 @@ mod tests {
         for bad in ["", "..", "../x", "a/b", "queue", "x.done"] {
             assert!(!valid_id(bad), "{bad}");
         }
+    }
+
+    /// Takes batches, answering all but the last message of each.
+    struct ShortAnswers(Vec<usize>);
+
+    impl Transport for ShortAnswers {
+        fn send_raw(&mut self, _: &Envelope, _: &[u8]) -> Result<Receipt, InjectError> {
+            unreachable!("flushes hand over batches")
+        }
+        fn send_many(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, InjectError>> {
+            self.0.push(items.len());
+            let accept = |e: &Envelope| {
+                let recipients =
+                    e.to().iter().map(|a| RecipientResult::new(a.clone(), RecipientStatus::Accepted, "ok"));
+                Ok(Receipt {
+                    transport: "test",
+                    destination: String::new(),
+                    queue_id: None,
+                    recipients: recipients.collect(),
+                    peer: None,
+                    tls: None,
+                })
+            };
+            items[..items.len() - 1].iter().map(|(e, _)| accept(e)).collect()
+        }
+    }
+
+    #[test]
+    fn batches_are_bounded_and_a_missing_answer_leaves_the_message_queued() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path().join("out")).expect("outbox");
+        for i in 0..40 {
+            let env = Envelope::new("a@example.test", [format!("r{i}@example.test")]).expect("envelope");
+            outbox.add(&env, format!("Subject: {i}\r\n\r\nx\r\n").as_bytes()).expect("add");
+        }
+        let mut t = ShortAnswers(Vec::new());
+        let r = outbox.flush(&mut t).expect("flush");
+        assert_eq!(t.0, vec![16, 16, 8]);
+        assert_eq!((r.delivered, r.deferred), (37, 3));
+        let left = outbox.status().expect("status");
+        assert_eq!(left.len(), 3);
+        assert!(left.iter().all(|e| e.message.last_error.as_deref().is_some_and(|m| m.contains("no result"))));
     }
 }

@@ -383,6 +383,23 @@ impl Transport for SmtpTransport {
     fn send_raw(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<Receipt, InjectError> {
         self.send_smtp(envelope, raw).map_err(InjectError::Smtp)
     }
+
+    /// Pipelined across messages ([`SmtpTransport::send_batch`]); a message the connection broke
+    /// before its data is sent again on a fresh one, one whose outcome is unknown is not.
+    fn send_many(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, InjectError>> {
+        let results = self.send_batch(items);
+        results
+            .into_iter()
+            .zip(items)
+            .map(|(r, (envelope, raw))| match r {
+                Err(SmtpError::Io { .. } | SmtpError::Timeout { .. } | SmtpError::Protocol(_)) => {
+                    self.send_smtp(envelope, raw)
+                }
+                other => other,
+            })
+            .map(|r| r.map_err(InjectError::Smtp))
+            .collect()
+    }
 }
 
 #[cfg(test)]

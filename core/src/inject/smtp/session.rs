@@ -365,7 +365,7 @@ impl Session {
     /// write together with the next message's MAIL, RCPT and DATA (RFC 2920 §3.1 allows message
     /// content first in a group), so a message costs one round trip. A broken connection ends
     /// the batch: that message and the rest get the error.
-    pub(super) async fn send_batch(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, SmtpError>> {
+    pub(crate) async fn send_batch(&mut self, items: &[(Envelope, &[u8])]) -> Vec<Result<Receipt, SmtpError>> {
         let mut out: Vec<Result<Receipt, SmtpError>> = Vec::with_capacity(items.len());
         if !self.ext.pipelining {
             for (env, raw) in items {
