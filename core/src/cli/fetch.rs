@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::signals::{Backoff, Stop};
 use super::{CliError, out};
-use crate::fetch::{Fetcher, FlagMode, FolderReport, ImapAuth, ImapConfig};
+use crate::fetch::{Fetcher, FolderReport, SyncOptions};
 
 /// Arguments of `mailwright fetch`. Exit codes: 0 synced, 75 the server could not be reached or
 /// failed for now (retry later), 69 login refused, 1 usage.
@@ -32,7 +32,8 @@ pub(crate) struct Args {
     /// IMAP folder to sync (repeatable; default INBOX).
     #[arg(long = "folder")]
     folders: Vec<String>,
-    /// After syncing, wait for new mail with IMAP IDLE and sync again, until SIGTERM or SIGINT
+    /// After syncing, wait for new mail with IMAP IDLE (on the first folder; the others are
+    /// synced at least every minute) and sync again, until SIGTERM or SIGINT
     /// (the message in hand is finished and committed, then exit 0); a dropped connection is
     /// retried with backoff (1 s doubling to a minute).
     #[arg(long)]
@@ -103,26 +104,36 @@ fn show(r: &FolderReport, json: bool, servers: usize) -> String {
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let password = if a.oauth2.given() { String::new() } else { super::secret::password(a.password_file.as_ref())? };
-    let mut c = ImapConfig::from_url(&a.imap[0], &a.user, &password).map_err(fail)?;
-    c.oauth2 = a.oauth2.login(&a.user)?;
-    c.auth = if a.auth_plain { ImapAuth::Plain } else { ImapAuth::Login };
-    c.ca_file = a.ca_file.clone();
-    c.insecure = a.insecure;
-    c.allow_plaintext = a.allow_plaintext;
-    c.timeout = Duration::from_secs(a.timeout.max(1));
-    c.connect_timeout = Duration::from_secs(a.connect_timeout.max(1));
-    c.limits.batch_messages = a.batch.max(1);
-    c.flags = a.flags.parse().map_err(fail)?;
-    if a.expunge && c.flags != FlagMode::TwoWay {
+    if a.expunge && a.flags != "two-way" {
         return Err(CliError::usage("--expunge needs --flags two-way"));
     }
-    c.expunge = a.expunge;
+    let oauth2 = a.oauth2.login(&a.user)?;
+    let password = if oauth2.is_some() { String::new() } else { super::secret::password(a.password_file.as_ref())? };
+    // The same settings, defaults and checks as the bindings' imap_sync.
+    let options = SyncOptions {
+        servers: a.imap.clone(),
+        user: a.user.clone(),
+        password: Some(password),
+        folders: a.folders.clone(),
+        ca_file: a.ca_file.clone(),
+        insecure: a.insecure,
+        allow_plaintext: a.allow_plaintext,
+        auth_plain: a.auth_plain,
+        timeout: Some(a.timeout.max(1) as f64),
+        connect_timeout: Some(a.connect_timeout.max(1) as f64),
+        batch: Some(a.batch),
+        flags: Some(a.flags.clone()),
+        expunge: a.expunge,
+        ..SyncOptions::default()
+    };
+    let mut servers = options.configs().map_err(fail)?;
+    for c in &mut servers {
+        c.oauth2 = oauth2.clone();
+    }
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the server's certificate is NOT verified");
     }
-    let folders = if a.folders.is_empty() { vec!["INBOX".to_string()] } else { a.folders.clone() };
-    let servers = c.for_servers(&a.imap).map_err(fail)?;
+    let folders = options.folders();
     let mut f = Fetcher::connect_any(servers, &a.maildir).map_err(fail)?;
     if !a.idle {
         for folder in &folders {
@@ -162,7 +173,10 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             continue;
         }
         backoff.reset();
-        if let Err(e) = f.idle_until(&folders[0], Duration::from_secs(25 * 60), &stopping) {
+        // IDLE watches one folder; the others are looked at (a SELECT each when unchanged) at
+        // least every minute.
+        let wait = Duration::from_secs(if folders.len() > 1 { 60 } else { 25 * 60 });
+        if let Err(e) = f.idle_until(&folders[0], wait, &stopping) {
             retry(&e, &mut f, &mut backoff);
         }
     }
