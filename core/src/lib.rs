@@ -41,6 +41,8 @@ pub mod inject;
 pub mod limits;
 pub mod mailbox;
 #[cfg(feature = "smtp")]
+pub mod migrate;
+#[cfg(feature = "smtp")]
 pub mod oauth2;
 pub mod parse;
 pub mod sample;
