@@ -303,11 +303,11 @@ pub struct FolderReport {
     pub state: FolderState,
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// The connection, plain or TLS, as one type.
-struct Conn(Box<dyn Io>);
+pub(crate) struct Conn(Box<dyn Io>);
 
 impl fmt::Debug for Conn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,7 +333,7 @@ impl AsyncWrite for Conn {
     }
 }
 
-type Session = async_imap::Session<Conn>;
+pub(crate) type Session = async_imap::Session<Conn>;
 
 struct PlainAuth(String, String);
 
@@ -1031,7 +1031,7 @@ async fn login_any(servers: &[ImapConfig]) -> Result<(usize, Session), FetchErro
     Err(FetchError::Unreachable(failures))
 }
 
-async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
+pub(crate) async fn login(c: &ImapConfig) -> Result<Session, FetchError> {
     let client =
         tokio::time::timeout(c.connect_timeout, open(c)).await.map_err(|_| FetchError::Timeout("connect"))??;
     if let Some(o) = &c.oauth2 {

@@ -6,10 +6,12 @@
 //!   `file:`/`env:` passwords, refused when others may read it) and `--shard i/n`.
 //! * [`folders`]: folder names (modified UTF-7) and which source folder goes where: SPECIAL-USE
 //!   (RFC 6154) first, `--map OLD=NEW` rules, the same path otherwise.
+//! * [`imap`]: an account's folders as LIST shows them.
 
 use std::path::{Path, PathBuf};
 
 pub mod folders;
+pub mod imap;
 pub mod users;
 
 pub use folders::{Folder, Mapping, SpecialUse};
@@ -32,6 +34,9 @@ pub enum MigrateError {
     /// An option is wrong.
     #[error("{0}")]
     Config(String),
+    /// An IMAP server failed or refused the login.
+    #[error(transparent)]
+    Imap(#[from] crate::fetch::FetchError),
 }
 
 impl MigrateError {

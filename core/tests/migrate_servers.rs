@@ -1,0 +1,94 @@
+//! The migration's two servers (`scripts/mail-servers start`): "old" on 127.0.4.1 names its
+//! special folders as Exchange does ("Sent Items", hierarchy "/"), "new" on 127.0.4.2 as Dovecot
+//! does ("Sent", hierarchy "."), and the folder plan meets them by SPECIAL-USE.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mailwright::fetch::{FetchError, ImapConfig};
+use mailwright::migrate::MigrateError;
+use mailwright::migrate::folders::plan;
+use mailwright::migrate::imap::Account;
+
+const CA: &str = "/etc/mailwright-test/tls/ca.pem";
+const OLD: (&str, &str) = ("127.0.4.1", "/etc/mailwright-test/dovecot-mig-old.conf");
+const NEW: (&str, &str) = ("127.0.4.2", "/etc/mailwright-test/dovecot-mig-new.conf");
+
+fn up() -> bool {
+    let ok = [OLD, NEW].iter().all(|(addr, conf)| {
+        TcpStream::connect_timeout(&format!("{addr}:993").parse().expect("addr"), Duration::from_secs(1)).is_ok()
+            && Path::new(conf).exists()
+    });
+    if !ok {
+        let msg =
+            "SKIPPED migration server tests: no Dovecot on 127.0.4.1-2 (run `scripts/mail-servers start` as root)";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}; CI must not skip");
+        eprintln!("\n*** {msg} ***\n");
+    }
+    ok
+}
+
+fn config(addr: &str, user: &str, password: &str) -> ImapConfig {
+    let mut c = ImapConfig::from_url(&format!("imaps://{addr}"), user, password).expect("url");
+    c.ca_file = Some(PathBuf::from(CA));
+    c.timeout = Duration::from_secs(20);
+    c
+}
+
+#[test]
+fn special_folders_of_old_and_new_meet_by_their_use() {
+    if !up() {
+        return;
+    }
+    let user = format!("plan{}@example.test", std::process::id());
+    let mut old = Account::connect(config(OLD.0, &user, "oldpw")).expect("old");
+    let mut new = Account::connect(config(NEW.0, &user, "newpw")).expect("new");
+    let (from, to) = (old.folders().expect("old folders"), new.folders().expect("new folders"));
+    old.logout();
+    new.logout();
+    assert!(from.iter().any(|f| f.name == "Sent Items" && f.separator == Some('/')), "{from:?}");
+    assert!(to.iter().any(|f| f.name == "Sent" && f.separator == Some('.')), "{to:?}");
+    let got: Vec<(String, String)> = plan(&from, &to, &[], '.').into_iter().map(|m| (m.from, m.to)).collect();
+    for pair in [
+        ("INBOX", "INBOX"),
+        ("Sent Items", "Sent"),
+        ("Deleted Items", "Trash"),
+        ("Junk E-mail", "Junk"),
+        ("Drafts", "Drafts"),
+    ] {
+        assert!(got.contains(&(pair.0.to_string(), pair.1.to_string())), "{pair:?} in {got:?}");
+    }
+}
+
+#[test]
+fn a_wrong_password_is_refused_as_a_login_error() {
+    if !up() {
+        return;
+    }
+    match Account::connect(config(OLD.0, "someone@example.test", "wrong")) {
+        Err(MigrateError::Imap(FetchError::Auth { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn new_enforces_a_quota_written_for_one_user() {
+    if !up() {
+        return;
+    }
+    use std::io::Write;
+    let user = format!("quota{}@example.test", std::process::id());
+    // Dovecot notices the file by its modification time: a second later than any earlier write.
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut f =
+        std::fs::OpenOptions::new().append(true).open("/etc/mailwright-test/migrate-quota").expect("quota file");
+    writeln!(f, "{user}:::::::userdb_quota_rule=*:storage=1M").expect("write");
+    drop(f);
+    let out = std::process::Command::new("doveadm")
+        .args(["-c", NEW.1, "quota", "get", "-u", &user])
+        .output()
+        .expect("doveadm");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.contains("STORAGE") && l.contains("1024")), "{text}");
+}
