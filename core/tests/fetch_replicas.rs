@@ -145,6 +145,9 @@ fn replicas_take_over_without_refetching_and_other_numbering_adds_no_duplicate()
     // imap-c: the same forty messages and two more, numbered anew. Synced by content.
     let raw: Vec<Vec<u8>> = (0..42).map(|i| message(i, 800)).collect();
     IMAP_C.create_folder(&name);
+    // Independent servers number from their own clocks and may meet: make sure these differ.
+    let other = validity.as_u64().expect("uidvalidity") % 4_000_000_000 + 7919;
+    IMAP_C.doveadm(&["mailbox", "update", "-u", USER, "--uid-validity", &other.to_string(), &name], None);
     IMAP_C.write_raw(&name, 0, &raw);
     let (r, _) = fetch(&[a.clone(), IMAP_C.url("imap")], dir.path(), &name, 3);
     assert_eq!((counts(&r), r["uidvalidity_changed"].as_bool()), ((2, 40), Some(true)), "{r}");
