@@ -45,6 +45,10 @@ pub enum Error {
     #[cfg(feature = "smtp")]
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// A migration could not run (a mailbox's own failure is in its report).
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
     /// The bot could not run (a failing action only quarantines its message).
     #[error(transparent)]
     Bot(#[from] BotError),
@@ -64,6 +68,8 @@ impl Error {
             Error::Mailbox(e) => e.is_transient(),
             #[cfg(feature = "smtp")]
             Error::Fetch(e) => e.is_transient(),
+            #[cfg(feature = "smtp")]
+            Error::Migrate(e) => e.is_transient(),
             Error::Bot(e) => e.is_transient(),
             Error::Parse(_) | Error::Dissect(_) | Error::Build(_) => false,
             #[cfg(feature = "smtp")]

@@ -9,6 +9,7 @@ mod destination;
 mod dissect;
 mod fetch;
 mod input;
+mod migrate;
 mod parse;
 mod queue;
 mod secret;
@@ -28,6 +29,10 @@ pub mod exit {
     pub const USAGE: u8 = 1;
     /// Permanent delivery failure (EX_UNAVAILABLE).
     pub const UNAVAILABLE: u8 = 69;
+    /// A check failed: `migrate verify` found a difference (as linters exit).
+    pub const CHECK: u8 = 2;
+    /// The destination is over quota (EX_CANTCREAT): raise it and run again.
+    pub const CANTCREAT: u8 = 73;
     /// Internal error (EX_SOFTWARE).
     pub const SOFTWARE: u8 = 70;
     /// Temporary failure: retry later (EX_TEMPFAIL).
@@ -104,6 +109,16 @@ pub fn exit_code(e: &crate::Error) -> u8 {
         E::Mailbox(e) => mailbox(e),
         #[cfg(feature = "smtp")]
         E::Fetch(e) => fetch(e),
+        #[cfg(feature = "smtp")]
+        E::Migrate(e) => {
+            use crate::migrate::MigrateError as M;
+            match e {
+                M::Users { .. } | M::Config(_) | M::State { .. } => exit::USAGE,
+                M::Imap(e) => fetch(e),
+                M::OverQuota(_) => exit::CANTCREAT,
+                M::PushBack(_) => exit::TEMPFAIL,
+            }
+        }
         E::Auth(e) => match e {
             crate::auth::AuthError::Runtime(_) => exit::SOFTWARE,
             _ => exit::USAGE,
@@ -168,6 +183,15 @@ enum Command {
     #[command(after_help = "Example:\n  mailwright fetch --imap imaps://imap.example.org --user me@example.org \
                             --password-file ~/.imap-pw --maildir ~/Maildir --folder INBOX --folder Archive")]
     Fetch(fetch::Args),
+    /// Move mailboxes from one IMAP server to another, byte-identical with flags, keywords and
+    /// dates, and prove it message by message; a rerun copies only what is new.
+    #[command(
+        after_help = "Examples:\n  mailwright migrate --from imaps://old.example.org --to imaps://new.example.org \
+                            --users users.csv --jobs 8 --state state/\n  \
+                            mailwright migrate verify --from imaps://old.example.org --to imaps://new.example.org \
+                            --users users.csv --json"
+    )]
+    Migrate(Box<migrate::Args>),
     /// Run a rules file over a Maildir: dissect, save, run, print, reply, forward, move, flag;
     /// every message handled once.
     #[command(after_help = "Examples:\n  mailwright bot --rules rules.toml --dry-run\n  \
@@ -234,6 +258,7 @@ where
         Command::Send(a) => send::run(*a),
         Command::Queue(a) => queue::run(a),
         Command::Fetch(a) => fetch::run(a),
+        Command::Migrate(a) => migrate::run(*a),
         Command::Bot(a) => bot::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Dkim(a) => verify::run_dkim(a),

@@ -375,7 +375,7 @@ impl fmt::Debug for Fetcher {
     }
 }
 
-fn imap_err(stage: impl Into<String>) -> impl FnOnce(async_imap::error::Error) -> FetchError {
+pub(crate) fn imap_err(stage: impl Into<String>) -> impl FnOnce(async_imap::error::Error) -> FetchError {
     let stage = stage.into();
     move |e| FetchError::Imap { stage, detail: e.to_string() }
 }
@@ -963,7 +963,7 @@ impl Landing<'_> {
 }
 
 /// `what` awaited for at most `timeout`; its IMAP error or the timeout as a [`FetchError`].
-async fn timed<T>(
+pub(crate) async fn timed<T>(
     timeout: Duration,
     what: &'static str,
     f: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,

@@ -1,54 +1,86 @@
-//! One side of a migration over IMAP: an account's folders as LIST shows them. The connection
-//! (TLS, the login, OAuth2) is the fetch module's.
+//! One side of a migration over IMAP. The connection (TLS, the login, OAuth2) is the fetch
+//! module's; what is here is what a migration asks of a server: its folders as LIST shows them,
+//! a folder's numbering, messages streamed with their flags and dates, and APPEND pipelined
+//! (LITERAL+, RFC 7888) with the UIDs the server gives them (UIDPLUS, RFC 4315).
 
-use futures_util::TryStreamExt;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_imap::imap_proto::rfc4315::UidSetMember;
+use async_imap::imap_proto::{Response, ResponseCode, Status};
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::io::AsyncWriteExt;
 
 use super::MigrateError;
-use super::folders::{Folder, SpecialUse, decode_mutf7};
-use crate::fetch::{FetchError, ImapConfig};
+use super::folders::{Folder, SpecialUse, decode_mutf7, encode_mutf7};
+use crate::fetch::{FetchError, ImapConfig, imap_err, timed};
 
-/// A logged-in account on one server.
-pub struct Account {
-    runtime: tokio::runtime::Runtime,
+/// APPENDs sent before their answers are read (with LITERAL+).
+const APPEND_WINDOW: usize = 32;
+
+/// A logged-in account, driven by the caller's runtime.
+pub(crate) struct Side {
     session: crate::fetch::Session,
-    config: ImapConfig,
+    pub(crate) config: ImapConfig,
+    /// UIDPLUS: APPEND answers with the new message's UID.
+    pub(crate) uidplus: bool,
+    /// LITERAL+: APPENDs can be pipelined.
+    literal_plus: bool,
+    /// The folder selected (or examined), if any.
+    selected: Option<String>,
+    tag: u64,
 }
 
-impl std::fmt::Debug for Account {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account").field("config", &self.config).finish()
+/// A folder's numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Numbering {
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub exists: u32,
+}
+
+/// A message as the source serves it.
+pub(crate) struct Message {
+    pub uid: u32,
+    /// System flags and keywords, `\Recent` left out, in the server's spelling.
+    pub flags: Vec<String>,
+    /// INTERNALDATE in IMAP's form (`02-Dec-2026 05:16:20 +0000`) and as seconds since 1970.
+    pub date: Option<(String, i64)>,
+    pub body: Vec<u8>,
+}
+
+/// What the server said to one APPEND.
+#[derive(Debug)]
+pub(crate) enum Appended {
+    /// Stored; the UID when the server says it (UIDPLUS).
+    Ok(Option<u32>),
+    /// Refused: the response code (`OVERQUOTA`, `LIMIT`, …) if any, and the server's words.
+    No(Option<String>, String),
+}
+
+impl Side {
+    pub(crate) async fn connect(config: ImapConfig) -> Result<Self, MigrateError> {
+        let mut session = crate::fetch::login(&config).await?;
+        let caps = timed(config.timeout, "CAPABILITY", session.capabilities()).await?;
+        let (uidplus, literal_plus) = (caps.has_str("UIDPLUS"), caps.has_str("LITERAL+"));
+        Ok(Side { session, config, uidplus, literal_plus, selected: None, tag: 0 })
     }
-}
 
-impl Account {
-    /// Connects and logs in.
-    pub fn connect(config: ImapConfig) -> Result<Self, MigrateError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| MigrateError::Config(format!("cannot start the I/O runtime: {e}")))?;
-        let session = runtime.block_on(crate::fetch::login(&config))?;
-        Ok(Account { runtime, session, config })
+    fn timeout(&self) -> Duration {
+        self.config.timeout
     }
 
     /// Every folder, with its separator, special use and whether it can hold messages. Names
     /// are decoded from modified UTF-7. When the server marks no folder with a special use, the
     /// common names (Sent Items, Trash, …) stand in.
-    pub fn folders(&mut self) -> Result<Vec<Folder>, MigrateError> {
+    pub(crate) async fn folders(&mut self) -> Result<Vec<Folder>, MigrateError> {
         use async_imap::types::NameAttribute as A;
-        let timeout = self.config.timeout;
-        let session = &mut self.session;
-        let names = self.runtime.block_on(async {
-            let stream = tokio::time::timeout(timeout, session.list(Some(""), Some("*")))
-                .await
-                .map_err(|_| FetchError::Timeout("LIST"))?
-                .map_err(|e| FetchError::Imap { stage: "LIST".into(), detail: e.to_string() })?;
-            tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
-                .await
-                .map_err(|_| FetchError::Timeout("LIST"))?
-                .map_err(|e| FetchError::Imap { stage: "LIST".into(), detail: e.to_string() })
-        })?;
+        let timeout = self.timeout();
+        let stream = timed(timeout, "LIST", self.session.list(Some(""), Some("*"))).await?;
+        let names = tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
+            .await
+            .map_err(|_| FetchError::Timeout("LIST"))?
+            .map_err(imap_err("LIST"))?;
         let mut out = Vec::with_capacity(names.len());
         for n in &names {
             let special = n.attributes().iter().find_map(|a| match a {
@@ -82,10 +114,400 @@ impl Account {
         Ok(out)
     }
 
+    /// The subscribed folders (decoded).
+    pub(crate) async fn subscribed(&mut self) -> Result<Vec<String>, MigrateError> {
+        let timeout = self.timeout();
+        let stream = timed(timeout, "LSUB", self.session.lsub(Some(""), Some("*"))).await?;
+        let names = tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
+            .await
+            .map_err(|_| FetchError::Timeout("LSUB"))?
+            .map_err(imap_err("LSUB"))?;
+        names.iter().map(|n| decode_mutf7(n.name())).collect()
+    }
+
+    /// Creates a folder (one that exists already is fine) and subscribes it when asked.
+    pub(crate) async fn create(&mut self, folder: &str, subscribe: bool) -> Result<(), MigrateError> {
+        let wire = wire_name(folder)?;
+        let timeout = self.timeout();
+        if let Err(e) = timed(timeout, "CREATE", self.session.run_command_and_check_ok(format!("CREATE {wire}"))).await
+        {
+            // Already there (ALREADYEXISTS, RFC 5530) is what a rerun sees.
+            if !self.folders().await?.iter().any(|f| f.name == folder) {
+                return Err(e.into());
+            }
+        }
+        if subscribe {
+            timed(timeout, "SUBSCRIBE", self.session.run_command_and_check_ok(format!("SUBSCRIBE {wire}"))).await?;
+        }
+        Ok(())
+    }
+
+    /// Subscribes a folder.
+    pub(crate) async fn subscribe(&mut self, folder: &str) -> Result<(), MigrateError> {
+        let wire = wire_name(folder)?;
+        timed(self.timeout(), "SUBSCRIBE", self.session.run_command_and_check_ok(format!("SUBSCRIBE {wire}"))).await?;
+        Ok(())
+    }
+
+    /// Opens a folder read-only (EXAMINE changes no flag, not even \Recent) or read-write.
+    pub(crate) async fn open(&mut self, folder: &str, write: bool) -> Result<Numbering, MigrateError> {
+        let wire = encoded(folder)?;
+        let timeout = self.timeout();
+        let mailbox = if write {
+            timed(timeout, "SELECT", self.session.select(&wire)).await?
+        } else {
+            timed(timeout, "EXAMINE", self.session.examine(&wire)).await?
+        };
+        self.selected = Some(folder.to_string());
+        Ok(Numbering {
+            uidvalidity: mailbox.uid_validity.unwrap_or(0),
+            uidnext: mailbox.uid_next.unwrap_or(0),
+            exists: mailbox.exists,
+        })
+    }
+
+    /// Every message's UID and flags in the open folder.
+    pub(crate) async fn flags(&mut self) -> Result<Vec<(u32, Vec<String>)>, MigrateError> {
+        let timeout = self.timeout();
+        let stream = timed(timeout, "UID FETCH FLAGS", self.session.uid_fetch("1:*", "(UID FLAGS)")).await?;
+        let items = tokio::time::timeout(timeout * 4, stream.try_collect::<Vec<_>>())
+            .await
+            .map_err(|_| FetchError::Timeout("UID FETCH FLAGS"))?
+            .map_err(imap_err("UID FETCH FLAGS"))?;
+        let mut out: Vec<(u32, Vec<String>)> =
+            items.iter().filter_map(|f| Some((f.uid?, flag_names(f.flags())))).collect();
+        out.sort_unstable_by_key(|(uid, _)| *uid);
+        out.dedup_by_key(|(uid, _)| *uid);
+        Ok(out)
+    }
+
+    /// Every message's UID and size in the open folder.
+    pub(crate) async fn sizes(&mut self) -> Result<Vec<(u32, u64)>, MigrateError> {
+        let timeout = self.timeout();
+        let stream = timed(timeout, "UID FETCH SIZE", self.session.uid_fetch("1:*", "(UID RFC822.SIZE)")).await?;
+        let items = tokio::time::timeout(timeout * 4, stream.try_collect::<Vec<_>>())
+            .await
+            .map_err(|_| FetchError::Timeout("UID FETCH SIZE"))?
+            .map_err(imap_err("UID FETCH SIZE"))?;
+        Ok(items.iter().filter_map(|f| Some((f.uid?, u64::from(f.size?)))).collect())
+    }
+
+    /// Streams the messages `uids` (a UID set such as `4:9,12`) of the open folder to `each`, in
+    /// the server's order; a message is held in memory only while `each` has it.
+    pub(crate) async fn messages<F>(&mut self, uids: &str, each: &mut F) -> Result<(), MigrateError>
+    where
+        F: AsyncFnMut(Message) -> Result<(), MigrateError>,
+    {
+        let timeout = self.timeout();
+        let query = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
+        let mut stream = timed(timeout, "UID FETCH", self.session.uid_fetch(uids, query)).await?;
+        loop {
+            let item = match tokio::time::timeout(timeout, stream.next()).await {
+                Err(_) => return Err(FetchError::Timeout("UID FETCH").into()),
+                Ok(None) => return Ok(()),
+                Ok(Some(item)) => item.map_err(imap_err("UID FETCH"))?,
+            };
+            let (Some(uid), Some(body)) = (item.uid, item.body()) else {
+                continue;
+            };
+            let date = item.internal_date().map(|d| (d.format("%d-%b-%Y %H:%M:%S %z").to_string(), d.timestamp()));
+            let message = Message { uid, flags: flag_names(item.flags()), date, body: body.to_vec() };
+            drop(item);
+            each(message).await?;
+        }
+    }
+
+    /// The open folder's messages above `after`: UID and SHA-256 (bodies are not kept).
+    pub(crate) async fn hashes_after(&mut self, after: u32) -> Result<Vec<(u32, [u8; 32])>, MigrateError> {
+        use sha2::Digest;
+        let mut out = Vec::new();
+        self.messages(&format!("{}:*", after.saturating_add(1)), &mut async |m: Message| {
+            // "n:*" names the last message even when its UID is below n.
+            if m.uid > after {
+                out.push((m.uid, sha2::Sha256::digest(&m.body).into()));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Sets the flags of messages in the open (selected) folder.
+    pub(crate) async fn store_flags(&mut self, uids: &str, flags: &[String]) -> Result<(), MigrateError> {
+        let list = flag_list(flags);
+        let timeout = self.timeout();
+        let stream = timed(timeout, "UID STORE", self.session.uid_store(uids, format!("FLAGS.SILENT {list}"))).await?;
+        tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
+            .await
+            .map_err(|_| FetchError::Timeout("UID STORE"))?
+            .map_err(imap_err("UID STORE"))?;
+        Ok(())
+    }
+
+    /// The next UID a folder will give (STATUS), without opening it.
+    pub(crate) async fn uidnext(&mut self, folder: &str) -> Result<u32, MigrateError> {
+        let wire = encoded(folder)?;
+        let mailbox = timed(self.timeout(), "STATUS", self.session.status(&wire, "(UIDNEXT)")).await?;
+        Ok(mailbox.uid_next.unwrap_or(0))
+    }
+
+    /// Starts an APPEND pipeline into `folder`.
+    pub(crate) fn appender(&mut self, folder: &str) -> Result<Appender<'_>, MigrateError> {
+        let wire = wire_name(folder)?;
+        let window = if self.literal_plus { APPEND_WINDOW } else { 1 };
+        Ok(Appender { side: self, wire, window, waiting: VecDeque::new() })
+    }
+
     /// Logs out (at most five seconds).
-    pub fn logout(mut self) {
-        let _ = self
-            .runtime
-            .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), self.session.logout()).await });
+    pub(crate) async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+/// APPENDs on their way: sent, answers read as the window fills.
+pub(crate) struct Appender<'a> {
+    side: &'a mut Side,
+    wire: String,
+    window: usize,
+    /// Tags sent and not yet answered, oldest first.
+    waiting: VecDeque<String>,
+}
+
+impl Appender<'_> {
+    /// Sends one APPEND; returns the answers that had to be read to make room (oldest first,
+    /// one per earlier `send`).
+    pub(crate) async fn send(
+        &mut self,
+        flags: &[String],
+        date: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<Appended>, MigrateError> {
+        let mut answers = Vec::new();
+        while self.waiting.len() >= self.window {
+            answers.push(self.answer().await?);
+        }
+        self.side.tag += 1;
+        let tag = format!("M{}", self.side.tag);
+        let mut line = format!("{tag} APPEND {} {}", self.wire, flag_list(flags));
+        if let Some(d) = date {
+            line.push_str(&format!(" \"{d}\""));
+        }
+        let timeout = self.side.timeout();
+        let plus = self.side.literal_plus;
+        line.push_str(&format!(" {{{}{}}}\r\n", body.len(), if plus { "+" } else { "" }));
+        let io = self.side.session.get_mut();
+        let sent = async {
+            io.write_all(line.as_bytes()).await?;
+            if plus {
+                io.write_all(body).await?;
+                io.write_all(b"\r\n").await?;
+            }
+            io.flush().await
+        };
+        tokio::time::timeout(timeout, sent)
+            .await
+            .map_err(|_| FetchError::Timeout("APPEND"))?
+            .map_err(|e| FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() })?;
+        if !plus {
+            // A synchronizing literal: the server says go on first.
+            loop {
+                match self.read().await? {
+                    Reply::Continue => break,
+                    Reply::Done { answer, .. } => {
+                        answers.push(answer);
+                        return Ok(answers);
+                    }
+                    Reply::Bye(detail) => {
+                        return Err(FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into());
+                    }
+                    Reply::Other => {}
+                }
+            }
+            let io = self.side.session.get_mut();
+            let rest = async {
+                io.write_all(body).await?;
+                io.write_all(b"\r\n").await?;
+                io.flush().await
+            };
+            tokio::time::timeout(timeout, rest)
+                .await
+                .map_err(|_| FetchError::Timeout("APPEND"))?
+                .map_err(|e| FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() })?;
+        }
+        self.waiting.push_back(tag);
+        Ok(answers)
+    }
+
+    /// Reads every answer still owed.
+    pub(crate) async fn finish(&mut self) -> Result<Vec<Appended>, MigrateError> {
+        let mut answers = Vec::new();
+        while !self.waiting.is_empty() {
+            answers.push(self.answer().await?);
+        }
+        Ok(answers)
+    }
+
+    /// The next response, as much of it as an APPEND needs.
+    async fn read(&mut self) -> Result<Reply, MigrateError> {
+        let r = match tokio::time::timeout(self.side.timeout(), self.side.session.read_response()).await {
+            Err(_) => return Err(FetchError::Timeout("APPEND").into()),
+            Ok(Ok(Some(r))) => r,
+            Ok(Ok(None)) => {
+                return Err(FetchError::Imap {
+                    stage: "APPEND".into(),
+                    detail: "the server closed the connection".into(),
+                }
+                .into());
+            }
+            Ok(Err(e)) => return Err(FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() }.into()),
+        };
+        let text =
+            |o: &async_imap::imap_proto::rfc3501::Outcome<'_>| o.information.as_deref().unwrap_or("").to_string();
+        Ok(match r.parsed() {
+            Response::Continue { .. } => Reply::Continue,
+            Response::Done { tag, status, outcome } => Reply::Done {
+                tag: tag.0.to_string(),
+                answer: match status {
+                    Status::Ok => Appended::Ok(match &outcome.code {
+                        Some(ResponseCode::AppendUid(_, set)) => match set.as_slice() {
+                            [UidSetMember::Uid(u)] => Some(*u),
+                            _ => None,
+                        },
+                        _ => None,
+                    }),
+                    _ => {
+                        let detail = text(outcome);
+                        Appended::No(response_code(&detail), detail)
+                    }
+                },
+            },
+            Response::Data { status: Status::Bye, outcome } => Reply::Bye(text(outcome)),
+            _ => Reply::Other,
+        })
+    }
+
+    /// The answer to the oldest APPEND in flight.
+    async fn answer(&mut self) -> Result<Appended, MigrateError> {
+        let Some(tag) = self.waiting.pop_front() else {
+            return Err(MigrateError::Config("no APPEND in flight".into()));
+        };
+        loop {
+            match self.read().await? {
+                Reply::Done { tag: t, answer } if t == tag => return Ok(answer),
+                Reply::Bye(detail) => {
+                    return Err(FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A response, as an APPEND sees it.
+enum Reply {
+    Continue,
+    Done { tag: String, answer: Appended },
+    Bye(String),
+    Other,
+}
+
+/// A response code the parser does not know (`[OVERQUOTA] …`), from the text it leaves.
+fn response_code(text: &str) -> Option<String> {
+    let rest = text.strip_prefix('[')?;
+    let end = rest.find([']', ' '])?;
+    Some(rest[..end].to_ascii_uppercase())
+}
+
+/// A folder name in modified UTF-7 (async-imap's own commands quote it).
+fn encoded(folder: &str) -> Result<String, MigrateError> {
+    if folder.is_empty() || folder.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(MigrateError::Config(format!("folder name {folder:?} cannot be sent to a server")));
+    }
+    Ok(encode_mutf7(folder))
+}
+
+/// A folder name as our own commands send it: modified UTF-7, quoted.
+fn wire_name(folder: &str) -> Result<String, MigrateError> {
+    let encoded = encoded(folder)?;
+    Ok(format!("\"{}\"", encoded.replace('\\', "\\\\").replace('"', "\\\"")))
+}
+
+/// Flags as names, `\Recent` (which no client can set) left out.
+fn flag_names<'a>(flags: impl Iterator<Item = async_imap::types::Flag<'a>>) -> Vec<String> {
+    use async_imap::types::Flag;
+    let mut out: Vec<String> = flags
+        .filter_map(|f| match f {
+            Flag::Seen => Some("\\Seen".to_string()),
+            Flag::Answered => Some("\\Answered".to_string()),
+            Flag::Flagged => Some("\\Flagged".to_string()),
+            Flag::Deleted => Some("\\Deleted".to_string()),
+            Flag::Draft => Some("\\Draft".to_string()),
+            Flag::Recent | Flag::MayCreate => None,
+            Flag::Custom(c) => Some(c.into_owned()),
+        })
+        .collect();
+    out.sort_by_key(|f| f.to_ascii_lowercase());
+    out.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    out
+}
+
+/// `(\Seen $Label1)`: only what is an atom (a keyword with a space or bracket in it cannot have
+/// come from a server, and could not be sent back).
+fn flag_list(flags: &[String]) -> String {
+    let ok = |f: &&String| {
+        let name = f.strip_prefix('\\').unwrap_or(f);
+        !name.is_empty() && name.bytes().all(|b| b > 0x20 && b < 0x7f && !b"(){%*\"\\]".contains(&b))
+    };
+    format!("({})", flags.iter().filter(ok).map(String::as_str).collect::<Vec<_>>().join(" "))
+}
+
+/// A logged-in account with its own runtime, for one-off questions (which folders are there).
+pub struct Account {
+    runtime: tokio::runtime::Runtime,
+    side: Side,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").field("config", &self.side.config).finish()
+    }
+}
+
+impl Account {
+    /// Connects and logs in.
+    pub fn connect(config: ImapConfig) -> Result<Self, MigrateError> {
+        let runtime = super::runtime()?;
+        let side = runtime.block_on(Side::connect(config))?;
+        Ok(Account { runtime, side })
+    }
+
+    /// Every folder, with its separator, special use and whether it can hold messages. Names
+    /// are decoded from modified UTF-7. When the server marks no folder with a special use, the
+    /// common names (Sent Items, Trash, …) stand in.
+    pub fn folders(&mut self) -> Result<Vec<Folder>, MigrateError> {
+        self.runtime.block_on(self.side.folders())
+    }
+
+    /// Logs out (at most five seconds).
+    pub fn logout(self) {
+        self.runtime.block_on(self.side.logout());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_flags_go_out_quoted_and_as_atoms() {
+        assert_eq!(wire_name("Sent Items").unwrap(), "\"Sent Items\"");
+        assert_eq!(wire_name("a\"b\\c").unwrap(), "\"a\\\"b\\\\c\"");
+        assert_eq!(wire_name("Entwürfe").unwrap(), "\"Entw&APw-rfe\"");
+        assert!(wire_name("bad\r\nA1 LOGOUT").is_err());
+        let flags = ["\\Seen".to_string(), "$Label1".to_string(), "x) A2 DELETE".to_string(), "\\".to_string()];
+        assert_eq!(flag_list(&flags), "(\\Seen $Label1)");
+        assert_eq!(response_code("[OVERQUOTA] Quota exceeded"), Some("OVERQUOTA".into()));
+        assert_eq!(response_code("[LIMIT] slow down"), Some("LIMIT".into()));
+        assert_eq!(response_code("no code"), None);
     }
 }

@@ -1,0 +1,294 @@
+//! `mailwright migrate`: move mailboxes from one IMAP server to another and prove it;
+//! `mailwright migrate verify`: only the proof.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{CliError, exit, fail, out};
+use crate::fetch::ImapConfig;
+use crate::migrate::{Event, MailboxReport, MailboxStatus, Options, Report};
+
+/// Arguments of `mailwright migrate`. Exit codes: 0 every mailbox copied and proven; 2 a proof
+/// found a difference or the destination refused a message; 73 a destination is over quota
+/// (raise it and run again: the mailbox resumes); 69 a login was refused; 75 a server failed
+/// after the retries (run again); 1 usage. One mailbox's failure never stops the others.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// `verify`: compare both sides message by message (hash, flags, keywords, INTERNALDATE,
+    /// folder) without copying.
+    #[arg(value_parser = ["verify"])]
+    action: Option<String>,
+    /// The old server: imap://HOST[:PORT] (STARTTLS) or imaps://HOST[:PORT].
+    #[arg(long)]
+    from: String,
+    /// The new server, likewise.
+    #[arg(long)]
+    to: String,
+    /// CSV: source_user,source_password,dest_user,dest_password per line; a password may be
+    /// file:PATH or env:VAR. Refused when group or others can read it.
+    #[arg(long)]
+    users: PathBuf,
+    /// Mailboxes migrated at once (each holds one connection to each server).
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Where each mailbox's state is kept (what was copied, by content): a rerun copies only
+    /// what is new.
+    #[arg(long, default_value = "migrate-state")]
+    state: PathBuf,
+    /// Move a source folder (and what is below it) elsewhere: OLD=NEW, paths with `/`.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    maps: Vec<String>,
+    /// Only every N-th mailbox of the users file, starting at the I-th: I/N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Do not prove the mailboxes after copying them.
+    #[arg(long = "no-verify")]
+    no_verify: bool,
+    /// List folders, messages and bytes per mailbox, and estimate the copy's duration from the
+    /// rate of earlier runs with this --state; copy nothing.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// At most this many messages a second (over all jobs).
+    #[arg(long = "max-messages-per-second", value_name = "N")]
+    max_messages: Option<f64>,
+    /// At most this many bytes a second (over all jobs).
+    #[arg(long = "max-bytes-per-second", value_name = "N")]
+    max_bytes: Option<f64>,
+    /// Reconnects per mailbox after server push-back (NO [LIMIT], BYE) or a dropped connection;
+    /// the wait starts at a second and doubles up to a minute.
+    #[arg(long, default_value_t = 8)]
+    retries: u32,
+    /// Also trust this CA certificate (PEM).
+    #[arg(long = "ca-file")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the servers' certificates (tests only).
+    #[arg(long)]
+    insecure: bool,
+    /// Permit a server without STARTTLS.
+    #[arg(long = "allow-plaintext")]
+    allow_plaintext: bool,
+    /// Seconds allowed for each response.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    timeout: u64,
+    /// JSON lines: one per mailbox as it finishes, then the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+fn server(url: &str, a: &Args) -> Result<ImapConfig, CliError> {
+    let mut c = ImapConfig::from_url(url, "", "").map_err(fail)?;
+    c.ca_file = a.ca_file.clone();
+    c.insecure = a.insecure;
+    c.allow_plaintext = a.allow_plaintext;
+    c.timeout = Duration::from_secs(a.timeout.max(1));
+    Ok(c)
+}
+
+fn line(r: &MailboxReport, dry_run: bool) -> String {
+    let who = format!("{} -> {}", r.source_user, r.dest_user);
+    if dry_run {
+        return format!(
+            "{who}: {} folders, {} messages ({} bytes), {} to copy ({} bytes)",
+            r.folders.len(),
+            r.messages,
+            r.source_bytes,
+            r.to_copy,
+            r.to_copy_bytes
+        );
+    }
+    let status = match r.status {
+        MailboxStatus::Ok => "ok",
+        MailboxStatus::Mismatch => "MISMATCH",
+        MailboxStatus::OverQuota => "OVER QUOTA",
+        MailboxStatus::LoginRefused => "LOGIN REFUSED",
+        MailboxStatus::Failed => "FAILED",
+    };
+    let proof = match &r.verify {
+        Some(v) if v.clean() => format!(", verified {} = {}", v.source, v.dest - v.extra),
+        Some(v) => format!(
+            ", verify: {} missing, {} duplicated, {} flags, {} dates differ",
+            v.missing, v.duplicated, v.flag_mismatches, v.date_mismatches
+        ),
+        None => String::new(),
+    };
+    let error = r.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
+    format!("{who}: {status}, {} copied ({} bytes) of {}{proof}{error}", r.copied, r.bytes, r.messages)
+}
+
+pub(crate) fn run(a: Args) -> Result<(), CliError> {
+    let mut mailboxes = crate::migrate::users::read_users(&a.users).map_err(fail)?;
+    if let Some(s) = &a.shard {
+        let (i, n) = s
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)))
+            .ok_or_else(|| CliError::usage(format!("--shard {s:?}: want I/N")))?;
+        mailboxes = crate::migrate::users::shard(mailboxes, i, n).map_err(fail)?;
+    }
+    let maps = a.maps.iter().map(|m| crate::migrate::folders::parse_map(m)).collect::<Result<Vec<_>, _>>();
+    if a.insecure {
+        eprintln!("mailwright: warning: --insecure: the servers' certificates are NOT verified");
+    }
+    let mut opts = Options::new(server(&a.from, &a)?, server(&a.to, &a)?, &a.state);
+    opts.jobs = a.jobs.max(1);
+    opts.maps = maps.map_err(fail)?;
+    opts.verify = !a.no_verify;
+    opts.dry_run = a.dry_run;
+    opts.max_messages_per_second = a.max_messages;
+    opts.max_bytes_per_second = a.max_bytes;
+    opts.retries = a.retries;
+    let verify_only = a.action.as_deref() == Some("verify");
+    let bars = Bars::new(!a.json && !a.dry_run && !verify_only);
+    let json = a.json;
+    let dry_run = a.dry_run;
+    let printed = Mutex::new(());
+    let on_event = |e: &Event<'_>| match e {
+        Event::Started { index, mailbox } => bars.start(*index, &mailbox.source.user),
+        Event::Progress { messages, bytes, .. } => bars.tick(*messages, *bytes),
+        Event::Retry { index, attempt, wait, error } => {
+            let _g = printed.lock();
+            let who = mailboxes.get(*index).map_or("", |m| m.source.user.as_str());
+            if json {
+                let v = serde_json::json!({"event": "retry", "mailbox": who, "attempt": attempt,
+                    "wait": wait.as_secs_f64(), "error": error});
+                println!("{v}");
+            } else {
+                bars.println(&format!("{who}: {error}; retry {attempt} in {:.0} s", wait.as_secs_f64()));
+            }
+        }
+        Event::Finished { index, report } => {
+            let _g = printed.lock();
+            bars.finish(*index);
+            if json {
+                let mut v = serde_json::to_value(report).unwrap_or_default();
+                v["event"] = "mailbox".into();
+                println!("{v}");
+            } else {
+                bars.println(&line(report, dry_run));
+            }
+        }
+    };
+    let report = if verify_only {
+        crate::migrate::verify_only(&opts, &mailboxes, &on_event)
+    } else {
+        crate::migrate::run(&opts, &mailboxes, &on_event)
+    }
+    .map_err(fail)?;
+    bars.clear();
+    summary(&report, json, dry_run)?;
+    match report.exit_code() {
+        0 => Ok(()),
+        code => Err(CliError {
+            code: u8::try_from(code).unwrap_or(exit::SOFTWARE),
+            message: format!(
+                "{} of {} mailboxes did not finish clean (see above)",
+                report.mailboxes.iter().filter(|m| m.status != MailboxStatus::Ok || !m.refused.is_empty()).count(),
+                report.mailboxes.len()
+            ),
+        }),
+    }
+}
+
+fn summary(r: &Report, json: bool, dry_run: bool) -> Result<(), CliError> {
+    let count = |s: MailboxStatus| r.mailboxes.iter().filter(|m| m.status == s).count();
+    let messages: usize = r.mailboxes.iter().map(|m| m.messages).sum();
+    let to_copy: usize = r.mailboxes.iter().map(|m| m.to_copy).sum();
+    let to_copy_bytes: u64 = r.mailboxes.iter().map(|m| m.to_copy_bytes).sum();
+    if json {
+        let v = serde_json::json!({
+            "event": "summary", "mailboxes": r.mailboxes.len(), "ok": count(MailboxStatus::Ok),
+            "mismatch": count(MailboxStatus::Mismatch), "over_quota": count(MailboxStatus::OverQuota),
+            "login_refused": count(MailboxStatus::LoginRefused), "failed": count(MailboxStatus::Failed),
+            "messages": messages, "copied": r.copied, "bytes": r.bytes, "seconds": r.seconds,
+            "to_copy": to_copy, "to_copy_bytes": to_copy_bytes, "estimate_seconds": r.estimate_seconds,
+        });
+        return out(&format!("{v}\n"));
+    }
+    let mut text = format!(
+        "{} mailboxes: {} ok, {} mismatch, {} over quota, {} login refused, {} failed; {} messages, {} copied ({} bytes) in {:.1} s\n",
+        r.mailboxes.len(),
+        count(MailboxStatus::Ok),
+        count(MailboxStatus::Mismatch),
+        count(MailboxStatus::OverQuota),
+        count(MailboxStatus::LoginRefused),
+        count(MailboxStatus::Failed),
+        messages,
+        r.copied,
+        r.bytes,
+        r.seconds
+    );
+    if dry_run {
+        text.push_str(&match r.estimate_seconds {
+            Some(s) => format!("{to_copy} messages ({to_copy_bytes} bytes) to copy: about {:.0} s at the rate measured before\n", s),
+            None => format!("{to_copy} messages ({to_copy_bytes} bytes) to copy; no rate measured yet with this --state: migrate a shard first (--shard 1/100)\n"),
+        });
+    }
+    out(&text)
+}
+
+/// Progress on a terminal (standard error): the whole run (messages, bytes, rate, time) and one
+/// line per job with the mailbox it has.
+struct Bars {
+    multi: Option<indicatif::MultiProgress>,
+    total: Option<indicatif::ProgressBar>,
+    jobs: Mutex<std::collections::HashMap<usize, indicatif::ProgressBar>>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Bars {
+    fn new(wanted: bool) -> Self {
+        use std::io::IsTerminal;
+        if !(wanted && std::io::stderr().is_terminal()) {
+            return Bars { multi: None, total: None, jobs: Mutex::default(), bytes: 0.into() };
+        }
+        let multi = indicatif::MultiProgress::new();
+        let total = multi.add(indicatif::ProgressBar::new_spinner());
+        total.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} messages, {msg} [{elapsed_precise}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        total.enable_steady_tick(Duration::from_millis(200));
+        Bars { multi: Some(multi), total: Some(total), jobs: Mutex::default(), bytes: 0.into() }
+    }
+
+    fn start(&self, index: usize, who: &str) {
+        if let Some(m) = &self.multi {
+            let bar = m.add(indicatif::ProgressBar::new_spinner());
+            bar.set_message(who.to_string());
+            if let Ok(mut j) = self.jobs.lock() {
+                j.insert(index, bar);
+            }
+        }
+    }
+
+    fn tick(&self, messages: usize, bytes: u64) {
+        if let Some(t) = &self.total {
+            let total = self.bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+            t.inc(messages as u64);
+            t.set_message(format!("{:.1} MB, {:.0} messages/s", total as f64 / 1e6, t.per_sec()));
+        }
+    }
+
+    fn finish(&self, index: usize) {
+        if let (Some(m), Ok(mut j)) = (&self.multi, self.jobs.lock())
+            && let Some(bar) = j.remove(&index)
+        {
+            bar.finish_and_clear();
+            m.remove(&bar);
+        }
+    }
+
+    /// A result line on standard output, the bars kept out of its way.
+    fn println(&self, s: &str) {
+        match &self.multi {
+            Some(m) => m.suspend(|| println!("{s}")),
+            None => println!("{s}"),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(t) = &self.total {
+            t.finish_and_clear();
+        }
+    }
+}
