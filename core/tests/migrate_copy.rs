@@ -34,7 +34,7 @@ fn seed_user(user: &str, i: usize, per_folder: usize) -> usize {
     seed(user, "Sent Items", &sent);
     let mut n = inbox.len() + sent.len();
     for (k, folder) in ["Projects/2026/Entwürfe", "Проекты", "日本語"].iter().enumerate() {
-        if (i + k) % 2 == 0 {
+        if (i + k).is_multiple_of(2) {
             let m = Seed {
                 raw: message(user, 200 + k, 700, true),
                 flags: "S",

@@ -500,9 +500,9 @@ mod tests {
 
     #[test]
     fn names_and_flags_go_out_quoted_and_as_atoms() {
-        assert_eq!(wire_name("Sent Items").unwrap(), "\"Sent Items\"");
-        assert_eq!(wire_name("a\"b\\c").unwrap(), "\"a\\\"b\\\\c\"");
-        assert_eq!(wire_name("Entwürfe").unwrap(), "\"Entw&APw-rfe\"");
+        assert_eq!(wire_name("Sent Items").expect("test"), "\"Sent Items\"");
+        assert_eq!(wire_name("a\"b\\c").expect("test"), "\"a\\\"b\\\\c\"");
+        assert_eq!(wire_name("Entwürfe").expect("test"), "\"Entw&APw-rfe\"");
         assert!(wire_name("bad\r\nA1 LOGOUT").is_err());
         let flags = ["\\Seen".to_string(), "$Label1".to_string(), "x) A2 DELETE".to_string(), "\\".to_string()];
         assert_eq!(flag_list(&flags), "(\\Seen $Label1)");

@@ -329,37 +329,37 @@ mod tests {
 
     #[test]
     fn a_journal_survives_reopening_and_a_torn_last_line() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test");
         {
-            let mut s = MailboxState::open(dir.path(), "a@x", "b@y").unwrap();
+            let mut s = MailboxState::open(dir.path(), "a@x", "b@y").expect("test");
             s.start_folder("INBOX", 7, "INBOX", 9);
             s.record("INBOX", 1, entry(1, Some(10)));
             s.record_unplaced("INBOX", 2, entry(2, None));
             s.through("INBOX", 10);
-            s.commit().unwrap();
+            s.commit().expect("test");
             s.record("INBOX", 3, entry(3, Some(12)));
             s.set_flags("INBOX", 1, vec![]);
-            s.commit().unwrap();
+            s.commit().expect("test");
         }
         let path = dir.path().join("a@x→b@y.jsonl");
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"k\":\"msg\",\"folder\":\"INBOX\",\"uid\":4").unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("test");
+        f.write_all(b"{\"k\":\"msg\",\"folder\":\"INBOX\",\"uid\":4").expect("test");
         drop(f);
-        let s = MailboxState::open(dir.path(), "a@x", "b@y").unwrap();
+        let s = MailboxState::open(dir.path(), "a@x", "b@y").expect("test");
         let inbox = &s.folders["INBOX"];
         assert_eq!(inbox.messages.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(inbox.messages[&1].flags, Vec::<String>::new());
         assert_eq!((inbox.through, inbox.unplaced.len()), (10, 0));
         // Reopened, it was compacted: one line a record, none torn.
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(&path).expect("test");
         assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.ends_with('\n'));
     }
 
     #[test]
     fn a_renumbered_source_keeps_its_hashes_and_a_new_destination_starts_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = MailboxState::open(dir.path(), "a", "b").unwrap();
+        let dir = tempfile::tempdir().expect("test");
+        let mut s = MailboxState::open(dir.path(), "a", "b").expect("test");
         s.start_folder("F", 1, "F", 5);
         s.record("F", 1, entry(1, Some(1)));
         s.record("F", 2, entry(1, Some(2)));
@@ -367,9 +367,9 @@ mod tests {
         assert_eq!(s.folders["F"].earlier.len(), 2);
         assert_eq!(s.use_earlier("F", &[1; 32]), Some(Some(1)));
         s.record("F", 100, entry(1, Some(1)));
-        s.commit().unwrap();
+        s.commit().expect("test");
         drop(s);
-        let mut s = MailboxState::open(dir.path(), "a", "b").unwrap();
+        let mut s = MailboxState::open(dir.path(), "a", "b").expect("test");
         assert_eq!(s.folders["F"].earlier.len(), 1, "one of the two duplicates is matched");
         s.start_folder("F", 2, "F", 6);
         assert!(s.folders["F"].messages.is_empty() && s.folders["F"].earlier.is_empty());
@@ -377,10 +377,11 @@ mod tests {
 
     #[test]
     fn a_second_run_of_one_mailbox_is_refused_and_names_stay_in_the_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let _first = MailboxState::open(dir.path(), "../../etc/x", "b").unwrap();
+        let dir = tempfile::tempdir().expect("test");
+        let _first = MailboxState::open(dir.path(), "../../etc/x", "b").expect("test");
         assert!(matches!(MailboxState::open(dir.path(), "../../etc/x", "b"), Err(MigrateError::State { .. })));
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("test").map(|e| e.expect("test").file_name()).collect();
         assert!(names.iter().all(|n| n.to_string_lossy().starts_with("%2E.%2F")), "{names:?}");
     }
 }
