@@ -217,3 +217,64 @@ fn killed_at_random_instants_then_rerun_loses_and_doubles_nothing() {
         assert_eq!((m["verify"]["source"].as_u64(), m["verify"]["dest"].as_u64()), (Some(250), Some(250)), "{m}");
     }
 }
+
+/// Sets (or replaces) a user's quota on new; Dovecot rereads the file when its mtime changes.
+fn set_quota(user: &str, size: &str) {
+    let path = "/etc/mailwright-test/migrate-quota";
+    std::thread::sleep(Duration::from_millis(1100));
+    let text = std::fs::read_to_string(path).expect("quota file");
+    let mut lines: Vec<String> =
+        text.lines().filter(|l| !l.starts_with(&format!("{user}:"))).map(String::from).collect();
+    lines.push(format!("{user}:::::::userdb_quota_rule=*:storage={size}"));
+    let tmp = format!("{path}.new");
+    std::fs::write(&tmp, lines.join("\n") + "\n").expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+#[test]
+fn a_full_destination_stops_its_mailbox_alone_and_resumes_when_raised_and_30_mb_move_whole() {
+    if !up() {
+        return;
+    }
+    let run = prefix("q");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let users: Vec<(String, String)> =
+        (0..2).map(|i| (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"))).collect();
+    // The first: 20 messages of 100 kB into 1 MB. The second: one of 30 MiB and a small one.
+    let many: Vec<Seed> = (0..20)
+        .map(|n| Seed {
+            raw: message(&users[0].0, n, 100_000, true),
+            flags: "S",
+            keywords: vec![],
+            date: 1_400_000_000,
+        })
+        .collect();
+    seed(&users[0].0, "INBOX", &many);
+    let big =
+        Seed { raw: message(&users[1].0, 0, 30 << 20, true), flags: "F", keywords: vec!["$Big"], date: 1_300_000_000 };
+    let small = Seed { raw: message(&users[1].0, 1, 500, false), flags: "", keywords: vec![], date: 1_300_000_001 };
+    seed(&users[1].0, "INBOX", &[big, small]);
+    set_quota(&users[0].1, "1M");
+    let file = users_file(dir.path(), &users, None);
+
+    let (code, lines) = migrate(&["--jobs", "2"], &file, &state);
+    assert_eq!(code, 73, "{lines:?}");
+    let m = mailboxes(&lines);
+    let full = m.iter().find(|m| m["source_user"] == users[0].0.as_str()).expect("first");
+    let whole = m.iter().find(|m| m["source_user"] == users[1].0.as_str()).expect("second");
+    assert_eq!(full["status"], "over-quota", "{full}");
+    assert!(full["copied"].as_u64().expect("copied") < 20, "{full}");
+    assert_eq!(
+        (&whole["status"], &whole["verify"]["source"], &whole["verify"]["dest"]),
+        (&"ok".into(), &2.into(), &2.into()),
+        "{whole}"
+    );
+
+    set_quota(&users[0].1, "100M");
+    let (code, lines) = migrate(&["--jobs", "2"], &file, &state);
+    assert_eq!(code, 0, "{lines:?}");
+    assert_clean(&lines);
+    let full = mailboxes(&lines).into_iter().find(|m| m["source_user"] == users[0].0.as_str()).expect("first").clone();
+    assert_eq!((&full["verify"]["source"], &full["verify"]["dest"]), (&20.into(), &20.into()), "{full}");
+}
