@@ -83,6 +83,11 @@ fn core(py: Python<'_>, e: mailwright::Error) -> PyErr {
         E::Outbox(e) => outbox(py, e),
         E::Mailbox(e) => mailbox(py, &e),
         E::Fetch(e) => fetch(py, &e),
+        E::Migrate(mailwright::migrate::MigrateError::Imap(e)) => fetch(py, &e),
+        E::Migrate(
+            e @ (mailwright::migrate::MigrateError::Users { .. } | mailwright::migrate::MigrateError::Config(_)),
+        ) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
+        E::Migrate(e) => raise(py, "MigrateError", (e.to_string(),), &[("is_transient", flag(py, e.is_transient()))]),
         E::Bot(e) => bot(py, e),
         E::Auth(_) => raise(py, "AuthError", (text,), &[]),
         _ => raise(py, "MailwrightError", (text,), &[]),

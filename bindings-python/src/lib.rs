@@ -11,6 +11,7 @@ mod errors;
 mod fetch;
 mod inject;
 mod mailbox;
+mod migrate;
 mod parse;
 
 use pyo3::prelude::*;
@@ -33,6 +34,7 @@ fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mailbox::MboxIter>()?;
     m.add_class::<inject::Outbox>()?;
     m.add_function(wrap_pyfunction!(fetch::imap_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(migrate::migrate, m)?)?;
     m.add_class::<bot::Bot>()?;
     Ok(())
 }

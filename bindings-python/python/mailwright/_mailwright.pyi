@@ -3,7 +3,7 @@
 import datetime
 import os
 import pathlib
-from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Union, final
 
 
 from .headers import Headers
@@ -53,6 +53,28 @@ def imap_sync(
     expunge: bool = False,
 ) -> List[Dict[str, Any]]: ...
 
+def migrate(
+    source: str,
+    destination: str,
+    *,
+    users: _Path,
+    state: Optional[_Path] = None,
+    jobs: int = 4,
+    maps: List[str] = ...,
+    shard: Optional[str] = None,
+    verify: bool = True,
+    dry_run: bool = False,
+    verify_only: bool = False,
+    max_messages_per_second: Optional[float] = None,
+    max_bytes_per_second: Optional[float] = None,
+    retries: int = 8,
+    backoff: float = 1.0,
+    timeout: float = 120.0,
+    ca_file: Optional[_Path] = None,
+    insecure: bool = False,
+    allow_plaintext: bool = False,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> Dict[str, Any]: ...
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...
 @final
 class Message:

@@ -56,6 +56,13 @@ class FetchError(MailwrightError):
     is_transient: bool = False
 
 
+class MigrateError(MailwrightError):
+    """A migration could not run (its state folder is unusable, say); a mailbox's own failure
+    is in the report. ``is_transient`` says whether running again later may work."""
+
+    is_transient: bool = False
+
+
 class BotError(MailwrightError):
     """The bot could not run: another bot holds its Maildir or state folder, its transport or
     state is unusable. ``is_transient`` says whether running again later may work."""
@@ -79,6 +86,7 @@ __all__ = [
     "MxError",
     "OutboxError",
     "FetchError",
+    "MigrateError",
     "BotError",
     "AuthError",
 ]

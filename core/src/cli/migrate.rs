@@ -6,8 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{CliError, exit, fail, out};
-use crate::fetch::ImapConfig;
-use crate::migrate::{Event, MailboxReport, MailboxStatus, Options, Report};
+use crate::migrate::{Event, MailboxReport, MailboxStatus, Report};
 
 /// Arguments of `mailwright migrate`. Exit codes: 0 every mailbox copied and proven; 2 a proof
 /// found a difference or the destination refused a message; 73 a destination is over quota
@@ -76,15 +75,6 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn server(url: &str, a: &Args) -> Result<ImapConfig, CliError> {
-    let mut c = ImapConfig::from_url(url, "", "").map_err(fail)?;
-    c.ca_file = a.ca_file.clone();
-    c.insecure = a.insecure;
-    c.allow_plaintext = a.allow_plaintext;
-    c.timeout = Duration::from_secs(a.timeout.max(1));
-    Ok(c)
-}
-
 fn line(r: &MailboxReport, dry_run: bool) -> String {
     let who = format!("{} -> {}", r.source_user, r.dest_user);
     if dry_run {
@@ -117,26 +107,29 @@ fn line(r: &MailboxReport, dry_run: bool) -> String {
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let mut mailboxes = crate::migrate::users::read_users(&a.users).map_err(fail)?;
-    if let Some(s) = &a.shard {
-        let (i, n) = s
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)))
-            .ok_or_else(|| CliError::usage(format!("--shard {s:?}: want I/N")))?;
-        mailboxes = crate::migrate::users::shard(mailboxes, i, n).map_err(fail)?;
-    }
-    let maps = a.maps.iter().map(|m| crate::migrate::folders::parse_map(m)).collect::<Result<Vec<_>, _>>();
+    let settings = crate::migrate::Settings {
+        from: a.from.clone(),
+        to: a.to.clone(),
+        users: a.users.clone(),
+        state: Some(a.state.clone()),
+        jobs: Some(a.jobs),
+        maps: a.maps.clone(),
+        shard: a.shard.clone(),
+        no_verify: a.no_verify,
+        dry_run: a.dry_run,
+        max_messages_per_second: a.max_messages,
+        max_bytes_per_second: a.max_bytes,
+        retries: Some(a.retries),
+        backoff: None,
+        timeout: Some(a.timeout as f64),
+        ca_file: a.ca_file.clone(),
+        insecure: a.insecure,
+        allow_plaintext: a.allow_plaintext,
+    };
+    let (opts, mailboxes) = settings.resolve().map_err(fail)?;
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the servers' certificates are NOT verified");
     }
-    let mut opts = Options::new(server(&a.from, &a)?, server(&a.to, &a)?, &a.state);
-    opts.jobs = a.jobs.max(1);
-    opts.maps = maps.map_err(fail)?;
-    opts.verify = !a.no_verify;
-    opts.dry_run = a.dry_run;
-    opts.max_messages_per_second = a.max_messages;
-    opts.max_bytes_per_second = a.max_bytes;
-    opts.retries = a.retries;
     let verify_only = a.action.as_deref() == Some("verify");
     let bars = Bars::new(!a.json && !a.dry_run && !verify_only);
     let json = a.json;
@@ -147,12 +140,10 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         Event::Progress { messages, bytes, .. } => bars.tick(*messages, *bytes),
         Event::Retry { index, attempt, wait, error } => {
             let _g = printed.lock();
-            let who = mailboxes.get(*index).map_or("", |m| m.source.user.as_str());
             if json {
-                let v = serde_json::json!({"event": "retry", "mailbox": who, "attempt": attempt,
-                    "wait": wait.as_secs_f64(), "error": error});
-                println!("{v}");
+                println!("{}", e.to_json());
             } else {
+                let who = mailboxes.get(*index).map_or("", |m| m.source.user.as_str());
                 bars.println(&format!("{who}: {error}; retry {attempt} in {:.0} s", wait.as_secs_f64()));
             }
         }
@@ -160,9 +151,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
             let _g = printed.lock();
             bars.finish(*index);
             if json {
-                let mut v = serde_json::to_value(report).unwrap_or_default();
-                v["event"] = "mailbox".into();
-                println!("{v}");
+                println!("{}", e.to_json());
             } else {
                 bars.println(&line(report, dry_run));
             }

@@ -21,6 +21,7 @@ pub mod copy;
 pub mod folders;
 pub mod imap;
 mod run;
+mod settings;
 mod state;
 pub mod users;
 pub mod verify;
@@ -29,6 +30,7 @@ pub use copy::FolderReport;
 pub use folders::{Folder, Mapping, SpecialUse};
 pub(crate) use run::Throttle;
 pub use run::{Event, MailboxReport, MailboxStatus, Options, Refusal, Report, run, verify_only};
+pub use settings::Settings;
 pub use users::{Login, Mailbox};
 pub use verify::VerifyReport;
 

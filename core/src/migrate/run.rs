@@ -225,6 +225,28 @@ pub enum Event<'a> {
     },
 }
 
+impl Event<'_> {
+    /// The event as JSON, as `migrate --json` prints it and the bindings pass it on: an
+    /// `event` field (`started`, `progress`, `retry`, `mailbox`) and what it says.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Event::Started { index, mailbox } => serde_json::json!({"event": "started", "index": index,
+                "source_user": mailbox.source.user, "dest_user": mailbox.dest.user}),
+            Event::Progress { index, messages, bytes } => {
+                serde_json::json!({"event": "progress", "index": index, "messages": messages, "bytes": bytes})
+            }
+            Event::Retry { index, attempt, wait, error } => serde_json::json!({"event": "retry", "index": index,
+                "attempt": attempt, "wait": wait.as_secs_f64(), "error": error}),
+            Event::Finished { index, report } => {
+                let mut v = serde_json::to_value(report).unwrap_or_default();
+                v["event"] = "mailbox".into();
+                v["index"] = (*index).into();
+                v
+            }
+        }
+    }
+}
+
 /// Paces messages and bytes over all jobs.
 #[derive(Debug)]
 pub(crate) struct Throttle {
