@@ -536,6 +536,54 @@ export interface MaildirMessage {
 }
 
 /**
+ * Migrates the mailboxes of a users file (or, with `verifyOnly`, compares both sides); resolves
+ * to the report (with `exit_code`: 0 all clean, 2 a difference, 73 over quota, 69 a login
+ * refused, 75 a server failed). `progress`, if given, receives one object per event
+ * (`started`, `progress`, `retry`, `mailbox`).
+ */
+export declare function migrate(options: MigrateOptions, progress?: (event: any) => void): Promise<any>
+
+/** Options of `migrate`. */
+export interface MigrateOptions {
+  /** The old server: `imap://HOST[:PORT]` (STARTTLS) or `imaps://HOST[:PORT]`. */
+  from: string
+  /** The new server, likewise. */
+  to: string
+  /** The users file: CSV `source_user,source_password,dest_user,dest_password` (mode 0600). */
+  users: string
+  /** The state folder (default `migrate-state`): a rerun copies only what is new. */
+  state?: string
+  /** Mailboxes at once (4). */
+  jobs?: number
+  /** `OLD=NEW` folder rules. */
+  maps?: Array<string>
+  /** `I/N`: every N-th mailbox from the I-th. */
+  shard?: string
+  /** Prove each mailbox after copying it (true). */
+  verify?: boolean
+  /** Only size up: folders, messages, bytes, and an estimate. */
+  dryRun?: boolean
+  /** Only compare both sides. */
+  verifyOnly?: boolean
+  /** Messages a second, over all jobs. */
+  maxMessagesPerSecond?: number
+  /** Bytes a second, over all jobs. */
+  maxBytesPerSecond?: number
+  /** Reconnects per mailbox (8). */
+  retries?: number
+  /** The first wait before a reconnect, in seconds (1). */
+  backoff?: number
+  /** Seconds allowed for each response (120). */
+  timeout?: number
+  /** An extra CA (PEM) to trust. */
+  caFile?: string
+  /** Skip certificate checks (tests only). */
+  insecure?: boolean
+  /** Permit a server without STARTTLS. */
+  allowPlaintext?: boolean
+}
+
+/**
  * Parses a message from a `Buffer` or `Uint8Array`. Throws only when the input is unusable as a
  * whole (too large); damage inside a message is repaired and listed in `warnings`.
  */

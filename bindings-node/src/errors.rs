@@ -96,6 +96,7 @@ impl Failure {
         use mailwright::Error as E;
         use mailwright::bot::BotError;
         use mailwright::inject::OutboxError;
+        use mailwright::migrate::MigrateError;
         let transient = e.is_transient();
         match e {
             E::Parse(e) => Failure::new("parse", e.to_string()),
@@ -107,6 +108,9 @@ impl Failure {
             E::Outbox(e) => Failure::new("outbox", e.to_string()).with_transient(transient),
             E::Mailbox(e) => Failure::mailbox(&e),
             E::Fetch(e) => Failure::new("fetch", e.to_string()).with_transient(transient),
+            E::Migrate(e @ (MigrateError::Users { .. } | MigrateError::Config(_))) => Failure::usage(e.to_string()),
+            E::Migrate(MigrateError::Imap(e)) => Failure::new("fetch", e.to_string()).with_transient(transient),
+            E::Migrate(e) => Failure::new("migrate", e.to_string()).with_transient(transient),
             E::Bot(BotError::Mailbox(e)) => Failure::mailbox(&e),
             E::Bot(BotError::Fetch(e)) => Failure::new("fetch", e.to_string()).with_transient(transient),
             E::Bot(e) => Failure::new("bot", e.to_string()).with_transient(transient),

@@ -10,6 +10,7 @@ mod fast;
 mod fetch;
 mod inject;
 mod mailbox;
+mod migrate;
 mod parse;
 mod tasks;
 mod text;
@@ -54,6 +55,7 @@ pub use dissect::{DissectConfig, Dissection};
 pub use fetch::{ImapSyncOptions, imap_sync};
 pub use inject::{Outbox, Receipt, Recipient, SendOptions, Tls, Transport, send};
 pub use mailbox::{Maildir, MaildirMessage, Mbox};
+pub use migrate::{MigrateOptions, migrate};
 pub use parse::{Address, Header, Message, ParseWarning, parse, parse_file};
 pub use tasks::Job;
 
