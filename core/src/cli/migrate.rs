@@ -58,6 +58,9 @@ pub(crate) struct Args {
     /// the wait starts at a second and doubles up to a minute.
     #[arg(long, default_value_t = 8)]
     retries: u32,
+    /// Seconds of the first wait before a reconnect (it doubles, up to a minute).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    backoff: f64,
     /// Also trust this CA certificate (PEM).
     #[arg(long = "ca-file")]
     ca_file: Option<PathBuf>,
@@ -120,7 +123,7 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         max_messages_per_second: a.max_messages,
         max_bytes_per_second: a.max_bytes,
         retries: Some(a.retries),
-        backoff: None,
+        backoff: Some(a.backoff),
         timeout: Some(a.timeout as f64),
         ca_file: a.ca_file.clone(),
         insecure: a.insecure,

@@ -3,7 +3,7 @@
 //! a folder's numbering, messages streamed with their flags and dates, and APPEND pipelined
 //! (LITERAL+, RFC 7888) with the UIDs the server gives them (UIDPLUS, RFC 4315).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use async_imap::imap_proto::rfc4315::UidSetMember;
@@ -255,7 +255,7 @@ impl Side {
     pub(crate) fn appender(&mut self, folder: &str) -> Result<Appender<'_>, MigrateError> {
         let wire = wire_name(folder)?;
         let window = if self.literal_plus { APPEND_WINDOW } else { 1 };
-        Ok(Appender { side: self, wire, window, waiting: VecDeque::new() })
+        Ok(Appender { side: self, wire, window, waiting: VecDeque::new(), early: HashMap::new() })
     }
 
     /// Logs out (at most five seconds).
@@ -271,6 +271,8 @@ pub(crate) struct Appender<'a> {
     window: usize,
     /// Tags sent and not yet answered, oldest first.
     waiting: VecDeque<String>,
+    /// Answers that came before older ones (a proxy may answer out of turn).
+    early: HashMap<String, Appended>,
 }
 
 impl Appender<'_> {
@@ -391,9 +393,15 @@ impl Appender<'_> {
         let Some(tag) = self.waiting.pop_front() else {
             return Err(MigrateError::Config("no APPEND in flight".into()));
         };
+        if let Some(answer) = self.early.remove(&tag) {
+            return Ok(answer);
+        }
         loop {
             match self.read().await? {
                 Reply::Done { tag: t, answer } if t == tag => return Ok(answer),
+                Reply::Done { tag: t, answer } if self.waiting.contains(&t) => {
+                    self.early.insert(t, answer);
+                }
                 Reply::Bye(detail) => {
                     return Err(FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into());
                 }
