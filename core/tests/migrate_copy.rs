@@ -278,3 +278,49 @@ fn a_full_destination_stops_its_mailbox_alone_and_resumes_when_raised_and_30_mb_
     let full = mailboxes(&lines).into_iter().find(|m| m["source_user"] == users[0].0.as_str()).expect("first").clone();
     assert_eq!((&full["verify"]["source"], &full["verify"]["dest"]), (&20.into(), &20.into()), "{full}");
 }
+
+#[test]
+fn a_dry_run_sizes_up_copies_nothing_and_estimates_from_the_last_rate() {
+    if !up() {
+        return;
+    }
+    let run = prefix("d");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let users: Vec<(String, String)> =
+        (0..2).map(|i| (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"))).collect();
+    for (src, _) in &users {
+        let msgs: Vec<Seed> = (0..60)
+            .map(|n| Seed { raw: message(src, n, 1000, true), flags: "S", keywords: vec![], date: 1_600_000_000 })
+            .collect();
+        seed(src, "INBOX", &msgs);
+    }
+    let file = users_file(dir.path(), &users, None);
+    let (code, lines) = migrate(&["--dry-run"], &file, &state);
+    assert_eq!(code, 0, "{lines:?}");
+    let s = summary(&lines);
+    assert_eq!(
+        (&s["to_copy"], &s["copied"], &s["estimate_seconds"]),
+        (&120.into(), &0.into(), &serde_json::Value::Null),
+        "{s}"
+    );
+    assert!(s["to_copy_bytes"].as_u64().expect("bytes") >= 120_000, "{s}");
+    for m in mailboxes(&lines) {
+        assert_eq!((&m["messages"], &m["to_copy"]), (&60.into(), &60.into()), "{m}");
+    }
+    let new_inbox = doveadm(NEW.1, &["mailbox", "status", "-u", &users[0].1, "messages", "INBOX"]);
+    assert!(new_inbox.contains("messages=0"), "a dry run copies nothing: {new_inbox}");
+
+    let (code, lines) = migrate(&[], &file, &state);
+    assert_eq!((code, status_counts(&lines).1), (0, 120), "{lines:?}");
+    seed(
+        &users[1].0,
+        "INBOX",
+        &[Seed { raw: message("late", 0, 5000, true), flags: "", keywords: vec![], date: 1_700_000_000 }],
+    );
+    let (code, lines) = migrate(&["--dry-run"], &file, &state);
+    assert_eq!(code, 0, "{lines:?}");
+    let s = summary(&lines);
+    assert_eq!(s["to_copy"], 1, "{s}");
+    assert!(s["estimate_seconds"].as_f64().is_some_and(|e| e > 0.0 && e < 60.0), "from the measured rate: {s}");
+}
