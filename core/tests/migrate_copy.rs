@@ -171,9 +171,9 @@ fn killed_at_random_instants_then_rerun_loses_and_doubles_nothing() {
     let mut users = Vec::new();
     for i in 0..8 {
         let (src, dst) = (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"));
-        let msgs: Vec<Seed> = (0..250)
+        let msgs: Vec<Seed> = (0..400)
             .map(|n| Seed {
-                raw: message(&src, n % 240, 2000, n % 5 != 0),
+                raw: message(&src, n % 380, 2000, n % 5 != 0),
                 flags: "S",
                 keywords: vec![],
                 date: 1_600_000_000 + n as i64,
@@ -214,7 +214,7 @@ fn killed_at_random_instants_then_rerun_loses_and_doubles_nothing() {
     assert_eq!(code, 0, "{lines:?}");
     assert_clean(&lines);
     for m in mailboxes(&lines) {
-        assert_eq!((m["verify"]["source"].as_u64(), m["verify"]["dest"].as_u64()), (Some(250), Some(250)), "{m}");
+        assert_eq!((m["verify"]["source"].as_u64(), m["verify"]["dest"].as_u64()), (Some(400), Some(400)), "{m}");
     }
 }
 
