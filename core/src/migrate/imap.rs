@@ -15,8 +15,12 @@ use super::MigrateError;
 use super::folders::{Folder, SpecialUse, decode_mutf7, encode_mutf7};
 use crate::fetch::{FetchError, ImapConfig, imap_err, timed};
 
-/// APPENDs sent before their answers are read (with LITERAL+).
+/// Messages sent before their answers are read (with LITERAL+).
 const APPEND_WINDOW: usize = 32;
+/// With MULTIAPPEND (RFC 3502) one APPEND carries up to this many messages or bytes: the server
+/// stores them in one transaction (one sync of its disk instead of one a message).
+const GROUP_MESSAGES: usize = 32;
+const GROUP_BYTES: usize = 8 << 20;
 
 /// A logged-in account, driven by the caller's runtime.
 pub(crate) struct Side {
@@ -26,6 +30,8 @@ pub(crate) struct Side {
     pub(crate) uidplus: bool,
     /// LITERAL+: APPENDs can be pipelined.
     literal_plus: bool,
+    /// MULTIAPPEND: one APPEND can carry many messages.
+    multiappend: bool,
     /// The folder selected (or examined), if any.
     selected: Option<String>,
     tag: u64,
@@ -63,7 +69,8 @@ impl Side {
         let mut session = crate::fetch::login(&config).await?;
         let caps = timed(config.timeout, "CAPABILITY", session.capabilities()).await?;
         let (uidplus, literal_plus) = (caps.has_str("UIDPLUS"), caps.has_str("LITERAL+"));
-        Ok(Side { session, config, uidplus, literal_plus, selected: None, tag: 0 })
+        let multiappend = literal_plus && caps.has_str("MULTIAPPEND");
+        Ok(Side { session, config, uidplus, literal_plus, multiappend, selected: None, tag: 0 })
     }
 
     fn timeout(&self) -> Duration {
@@ -254,8 +261,12 @@ impl Side {
     /// Starts an APPEND pipeline into `folder`.
     pub(crate) fn appender(&mut self, folder: &str) -> Result<Appender<'_>, MigrateError> {
         let wire = wire_name(folder)?;
-        let window = if self.literal_plus { APPEND_WINDOW } else { 1 };
-        Ok(Appender { side: self, wire, window, waiting: VecDeque::new(), early: HashMap::new() })
+        let (window, group) = match (self.literal_plus, self.multiappend) {
+            (true, true) => (APPEND_WINDOW / GROUP_MESSAGES + 1, GROUP_MESSAGES),
+            (true, false) => (APPEND_WINDOW, 1),
+            (false, _) => (1, 1),
+        };
+        Ok(Appender { side: self, wire, window, group, open: None, waiting: VecDeque::new(), early: HashMap::new() })
     }
 
     /// Logs out (at most five seconds).
@@ -268,16 +279,30 @@ impl Side {
 pub(crate) struct Appender<'a> {
     side: &'a mut Side,
     wire: String,
+    /// Commands in flight at most.
     window: usize,
-    /// Tags sent and not yet answered, oldest first.
-    waiting: VecDeque<String>,
+    /// Messages a command carries at most.
+    group: usize,
+    /// The command being written: its tag, messages and bytes so far.
+    open: Option<(String, usize, usize)>,
+    /// Commands sent and not yet answered, oldest first, with the messages each carries.
+    waiting: VecDeque<(String, usize)>,
     /// Answers that came before older ones (a proxy may answer out of turn).
-    early: HashMap<String, Appended>,
+    early: HashMap<String, Group>,
+}
+
+/// What the server said to one APPEND command (of one message or several).
+#[derive(Debug, Clone)]
+enum Group {
+    /// Stored; the UIDs it gave (UIDPLUS), in order, if it said.
+    Ok(Vec<u32>),
+    /// Refused, all of it.
+    No(Option<String>, String),
 }
 
 impl Appender<'_> {
-    /// Sends one APPEND; returns the answers that had to be read to make room (oldest first,
-    /// one per earlier `send`).
+    /// Sends one message; returns the answers that had to be read to make room (oldest first,
+    /// one per message sent before).
     pub(crate) async fn send(
         &mut self,
         flags: &[String],
@@ -285,66 +310,83 @@ impl Appender<'_> {
         body: &[u8],
     ) -> Result<Vec<Appended>, MigrateError> {
         let mut answers = Vec::new();
-        while self.waiting.len() >= self.window {
-            answers.push(self.answer().await?);
+        let mut head = String::new();
+        if self.open.is_none() {
+            while self.waiting.len() >= self.window {
+                answers.extend(self.answer().await?);
+            }
+            self.side.tag += 1;
+            let tag = format!("M{}", self.side.tag);
+            head = format!("{tag} APPEND {}", self.wire);
+            self.open = Some((tag, 0, 0));
         }
-        self.side.tag += 1;
-        let tag = format!("M{}", self.side.tag);
-        let mut line = format!("{tag} APPEND {} {}", self.wire, flag_list(flags));
+        head.push_str(&format!(" {}", flag_list(flags)));
         if let Some(d) = date {
-            line.push_str(&format!(" \"{d}\""));
+            head.push_str(&format!(" \"{d}\""));
         }
-        let timeout = self.side.timeout();
         let plus = self.side.literal_plus;
-        line.push_str(&format!(" {{{}{}}}\r\n", body.len(), if plus { "+" } else { "" }));
+        head.push_str(&format!(" {{{}{}}}\r\n", body.len(), if plus { "+" } else { "" }));
+        self.write(&[head.as_bytes()]).await?;
+        if !plus {
+            // A synchronizing literal: the server says go on first.
+            loop {
+                match self.read().await? {
+                    Reply::Continue => break,
+                    Reply::Done { answer: Group::No(code, detail), .. } => {
+                        self.open = None;
+                        answers.push(Appended::No(code, detail));
+                        return Ok(answers);
+                    }
+                    Reply::Bye(detail) => return Err(bye(&detail)),
+                    _ => {}
+                }
+            }
+        }
+        self.write(&[body]).await?;
+        let full = match &mut self.open {
+            Some((_, n, bytes)) => {
+                *n += 1;
+                *bytes += body.len();
+                *n >= self.group || *bytes >= GROUP_BYTES
+            }
+            None => true,
+        };
+        if full {
+            self.close().await?;
+        }
+        Ok(answers)
+    }
+
+    /// Ends the command being written.
+    async fn close(&mut self) -> Result<(), MigrateError> {
+        if let Some((tag, n, _)) = self.open.take() {
+            self.write(&[b"\r\n"]).await?;
+            self.waiting.push_back((tag, n));
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, parts: &[&[u8]]) -> Result<(), MigrateError> {
+        let timeout = self.side.timeout();
         let io = self.side.session.get_mut();
         let sent = async {
-            io.write_all(line.as_bytes()).await?;
-            if plus {
-                io.write_all(body).await?;
-                io.write_all(b"\r\n").await?;
+            for p in parts {
+                io.write_all(p).await?;
             }
             io.flush().await
         };
         tokio::time::timeout(timeout, sent)
             .await
             .map_err(|_| FetchError::Timeout("APPEND"))?
-            .map_err(|e| FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() })?;
-        if !plus {
-            // A synchronizing literal: the server says go on first.
-            loop {
-                match self.read().await? {
-                    Reply::Continue => break,
-                    Reply::Done { answer, .. } => {
-                        answers.push(answer);
-                        return Ok(answers);
-                    }
-                    Reply::Bye(detail) => {
-                        return Err(FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into());
-                    }
-                    Reply::Other => {}
-                }
-            }
-            let io = self.side.session.get_mut();
-            let rest = async {
-                io.write_all(body).await?;
-                io.write_all(b"\r\n").await?;
-                io.flush().await
-            };
-            tokio::time::timeout(timeout, rest)
-                .await
-                .map_err(|_| FetchError::Timeout("APPEND"))?
-                .map_err(|e| FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() })?;
-        }
-        self.waiting.push_back(tag);
-        Ok(answers)
+            .map_err(|e| FetchError::Imap { stage: "APPEND".into(), detail: e.to_string() }.into())
     }
 
-    /// Reads every answer still owed.
+    /// Ends the command being written and reads every answer still owed.
     pub(crate) async fn finish(&mut self) -> Result<Vec<Appended>, MigrateError> {
+        self.close().await?;
         let mut answers = Vec::new();
         while !self.waiting.is_empty() {
-            answers.push(self.answer().await?);
+            answers.extend(self.answer().await?);
         }
         Ok(answers)
     }
@@ -370,16 +412,13 @@ impl Appender<'_> {
             Response::Done { tag, status, outcome } => Reply::Done {
                 tag: tag.0.to_string(),
                 answer: match status {
-                    Status::Ok => Appended::Ok(match &outcome.code {
-                        Some(ResponseCode::AppendUid(_, set)) => match set.as_slice() {
-                            [UidSetMember::Uid(u)] => Some(*u),
-                            _ => None,
-                        },
-                        _ => None,
+                    Status::Ok => Group::Ok(match &outcome.code {
+                        Some(ResponseCode::AppendUid(_, set)) => expand(set, self.group),
+                        _ => Vec::new(),
                     }),
                     _ => {
                         let detail = text(outcome);
-                        Appended::No(response_code(&detail), detail)
+                        Group::No(response_code(&detail), detail)
                     }
                 },
             },
@@ -388,33 +427,63 @@ impl Appender<'_> {
         })
     }
 
-    /// The answer to the oldest APPEND in flight.
-    async fn answer(&mut self) -> Result<Appended, MigrateError> {
-        let Some(tag) = self.waiting.pop_front() else {
+    /// The answers to the oldest command in flight, one per message it carried.
+    async fn answer(&mut self) -> Result<Vec<Appended>, MigrateError> {
+        let Some((tag, n)) = self.waiting.pop_front() else {
             return Err(MigrateError::Config("no APPEND in flight".into()));
         };
-        if let Some(answer) = self.early.remove(&tag) {
-            return Ok(answer);
-        }
-        loop {
-            match self.read().await? {
-                Reply::Done { tag: t, answer } if t == tag => return Ok(answer),
-                Reply::Done { tag: t, answer } if self.waiting.contains(&t) => {
-                    self.early.insert(t, answer);
+        let group = match self.early.remove(&tag) {
+            Some(g) => g,
+            None => loop {
+                match self.read().await? {
+                    Reply::Done { tag: t, answer } if t == tag => break answer,
+                    Reply::Done { tag: t, answer } if self.waiting.iter().any(|w| w.0 == t) => {
+                        self.early.insert(t, answer);
+                    }
+                    Reply::Bye(detail) => return Err(bye(&detail)),
+                    _ => {}
                 }
-                Reply::Bye(detail) => {
-                    return Err(FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into());
+            },
+        };
+        Ok(match group {
+            // The UIDs are the messages', in order, when the server gave one each.
+            Group::Ok(uids) if uids.len() == n => uids.into_iter().map(|u| Appended::Ok(Some(u))).collect(),
+            Group::Ok(_) => (0..n).map(|_| Appended::Ok(None)).collect(),
+            Group::No(code, detail) => (0..n).map(|_| Appended::No(code.clone(), detail.clone())).collect(),
+        })
+    }
+}
+
+fn bye(detail: &str) -> MigrateError {
+    FetchError::Imap { stage: "APPEND".into(), detail: format!("BYE {detail}") }.into()
+}
+
+/// An APPENDUID set as UIDs, if it names no more than `most` (a server's range is not trusted
+/// to be small).
+fn expand(set: &[UidSetMember], most: usize) -> Vec<u32> {
+    let mut out = Vec::new();
+    for m in set {
+        match m {
+            UidSetMember::Uid(u) => out.push(*u),
+            UidSetMember::UidRange(r) => {
+                let (a, b) = (*r.start(), *r.end());
+                if (b.saturating_sub(a) as usize) >= most {
+                    return Vec::new();
                 }
-                _ => {}
+                out.extend(a..=b);
             }
         }
+        if out.len() > most {
+            return Vec::new();
+        }
     }
+    out
 }
 
 /// A response, as an APPEND sees it.
 enum Reply {
     Continue,
-    Done { tag: String, answer: Appended },
+    Done { tag: String, answer: Group },
     Bye(String),
     Other,
 }
