@@ -218,7 +218,8 @@ fn killed_at_random_instants_then_rerun_loses_and_doubles_nothing() {
     }
 }
 
-/// Sets (or replaces) a user's quota on new; Dovecot rereads the file when its mtime changes.
+/// Sets (or replaces) a user's quota on new; Dovecot rereads the file when its mtime changes
+/// (and at most once a second, while other tests log in).
 fn set_quota(user: &str, size: &str) {
     let path = "/etc/mailwright-test/migrate-quota";
     std::thread::sleep(Duration::from_millis(1100));
@@ -229,6 +230,15 @@ fn set_quota(user: &str, size: &str) {
     let tmp = format!("{path}.new");
     std::fs::write(&tmp, lines.join("\n") + "\n").expect("write");
     std::fs::rename(&tmp, path).expect("rename");
+    // Dovecot looks at the file at most once a second, at a lookup: wait until it has.
+    let want = format!("storage={size}");
+    for _ in 0..50 {
+        if doveadm(NEW.1, &["user", "-u", user]).contains(&want) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("new did not take the quota {size} for {user}");
 }
 
 #[test]

@@ -85,10 +85,18 @@ fn new_enforces_a_quota_written_for_one_user() {
         std::fs::OpenOptions::new().append(true).open("/etc/mailwright-test/migrate-quota").expect("quota file");
     writeln!(f, "{user}:::::::userdb_quota_rule=*:storage=1M").expect("write");
     drop(f);
-    let out = std::process::Command::new("doveadm")
-        .args(["-c", NEW.1, "quota", "get", "-u", &user])
-        .output()
-        .expect("doveadm");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.contains("STORAGE") && l.contains("1024")), "{text}");
+    // Dovecot looks at the file at most once a second, at a lookup (other tests log in meanwhile).
+    let mut text = String::new();
+    for _ in 0..50 {
+        let out = std::process::Command::new("doveadm")
+            .args(["-c", NEW.1, "quota", "get", "-u", &user])
+            .output()
+            .expect("doveadm");
+        text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.lines().any(|l| l.contains("STORAGE") && l.contains("1024")) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("no quota of 1024 kB: {text}");
 }
