@@ -11,11 +11,6 @@ use std::time::Duration;
 mod migrate_support;
 use migrate_support::*;
 
-fn prefix(what: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").subsec_nanos();
-    format!("{what}{}x{nanos}", std::process::id())
-}
-
 /// Seeds user `i` of a run: INBOX, Sent Items and folders named in three scripts.
 fn seed_user(user: &str, i: usize, per_folder: usize) -> usize {
     let year = 365 * 24 * 3600;

@@ -37,8 +37,7 @@ fn push_back_byes_and_drops_cost_a_reconnect_and_nothing_else() {
     let _proxy = Proxy(child);
     let port = first.trim().strip_prefix("ready ").expect("ready PORT").to_string();
 
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").subsec_nanos();
-    let run = format!("f{}x{nanos}", std::process::id());
+    let run = prefix("f");
     let dir = tempfile::tempdir().expect("tempdir");
     let users: Vec<(String, String)> =
         (0..3).map(|i| (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"))).collect();

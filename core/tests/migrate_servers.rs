@@ -2,8 +2,7 @@
 //! special folders as Exchange does ("Sent Items", hierarchy "/"), "new" on 127.0.4.2 as Dovecot
 //! does ("Sent", hierarchy "."), and the folder plan meets them by SPECIAL-USE.
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mailwright::fetch::{FetchError, ImapConfig};
@@ -11,23 +10,8 @@ use mailwright::migrate::MigrateError;
 use mailwright::migrate::folders::plan;
 use mailwright::migrate::imap::Account;
 
-const CA: &str = "/etc/mailwright-test/tls/ca.pem";
-const OLD: (&str, &str) = ("127.0.4.1", "/etc/mailwright-test/dovecot-mig-old.conf");
-const NEW: (&str, &str) = ("127.0.4.2", "/etc/mailwright-test/dovecot-mig-new.conf");
-
-fn up() -> bool {
-    let ok = [OLD, NEW].iter().all(|(addr, conf)| {
-        TcpStream::connect_timeout(&format!("{addr}:993").parse().expect("addr"), Duration::from_secs(1)).is_ok()
-            && Path::new(conf).exists()
-    });
-    if !ok {
-        let msg =
-            "SKIPPED migration server tests: no Dovecot on 127.0.4.1-2 (run `scripts/mail-servers start` as root)";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}; CI must not skip");
-        eprintln!("\n*** {msg} ***\n");
-    }
-    ok
-}
+mod migrate_support;
+use migrate_support::{CA, NEW, OLD, up};
 
 fn config(addr: &str, user: &str, password: &str) -> ImapConfig {
     let mut c = ImapConfig::from_url(&format!("imaps://{addr}"), user, password).expect("url");

@@ -32,8 +32,6 @@ pub(crate) struct Side {
     literal_plus: bool,
     /// MULTIAPPEND: one APPEND can carry many messages.
     multiappend: bool,
-    /// The folder selected (or examined), if any.
-    selected: Option<String>,
     tag: u64,
 }
 
@@ -70,7 +68,7 @@ impl Side {
         let caps = timed(config.timeout, "CAPABILITY", session.capabilities()).await?;
         let (uidplus, literal_plus) = (caps.has_str("UIDPLUS"), caps.has_str("LITERAL+"));
         let multiappend = literal_plus && caps.has_str("MULTIAPPEND");
-        Ok(Side { session, config, uidplus, literal_plus, multiappend, selected: None, tag: 0 })
+        Ok(Side { session, config, uidplus, literal_plus, multiappend, tag: 0 })
     }
 
     fn timeout(&self) -> Duration {
@@ -84,10 +82,7 @@ impl Side {
         use async_imap::types::NameAttribute as A;
         let timeout = self.timeout();
         let stream = timed(timeout, "LIST", self.session.list(Some(""), Some("*"))).await?;
-        let names = tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
-            .await
-            .map_err(|_| FetchError::Timeout("LIST"))?
-            .map_err(imap_err("LIST"))?;
+        let names = all(timeout, "LIST", stream).await?;
         let mut out = Vec::with_capacity(names.len());
         for n in &names {
             let special = n.attributes().iter().find_map(|a| match a {
@@ -125,10 +120,7 @@ impl Side {
     pub(crate) async fn subscribed(&mut self) -> Result<Vec<String>, MigrateError> {
         let timeout = self.timeout();
         let stream = timed(timeout, "LSUB", self.session.lsub(Some(""), Some("*"))).await?;
-        let names = tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
-            .await
-            .map_err(|_| FetchError::Timeout("LSUB"))?
-            .map_err(imap_err("LSUB"))?;
+        let names = all(timeout, "LSUB", stream).await?;
         names.iter().map(|n| decode_mutf7(n.name())).collect()
     }
 
@@ -165,7 +157,6 @@ impl Side {
         } else {
             timed(timeout, "EXAMINE", self.session.examine(&wire)).await?
         };
-        self.selected = Some(folder.to_string());
         Ok(Numbering {
             uidvalidity: mailbox.uid_validity.unwrap_or(0),
             uidnext: mailbox.uid_next.unwrap_or(0),
@@ -177,10 +168,7 @@ impl Side {
     pub(crate) async fn flags(&mut self) -> Result<Vec<(u32, Vec<String>)>, MigrateError> {
         let timeout = self.timeout();
         let stream = timed(timeout, "UID FETCH FLAGS", self.session.uid_fetch("1:*", "(UID FLAGS)")).await?;
-        let items = tokio::time::timeout(timeout * 4, stream.try_collect::<Vec<_>>())
-            .await
-            .map_err(|_| FetchError::Timeout("UID FETCH FLAGS"))?
-            .map_err(imap_err("UID FETCH FLAGS"))?;
+        let items = all(timeout * 4, "UID FETCH FLAGS", stream).await?;
         let mut out: Vec<(u32, Vec<String>)> =
             items.iter().filter_map(|f| Some((f.uid?, flag_names(f.flags())))).collect();
         out.sort_unstable_by_key(|(uid, _)| *uid);
@@ -192,10 +180,7 @@ impl Side {
     pub(crate) async fn sizes(&mut self) -> Result<Vec<(u32, u64)>, MigrateError> {
         let timeout = self.timeout();
         let stream = timed(timeout, "UID FETCH SIZE", self.session.uid_fetch("1:*", "(UID RFC822.SIZE)")).await?;
-        let items = tokio::time::timeout(timeout * 4, stream.try_collect::<Vec<_>>())
-            .await
-            .map_err(|_| FetchError::Timeout("UID FETCH SIZE"))?
-            .map_err(imap_err("UID FETCH SIZE"))?;
+        let items = all(timeout * 4, "UID FETCH SIZE", stream).await?;
         Ok(items.iter().filter_map(|f| Some((f.uid?, u64::from(f.size?)))).collect())
     }
 
@@ -244,10 +229,7 @@ impl Side {
         let list = flag_list(flags);
         let timeout = self.timeout();
         let stream = timed(timeout, "UID STORE", self.session.uid_store(uids, format!("FLAGS.SILENT {list}"))).await?;
-        tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
-            .await
-            .map_err(|_| FetchError::Timeout("UID STORE"))?
-            .map_err(imap_err("UID STORE"))?;
+        all(timeout, "UID STORE", stream).await?;
         Ok(())
     }
 
@@ -486,6 +468,18 @@ enum Reply {
     Done { tag: String, answer: Group },
     Bye(String),
     Other,
+}
+
+/// Every item of a response stream, within `timeout`.
+async fn all<T>(
+    timeout: Duration,
+    what: &'static str,
+    stream: impl futures_util::Stream<Item = Result<T, async_imap::error::Error>>,
+) -> Result<Vec<T>, MigrateError> {
+    Ok(tokio::time::timeout(timeout, stream.try_collect::<Vec<_>>())
+        .await
+        .map_err(|_| FetchError::Timeout(what))?
+        .map_err(imap_err(what))?)
 }
 
 /// A response code the parser does not know (`[OVERQUOTA] …`), from the text it leaves.

@@ -30,6 +30,12 @@ pub fn up() -> bool {
     ok
 }
 
+/// A name for this run's users: `what`, the process and the clock, so reruns never meet.
+pub fn prefix(what: &str) -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("time").subsec_nanos();
+    format!("{what}{}x{nanos}", std::process::id())
+}
+
 /// A message to seed.
 #[derive(Clone)]
 pub struct Seed {
