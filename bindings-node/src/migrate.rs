@@ -48,6 +48,8 @@ pub struct MigrateOptions {
     pub insecure: Option<bool>,
     /// Permit a server without STARTTLS.
     pub allow_plaintext: Option<bool>,
+    /// Swap the users file's columns (the rollback's reverse delta: `from` the new server).
+    pub reverse: Option<bool>,
 }
 
 type Progress = ThreadsafeFunction<Json, (), Json, Status, false, true>;
@@ -65,6 +67,7 @@ pub fn migrate(options: MigrateOptions, progress: Option<Progress>) -> AsyncTask
                 from: o.from,
                 to: o.to,
                 users: PathBuf::from(o.users),
+                reverse: o.reverse.unwrap_or(false),
                 state: o.state.map(PathBuf::from),
                 jobs: o.jobs.map(|n| n as usize),
                 maps: o.maps.unwrap_or_default(),

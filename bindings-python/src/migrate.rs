@@ -15,7 +15,7 @@ use crate::errors::Error;
 #[pyo3(signature = (source, destination, *, users, state=None, jobs=4, maps=Vec::new(), shard=None, verify=true,
                     dry_run=false, verify_only=false, max_messages_per_second=None, max_bytes_per_second=None,
                     retries=8, backoff=1.0, timeout=120.0, ca_file=None, insecure=false, allow_plaintext=false,
-                    progress=None))]
+                    reverse=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn migrate(
     py: Python<'_>,
@@ -37,12 +37,14 @@ pub(crate) fn migrate(
     ca_file: Option<PathBuf>,
     insecure: bool,
     allow_plaintext: bool,
+    reverse: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let settings = mailwright::migrate::Settings {
         from: source,
         to: destination,
         users,
+        reverse,
         state,
         jobs: Some(jobs),
         maps,

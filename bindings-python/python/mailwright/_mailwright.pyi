@@ -73,6 +73,7 @@ def migrate(
     ca_file: Optional[_Path] = None,
     insecure: bool = False,
     allow_plaintext: bool = False,
+    reverse: bool = False,
     progress: Optional[Callable[[Dict[str, Any]], object]] = None,
 ) -> Dict[str, Any]: ...
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...

@@ -12,22 +12,31 @@ use crate::migrate::{Event, MailboxReport, MailboxStatus, Report};
 /// found a difference or the destination refused a message; 73 a destination is over quota
 /// (raise it and run again: the mailbox resumes); 69 a login was refused; 75 a server failed
 /// after the retries (run again); 1 usage. One mailbox's failure never stops the others.
+/// `plan` and `check`: 0 nothing failed, 2 a finding or check failed, 75 DNS or a server could
+/// not be asked.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// `verify`: compare both sides message by message (hash, flags, keywords, INTERNALDATE,
-    /// folder) without copying.
-    #[arg(value_parser = ["verify"])]
+    /// folder) without copying. `plan`: read the domain's DNS and print the cutover plan for
+    /// old and new DNS and servers. `check`: verify what can be verified before a step (TTLs
+    /// lowered, new MX answers, sample logins on the new IMAP, the delta fits the window).
+    #[arg(value_parser = ["verify", "plan", "check"])]
     action: Option<String>,
     /// The old server: imap://HOST[:PORT] (STARTTLS) or imaps://HOST[:PORT].
     #[arg(long)]
-    from: String,
+    from: Option<String>,
     /// The new server, likewise.
     #[arg(long)]
-    to: String,
+    to: Option<String>,
     /// CSV: source_user,source_password,dest_user,dest_password per line; a password may be
-    /// file:PATH or env:VAR. Refused when group or others can read it.
+    /// file:PATH, env:VAR, or an OAuth2 login xoauth2:file:PATH / xoauth2:command:PROGRAM ARG…
+    /// (oauthbearer:… likewise). Refused when group or others can read it.
     #[arg(long)]
-    users: PathBuf,
+    users: Option<PathBuf>,
+    /// Swap the users file's columns: copy from the destination accounts back to the source
+    /// ones (the rollback's reverse delta; give --from the new server and --to the old one).
+    #[arg(long)]
+    reverse: bool,
     /// Mailboxes migrated at once (each holds one connection to each server).
     #[arg(long, default_value_t = 4)]
     jobs: usize,
@@ -73,9 +82,55 @@ pub(crate) struct Args {
     /// Seconds allowed for each response.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     timeout: u64,
-    /// JSON lines: one per mailbox as it finishes, then the summary.
+    /// JSON lines: one per mailbox as it finishes, then the summary (plan, check: one JSON
+    /// document).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    cutover: Cutover,
+}
+
+/// What `migrate plan` and `migrate check` read.
+#[derive(clap::Args, Debug)]
+struct Cutover {
+    /// The mail domain (plan, check).
+    #[arg(long)]
+    domain: Option<String>,
+    /// The old MX host (plan, check).
+    #[arg(long = "old-mx", value_name = "HOST")]
+    old_mx: Option<String>,
+    /// The new MX host (plan, check).
+    #[arg(long = "new-mx", value_name = "HOST")]
+    new_mx: Option<String>,
+    /// The old IMAP host as users reach it (plan, check).
+    #[arg(long = "old-imap", value_name = "HOST")]
+    old_imap: Option<String>,
+    /// The new IMAP host (plan, check).
+    #[arg(long = "new-imap", value_name = "HOST")]
+    new_imap: Option<String>,
+    /// The cutover window: 6h, 90m, 1h30m (plan, check).
+    #[arg(long, default_value = "6h")]
+    window: String,
+    /// Name server to ask, IP[:PORT], repeatable (default: the system's). The zone's own server
+    /// gives exact TTLs; a caching resolver, what is left of its copy.
+    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    resolvers: Vec<String>,
+    /// T0, when users are locked out of the old server, RFC 3339 (2026-12-12T22:00:00Z): the
+    /// plan then gives times and says whether the TTLs leave enough time.
+    #[arg(long)]
+    start: Option<String>,
+    /// The TTL to lower the switched records to, in seconds.
+    #[arg(long = "low-ttl", value_name = "SECS", default_value_t = 300)]
+    low_ttl: u32,
+    /// Days the old server keeps receiving and is post-synced after the switch.
+    #[arg(long = "keep-days", value_name = "DAYS", default_value_t = 7)]
+    keep_days: u32,
+    /// The port the new MX is probed on (check).
+    #[arg(long = "smtp-port", value_name = "PORT", default_value_t = 25)]
+    smtp_port: u16,
+    /// Destination accounts that must log in on the new IMAP server (check).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    sample: usize,
 }
 
 fn line(r: &MailboxReport, dry_run: bool) -> String {
@@ -109,11 +164,22 @@ fn line(r: &MailboxReport, dry_run: bool) -> String {
     format!("{who}: {status}, {} copied ({} bytes) of {}{proof}{error}", r.copied, r.bytes, r.messages)
 }
 
-pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let settings = crate::migrate::Settings {
-        from: a.from.clone(),
-        to: a.to.clone(),
-        users: a.users.clone(),
+fn usage(m: String) -> CliError {
+    CliError { code: exit::USAGE, message: m }
+}
+
+/// The migration the arguments name, if they name one (`needed`: they must).
+fn settings(a: &Args, needed: bool) -> Result<Option<crate::migrate::Settings>, CliError> {
+    let (from, to, users) = match (&a.from, &a.to, &a.users) {
+        (Some(f), Some(t), Some(u)) => (f.clone(), t.clone(), u.clone()),
+        (None, None, None) if !needed => return Ok(None),
+        _ => return Err(usage("--from, --to and --users are needed".into())),
+    };
+    Ok(Some(crate::migrate::Settings {
+        from,
+        to,
+        users,
+        reverse: a.reverse,
         state: Some(a.state.clone()),
         jobs: Some(a.jobs),
         maps: a.maps.clone(),
@@ -128,7 +194,80 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         ca_file: a.ca_file.clone(),
         insecure: a.insecure,
         allow_plaintext: a.allow_plaintext,
+    }))
+}
+
+fn plan_options(a: &Args) -> Result<crate::migrate::PlanOptions, CliError> {
+    let c = &a.cutover;
+    let need = |v: &Option<String>, name: &str| v.clone().ok_or_else(|| usage(format!("--{name} is needed")));
+    let mut o = crate::migrate::PlanOptions::new(
+        &need(&c.domain, "domain")?,
+        &need(&c.old_mx, "old-mx")?,
+        &need(&c.new_mx, "new-mx")?,
+        &need(&c.old_imap, "old-imap")?,
+        &need(&c.new_imap, "new-imap")?,
+        crate::migrate::plan::parse_span(&c.window).map_err(fail)?,
+    );
+    o.resolvers = c
+        .resolvers
+        .iter()
+        .map(|r| crate::dns::parse_resolver(r).map_err(|e| usage(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    o.timeout = Duration::from_secs(a.timeout.clamp(1, 30));
+    o.start = c.start.as_deref().map(crate::migrate::plan::parse_start).transpose().map_err(fail)?;
+    if c.low_ttl == 0 {
+        return Err(usage("--low-ttl must be at least 1".into()));
+    }
+    o.low_ttl = c.low_ttl;
+    o.keep_days = c.keep_days;
+    Ok(o)
+}
+
+fn exit_with(code: i32, what: &str) -> Result<(), CliError> {
+    match code {
+        0 => Ok(()),
+        c => Err(CliError { code: u8::try_from(c).unwrap_or(exit::SOFTWARE), message: what.into() }),
+    }
+}
+
+fn plan(a: &Args) -> Result<(), CliError> {
+    let o = plan_options(a)?;
+    let zone =
+        crate::migrate::runtime().and_then(|rt| rt.block_on(crate::migrate::plan::read_zone(&o))).map_err(fail)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let p = crate::migrate::plan::build(&o, zone, now);
+    if a.json {
+        out(&format!("{}\n", serde_json::to_string(&p).unwrap_or_default()))?;
+    } else {
+        out(&crate::migrate::plan::render(&p))?;
+    }
+    exit_with(if p.failed() { exit::CHECK.into() } else { 0 }, "the plan has failed findings (see above)")
+}
+
+fn check(a: &Args) -> Result<(), CliError> {
+    let o = crate::migrate::CheckOptions {
+        plan: plan_options(a)?,
+        smtp_port: a.cutover.smtp_port,
+        ca_file: a.ca_file.clone(),
+        migration: settings(a, false)?,
+        sample: a.cutover.sample,
     };
+    let r = crate::migrate::check(&o).map_err(fail)?;
+    if a.json {
+        out(&format!("{}\n", serde_json::to_string(&r).unwrap_or_default()))?;
+    } else {
+        out(&crate::migrate::check::render(&r))?;
+    }
+    exit_with(r.exit_code(), "a check failed or could not be decided (see above)")
+}
+
+pub(crate) fn run(a: Args) -> Result<(), CliError> {
+    match a.action.as_deref() {
+        Some("plan") => return plan(&a),
+        Some("check") => return check(&a),
+        _ => {}
+    }
+    let Some(settings) = settings(&a, true)? else { return Err(usage("--from, --to and --users are needed".into())) };
     let (opts, mailboxes) = settings.resolve().map_err(fail)?;
     if a.insecure {
         eprintln!("mailwright: warning: --insecure: the servers' certificates are NOT verified");

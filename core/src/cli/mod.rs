@@ -116,7 +116,7 @@ pub fn exit_code(e: &crate::Error) -> u8 {
                 M::Users { .. } | M::Config(_) | M::State { .. } => exit::USAGE,
                 M::Imap(e) => fetch(e),
                 M::OverQuota(_) => exit::CANTCREAT,
-                M::PushBack(_) => exit::TEMPFAIL,
+                M::PushBack(_) | M::Dns(_) => exit::TEMPFAIL,
             }
         }
         E::Auth(e) => match e {

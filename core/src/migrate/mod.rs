@@ -14,20 +14,26 @@
 //! * [`verify`]: both sides fetched and compared, message by message.
 //! * [`run()`]: mailboxes in parallel jobs, throttled, retrying after server push-back, each
 //!   mailbox failing on its own.
+//! * [`plan`] and [`mod@check`]: the cutover: what to do to old and new DNS and servers, in order,
+//!   with the times the domain's TTLs imply, and what can be verified at each step.
 
 use std::path::{Path, PathBuf};
 
+pub mod check;
 pub mod copy;
 pub mod folders;
 pub mod imap;
+pub mod plan;
 mod run;
 mod settings;
 mod state;
 pub mod users;
 pub mod verify;
 
+pub use check::{CheckOptions, CheckReport, check};
 pub use copy::FolderReport;
 pub use folders::{Folder, Mapping, SpecialUse};
+pub use plan::{Plan, PlanOptions};
 pub(crate) use run::Throttle;
 pub use run::{Event, MailboxReport, MailboxStatus, Options, Refusal, Report, run, verify_only};
 pub use settings::Settings;
@@ -68,6 +74,10 @@ pub enum MigrateError {
     /// The server asked to slow down or come back later (`NO [LIMIT]`, `[THROTTLED]`, …).
     #[error("the server pushed back: {0}")]
     PushBack(String),
+    /// DNS could not be asked (no name server answered): try again, or name one with
+    /// `--resolver`.
+    #[error("DNS: {0}")]
+    Dns(String),
 }
 
 impl MigrateError {
@@ -75,7 +85,7 @@ impl MigrateError {
     pub fn is_transient(&self) -> bool {
         match self {
             MigrateError::Imap(e) => e.is_transient(),
-            MigrateError::OverQuota(_) | MigrateError::PushBack(_) => true,
+            MigrateError::OverQuota(_) | MigrateError::PushBack(_) | MigrateError::Dns(_) => true,
             MigrateError::State { .. } | MigrateError::Users { .. } | MigrateError::Config(_) => false,
         }
     }

@@ -346,6 +346,7 @@ fn account(template: &ImapConfig, login: &super::Login) -> ImapConfig {
     let mut c = template.clone();
     c.user = login.user.clone();
     c.password = login.password.clone();
+    c.oauth2 = login.oauth2.clone();
     c
 }
 

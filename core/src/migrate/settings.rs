@@ -16,6 +16,9 @@ pub struct Settings {
     pub to: String,
     /// The users file (CSV `source_user,source_password,dest_user,dest_password`).
     pub users: PathBuf,
+    /// Swap the users file's columns (the rollback's reverse delta: `from` is then the new
+    /// server, `to` the old one).
+    pub reverse: bool,
     /// The state folder (default `migrate-state`).
     pub state: Option<PathBuf>,
     /// Mailboxes at once (default 4).
@@ -62,6 +65,11 @@ impl Settings {
     /// The options and the mailboxes (the users file read, the shard taken), or what is wrong.
     pub fn resolve(&self) -> Result<(Options, Vec<Mailbox>), MigrateError> {
         let mut mailboxes = users::read_users(&self.users)?;
+        if self.reverse {
+            for m in &mut mailboxes {
+                std::mem::swap(&mut m.source, &mut m.dest);
+            }
+        }
         if let Some(s) = &self.shard {
             let (i, n) = s
                 .split_once('/')

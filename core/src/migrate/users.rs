@@ -4,6 +4,10 @@
 //! * A password is written as it is, or `file:PATH` (the file's first line; a relative path is
 //!   taken from the users file's folder), or `env:VAR`; a literal password that itself starts
 //!   with one of those prefixes is written `plain:…`.
+//! * A cloud account logs in with an OAuth2 bearer token instead: `xoauth2:file:PATH` (the
+//!   token file, read again at every login so an agent can keep it fresh) or
+//!   `xoauth2:command:PROGRAM ARG…` (run at every login, argv split at spaces, no shell);
+//!   `oauthbearer:` in place of `xoauth2:` for RFC 7628's mechanism.
 //! * The file holds passwords: it is refused when its group or others may read it (as ssh does
 //!   with a private key), and so is a `file:` password file. Errors name the line, never a
 //!   password.
@@ -22,13 +26,15 @@ use super::MigrateError;
 pub struct Login {
     /// The user name.
     pub user: String,
-    /// The password (never shown by `Debug`).
+    /// The password (never shown by `Debug`; empty with OAuth2).
     pub password: String,
+    /// An OAuth2 login instead of the password.
+    pub oauth2: Option<crate::oauth2::OAuth2>,
 }
 
 impl fmt::Debug for Login {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Login").field("user", &self.user).field("password", &"…").finish()
+        f.debug_struct("Login").field("user", &self.user).field("password", &"…").field("oauth2", &self.oauth2).finish()
     }
 }
 
@@ -113,20 +119,49 @@ pub fn parse_users(
             }
             Ok(u.to_string())
         };
-        let source = Login {
-            user: user(source_user, "source")?,
-            password: password(source_password, &base, env).map_err(|why| MigrateError::users(path, line, why))?,
+        let login = |u: &str, p: &str, which: &str| -> Result<Login, MigrateError> {
+            let user = user(u, which)?;
+            let (password, oauth2) =
+                credential(&user, p, &base, env).map_err(|why| MigrateError::users(path, line, why))?;
+            Ok(Login { user, password, oauth2 })
         };
-        let dest = Login {
-            user: user(dest_user, "destination")?,
-            password: password(dest_password, &base, env).map_err(|why| MigrateError::users(path, line, why))?,
-        };
+        let source = login(source_user, source_password, "source")?;
+        let dest = login(dest_user, dest_password, "destination")?;
         if !seen.insert(source.user.clone()) {
             return Err(MigrateError::users(path, line, format!("{} is listed twice", source.user)));
         }
         out.push(Mailbox { line, source, dest });
     }
     Ok(out)
+}
+
+/// A password field, or an OAuth2 login (`xoauth2:`/`oauthbearer:` then `file:PATH` or
+/// `command:ARGV`).
+fn credential(
+    user: &str,
+    field: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<crate::oauth2::OAuth2>), String> {
+    use crate::oauth2::{Mechanism, OAuth2};
+    let oauth = [("xoauth2:", Mechanism::XOAuth2), ("oauthbearer:", Mechanism::OAuthBearer)]
+        .into_iter()
+        .find_map(|(prefix, m)| field.strip_prefix(prefix).map(|rest| (rest, m)));
+    let Some((source, mechanism)) = oauth else {
+        return Ok((password(field, base, env)?, None));
+    };
+    let mut login = if let Some(file) = source.strip_prefix("file:") {
+        let p = PathBuf::from(file);
+        let p = if p.is_absolute() { p } else { base.join(p) };
+        private(&p).map_err(|e| e.to_string())?;
+        OAuth2::from_file(user, p)
+    } else if let Some(command) = source.strip_prefix("command:") {
+        OAuth2::from_command(user, command.split_whitespace().map(String::from).collect()).map_err(|e| e.to_string())?
+    } else {
+        return Err("an OAuth2 login is xoauth2:file:PATH or xoauth2:command:PROGRAM ARG… (or oauthbearer:…)".into());
+    };
+    login.mechanism = Some(mechanism);
+    Ok((String::new(), Some(login)))
 }
 
 /// A password field: literal, `file:PATH`, `env:VAR` or `plain:LITERAL`. The error never holds
@@ -190,6 +225,28 @@ mod tests {
         );
         assert_eq!(users[1].line, 5);
         assert!(!format!("{users:?}").contains("pa,ss"), "no password in Debug");
+    }
+
+    #[test]
+    fn cloud_accounts_log_in_with_oauth2_tokens() {
+        use crate::oauth2::{Mechanism, TokenSource};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = dir.path().join("bob.token");
+        std::fs::write(&token, "eyJ\n").expect("write");
+        #[cfg(unix)]
+        std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let text = "alice,pw,alice@cloud.test,xoauth2:command:get-token --for alice\n\
+                    bob,pw,bob@cloud.test,oauthbearer:file:bob.token\n";
+        let users = parse_users(text, &dir.path().join("users.csv"), &env).expect("users");
+        let a = users[0].dest.oauth2.as_ref().expect("oauth2");
+        assert_eq!(a.source, TokenSource::Command(vec!["get-token".into(), "--for".into(), "alice".into()]));
+        assert_eq!((a.user.as_str(), a.mechanism), ("alice@cloud.test", Some(Mechanism::XOAuth2)));
+        let b = users[1].dest.oauth2.as_ref().expect("oauth2");
+        assert_eq!((&b.source, b.mechanism), (&TokenSource::File(token), Some(Mechanism::OAuthBearer)));
+        assert!(users[0].source.oauth2.is_none() && users[1].dest.password.is_empty());
+        for bad in ["a,pw,b,xoauth2:", "a,pw,b,xoauth2:command:", "a,pw,b,xoauth2:file:missing.token"] {
+            assert!(parse_users(bad, &dir.path().join("users.csv"), &env).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -126,6 +126,11 @@ impl Session {
         Ok(s)
     }
 
+    /// Whether the connection is encrypted (implicit TLS or STARTTLS).
+    pub(crate) fn is_encrypted(&self) -> bool {
+        self.tls.is_some()
+    }
+
     async fn ehlo(&mut self, c: &SmtpConfig) -> Result<(), SmtpError> {
         let r = self.command(format!("EHLO {}\r\n", c.helo_name).as_bytes(), "EHLO").await?;
         if r.code != 250 {
