@@ -581,6 +581,8 @@ export interface MigrateOptions {
   insecure?: boolean
   /** Permit a server without STARTTLS. */
   allowPlaintext?: boolean
+  /** Swap the users file's columns (the rollback's reverse delta: `from` the new server). */
+  reverse?: boolean
 }
 
 /**
