@@ -273,13 +273,13 @@ pub(crate) fn run(a: Args) -> Result<(), CliError> {
         eprintln!("mailwright: warning: --insecure: the servers' certificates are NOT verified");
     }
     let verify_only = a.action.as_deref() == Some("verify");
-    let bars = Bars::new(!a.json && !a.dry_run && !verify_only);
+    let bars = Bars::new(!a.json && !a.dry_run && !verify_only, mailboxes.len());
     let json = a.json;
     let dry_run = a.dry_run;
     let printed = Mutex::new(());
     let on_event = |e: &Event<'_>| match e {
         Event::Started { index, mailbox } => bars.start(*index, &mailbox.source.user),
-        Event::Progress { messages, bytes, .. } => bars.tick(*messages, *bytes),
+        Event::Progress { index, messages, bytes } => bars.tick(*index, *messages, *bytes),
         Event::Retry { index, attempt, wait, error } => {
             let _g = printed.lock();
             if json {
@@ -357,52 +357,81 @@ fn summary(r: &Report, json: bool, dry_run: bool) -> Result<(), CliError> {
     out(&text)
 }
 
-/// Progress on a terminal (standard error): the whole run (messages, bytes, rate, time) and one
-/// line per job with the mailbox it has.
+/// Progress on a terminal (standard error): the whole run (mailboxes done of all, with the ETA
+/// their pace gives; messages, bytes and rate) and one line per job (its mailbox, messages and
+/// bytes so far).
 struct Bars {
     multi: Option<indicatif::MultiProgress>,
     total: Option<indicatif::ProgressBar>,
-    jobs: Mutex<std::collections::HashMap<usize, indicatif::ProgressBar>>,
-    bytes: std::sync::atomic::AtomicU64,
+    jobs: Mutex<std::collections::HashMap<usize, (indicatif::ProgressBar, String, usize)>>,
+    counts: Mutex<(u64, u64)>,
+    started: std::time::Instant,
 }
 
 impl Bars {
-    fn new(wanted: bool) -> Self {
+    fn new(wanted: bool, mailboxes: usize) -> Self {
         use std::io::IsTerminal;
+        let mut bars = Bars {
+            multi: None,
+            total: None,
+            jobs: Mutex::default(),
+            counts: Mutex::default(),
+            started: std::time::Instant::now(),
+        };
         if !(wanted && std::io::stderr().is_terminal()) {
-            return Bars { multi: None, total: None, jobs: Mutex::default(), bytes: 0.into() };
+            return bars;
         }
         let multi = indicatif::MultiProgress::new();
-        let total = multi.add(indicatif::ProgressBar::new_spinner());
+        let total = multi.add(indicatif::ProgressBar::new(mailboxes as u64));
         total.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} messages, {msg} [{elapsed_precise}]")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:24} {pos}/{len} mailboxes, {msg} [{elapsed_precise}, ETA {eta}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         total.enable_steady_tick(Duration::from_millis(200));
-        Bars { multi: Some(multi), total: Some(total), jobs: Mutex::default(), bytes: 0.into() }
+        bars.multi = Some(multi);
+        bars.total = Some(total);
+        bars
     }
 
     fn start(&self, index: usize, who: &str) {
         if let Some(m) = &self.multi {
             let bar = m.add(indicatif::ProgressBar::new_spinner());
-            bar.set_message(who.to_string());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("  {spinner} {msg} {binary_bytes}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(format!("{who}: 0 messages,"));
             if let Ok(mut j) = self.jobs.lock() {
-                j.insert(index, bar);
+                j.insert(index, (bar, who.to_string(), 0));
             }
         }
     }
 
-    fn tick(&self, messages: usize, bytes: u64) {
-        if let Some(t) = &self.total {
-            let total = self.bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
-            t.inc(messages as u64);
-            t.set_message(format!("{:.1} MB, {:.0} messages/s", total as f64 / 1e6, t.per_sec()));
+    fn tick(&self, index: usize, messages: usize, bytes: u64) {
+        let Some(t) = &self.total else { return };
+        if let Ok(mut j) = self.jobs.lock()
+            && let Some((bar, who, n)) = j.get_mut(&index)
+        {
+            *n += messages;
+            bar.inc(bytes);
+            bar.set_message(format!("{who}: {n} messages,"));
+        }
+        if let Ok(mut c) = self.counts.lock() {
+            c.0 += messages as u64;
+            c.1 += bytes;
+            let rate = c.0 as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            t.set_message(format!("{} messages, {:.1} MB, {rate:.0} messages/s", c.0, c.1 as f64 / 1e6));
         }
     }
 
     fn finish(&self, index: usize) {
+        if let Some(t) = &self.total {
+            t.inc(1);
+        }
         if let (Some(m), Ok(mut j)) = (&self.multi, self.jobs.lock())
-            && let Some(bar) = j.remove(&index)
+            && let Some((bar, _, _)) = j.remove(&index)
         {
             bar.finish_and_clear();
             m.remove(&bar);
