@@ -32,6 +32,8 @@ pub(crate) struct Side {
     literal_plus: bool,
     /// MULTIAPPEND: one APPEND can carry many messages.
     multiappend: bool,
+    /// UTF8=ACCEPT (RFC 6855) enabled: folder names travel as UTF-8, not modified UTF-7.
+    pub(crate) utf8: bool,
     tag: u64,
 }
 
@@ -68,11 +70,28 @@ impl Side {
         let caps = timed(config.timeout, "CAPABILITY", session.capabilities()).await?;
         let (uidplus, literal_plus) = (caps.has_str("UIDPLUS"), caps.has_str("LITERAL+"));
         let multiappend = literal_plus && caps.has_str("MULTIAPPEND");
-        Ok(Side { session, config, uidplus, literal_plus, multiappend, tag: 0 })
+        // RFC 6855: names in UTF-8 once a server that offers it takes ENABLE (RFC 5161: it
+        // enables what it advertises); otherwise modified UTF-7.
+        let utf8 = if caps.has_str("UTF8=ACCEPT") || caps.has_str("UTF8=ONLY") {
+            match timed(config.timeout, "ENABLE", session.run_command_and_check_ok("ENABLE UTF8=ACCEPT")).await {
+                Ok(()) => true,
+                // A refusal leaves the connection usable; a timeout or a drop does not.
+                Err(FetchError::Imap { .. }) => false,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            false
+        };
+        Ok(Side { session, config, uidplus, literal_plus, multiappend, utf8, tag: 0 })
     }
 
     fn timeout(&self) -> Duration {
         self.config.timeout
+    }
+
+    /// A name as LIST gives it, decoded (UTF-8 as it is once UTF8=ACCEPT is enabled).
+    fn decode(&self, wire: &str) -> Result<String, MigrateError> {
+        if self.utf8 { Ok(wire.to_string()) } else { decode_mutf7(wire) }
     }
 
     /// Every folder, with its separator, special use and whether it can hold messages. Names
@@ -97,7 +116,7 @@ impl Side {
                 matches!(a, A::NoSelect) || matches!(a, A::Extension(e) if e.eq_ignore_ascii_case("\\NonExistent"))
             });
             out.push(Folder {
-                name: decode_mutf7(n.name())?,
+                name: self.decode(n.name())?,
                 separator: n.delimiter().and_then(|d| d.chars().next()),
                 special,
                 selectable,
@@ -121,12 +140,12 @@ impl Side {
         let timeout = self.timeout();
         let stream = timed(timeout, "LSUB", self.session.lsub(Some(""), Some("*"))).await?;
         let names = all(timeout, "LSUB", stream).await?;
-        names.iter().map(|n| decode_mutf7(n.name())).collect()
+        names.iter().map(|n| self.decode(n.name())).collect()
     }
 
     /// Creates a folder (one that exists already is fine) and subscribes it when asked.
     pub(crate) async fn create(&mut self, folder: &str, subscribe: bool) -> Result<(), MigrateError> {
-        let wire = wire_name(folder)?;
+        let wire = wire_name(folder, self.utf8)?;
         let timeout = self.timeout();
         if let Err(e) = timed(timeout, "CREATE", self.session.run_command_and_check_ok(format!("CREATE {wire}"))).await
         {
@@ -143,14 +162,14 @@ impl Side {
 
     /// Subscribes a folder.
     pub(crate) async fn subscribe(&mut self, folder: &str) -> Result<(), MigrateError> {
-        let wire = wire_name(folder)?;
+        let wire = wire_name(folder, self.utf8)?;
         timed(self.timeout(), "SUBSCRIBE", self.session.run_command_and_check_ok(format!("SUBSCRIBE {wire}"))).await?;
         Ok(())
     }
 
     /// Opens a folder read-only (EXAMINE changes no flag, not even \Recent) or read-write.
     pub(crate) async fn open(&mut self, folder: &str, write: bool) -> Result<Numbering, MigrateError> {
-        let wire = encoded(folder)?;
+        let wire = encoded(folder, self.utf8)?;
         let timeout = self.timeout();
         let mailbox = if write {
             timed(timeout, "SELECT", self.session.select(&wire)).await?
@@ -235,14 +254,14 @@ impl Side {
 
     /// The next UID a folder will give (STATUS), without opening it.
     pub(crate) async fn uidnext(&mut self, folder: &str) -> Result<u32, MigrateError> {
-        let wire = encoded(folder)?;
+        let wire = encoded(folder, self.utf8)?;
         let mailbox = timed(self.timeout(), "STATUS", self.session.status(&wire, "(UIDNEXT)")).await?;
         Ok(mailbox.uid_next.unwrap_or(0))
     }
 
     /// Starts an APPEND pipeline into `folder`.
     pub(crate) fn appender(&mut self, folder: &str) -> Result<Appender<'_>, MigrateError> {
-        let wire = wire_name(folder)?;
+        let wire = wire_name(folder, self.utf8)?;
         let (window, group) = match (self.literal_plus, self.multiappend) {
             (true, true) => (APPEND_WINDOW / GROUP_MESSAGES + 1, GROUP_MESSAGES),
             (true, false) => (APPEND_WINDOW, 1),
@@ -489,17 +508,18 @@ fn response_code(text: &str) -> Option<String> {
     Some(rest[..end].to_ascii_uppercase())
 }
 
-/// A folder name in modified UTF-7 (async-imap's own commands quote it).
-fn encoded(folder: &str) -> Result<String, MigrateError> {
-    if folder.is_empty() || folder.bytes().any(|b| b < 0x20 || b == 0x7f) {
+/// A folder name as the server wants it: modified UTF-7, or UTF-8 with UTF8=ACCEPT
+/// (async-imap's own commands quote it).
+fn encoded(folder: &str, utf8: bool) -> Result<String, MigrateError> {
+    if folder.is_empty() || folder.chars().any(char::is_control) {
         return Err(MigrateError::Config(format!("folder name {folder:?} cannot be sent to a server")));
     }
-    Ok(encode_mutf7(folder))
+    Ok(if utf8 { folder.to_string() } else { encode_mutf7(folder) })
 }
 
-/// A folder name as our own commands send it: modified UTF-7, quoted.
-fn wire_name(folder: &str) -> Result<String, MigrateError> {
-    let encoded = encoded(folder)?;
+/// A folder name as our own commands send it, quoted.
+fn wire_name(folder: &str, utf8: bool) -> Result<String, MigrateError> {
+    let encoded = encoded(folder, utf8)?;
     Ok(format!("\"{}\"", encoded.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 
@@ -571,10 +591,13 @@ mod tests {
 
     #[test]
     fn names_and_flags_go_out_quoted_and_as_atoms() {
-        assert_eq!(wire_name("Sent Items").expect("test"), "\"Sent Items\"");
-        assert_eq!(wire_name("a\"b\\c").expect("test"), "\"a\\\"b\\\\c\"");
-        assert_eq!(wire_name("Entwürfe").expect("test"), "\"Entw&APw-rfe\"");
-        assert!(wire_name("bad\r\nA1 LOGOUT").is_err());
+        assert_eq!(wire_name("Sent Items", false).expect("test"), "\"Sent Items\"");
+        assert_eq!(wire_name("a\"b\\c", false).expect("test"), "\"a\\\"b\\\\c\"");
+        assert_eq!(wire_name("Entwürfe", false).expect("test"), "\"Entw&APw-rfe\"");
+        assert!(wire_name("bad\r\nA1 LOGOUT", false).is_err());
+        // With UTF8=ACCEPT names go as they are (RFC 6855), and "&" is only an ampersand.
+        assert_eq!(wire_name("Entwürfe & 草稿", true).expect("test"), "\"Entwürfe & 草稿\"");
+        assert!(wire_name("bad\u{85}name", true).is_err());
         let flags = ["\\Seen".to_string(), "$Label1".to_string(), "x) A2 DELETE".to_string(), "\\".to_string()];
         assert_eq!(flag_list(&flags), "(\\Seen $Label1)");
         assert_eq!(response_code("[OVERQUOTA] Quota exceeded"), Some("OVERQUOTA".into()));
