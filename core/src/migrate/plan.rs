@@ -461,8 +461,17 @@ fn switch_lines(o: &PlanOptions, zone: &Zone) -> Vec<String> {
 }
 
 fn steps(o: &PlanOptions, zone: &Zone, max_ttl: u32, lower_at: i64, window: i64) -> Vec<Step> {
-    let changing: Vec<String> =
-        zone.records.iter().filter(|r| r.changes).map(|r| format!("{} {} (TTL {} s)", r.name, r.kind, r.ttl)).collect();
+    let changing: Vec<String> = zone
+        .records
+        .iter()
+        .filter(|r| r.changes && r.ttl > o.low_ttl)
+        .map(|r| format!("{} {} (TTL {} s)", r.name, r.kind, r.ttl))
+        .collect();
+    let none = if zone.records.iter().any(|r| r.changes) {
+        "every one is at most that already"
+    } else {
+        "none found (check --old-mx/--old-imap)"
+    };
     let mw = migrate_command(o, &o.old_imap, false);
     let old_later = old_after_switch(o, zone);
     let mw_after = migrate_command(o, &old_later, false);
@@ -482,7 +491,7 @@ fn steps(o: &PlanOptions, zone: &Zone, max_ttl: u32, lower_at: i64, window: i64)
             format!(
                 "Lower the TTL of every record the switch changes to {} s: {}. Resolvers may keep the old values for the old TTL ({}), so this must happen at least that long before the switch; keep a note of the old TTLs to restore them.",
                 o.low_ttl,
-                if changing.is_empty() { "none found (check --old-mx/--old-imap)".into() } else { changing.join(", ") },
+                if changing.is_empty() { none.to_string() } else { changing.join(", ") },
                 span(max_ttl as i64)
             ),
             vec![],
@@ -798,6 +807,8 @@ mod tests {
         assert!(ttl.finding.contains("exam.test MX 10 mx.old.exam.test (TTL 86400)"), "{}", ttl.finding);
         assert_eq!(p.steps[0].at, -(86_400 + DAY), "TTLs lowered an old TTL plus a day before T0");
         assert!(p.steps[0].action.contains("exam.test MX (TTL 86400 s)"));
+        // A record already at the low TTL is not listed for lowering.
+        assert!(!p.steps[0].action.contains("autoconfig.exam.test"), "{}", p.steps[0].action);
     }
 
     #[test]
