@@ -273,25 +273,8 @@ fn the_rollback_copies_back_only_what_arrived_on_the_new_side() {
         save(NEW.1, &dest, folder, &message("rb-new", n, 1500, true));
     }
     let reverse = |state: &Path| -> (i32, Value) {
-        let out = Command::new(env!("CARGO_BIN_EXE_mailwright"))
-            .args([
-                "migrate",
-                "--reverse",
-                "--from",
-                &format!("imaps://{}", NEW.0),
-                "--to",
-                &format!("imaps://{}", OLD.0),
-            ])
-            .arg("--users")
-            .arg(&file)
-            .arg("--state")
-            .arg(state)
-            .args(["--ca-file", CA, "--json"])
-            .output()
-            .expect("migrate");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let last = text.lines().last().map(|l| serde_json::from_str(l).expect("json")).unwrap_or(Value::Null);
-        (out.status.code().unwrap_or(-1), last)
+        let (code, lines) = migrate_support::migrate_between(NEW.0, OLD.0, &["--reverse"], &file, state);
+        (code, summary(&lines).clone())
     };
     let back = dir.path().join("rollback-state");
     let (code, s) = reverse(&back);

@@ -157,10 +157,21 @@ pub fn users_file(dir: &Path, users: &[(String, String)], wrong: Option<&str>) -
 
 /// `mailwright migrate [verify] …` with --json: exit code and the JSON lines.
 pub fn migrate(extra: &[&str], users: &Path, state: &Path) -> (i32, Vec<serde_json::Value>) {
+    migrate_between(OLD.0, NEW.0, extra, users, state)
+}
+
+/// The same from `from` to `to` (addresses of the two).
+pub fn migrate_between(
+    from: &str,
+    to: &str,
+    extra: &[&str],
+    users: &Path,
+    state: &Path,
+) -> (i32, Vec<serde_json::Value>) {
     let out = Command::new(env!("CARGO_BIN_EXE_mailwright"))
         .arg("migrate")
         .args(extra)
-        .args(["--from", &format!("imaps://{}", OLD.0), "--to", &format!("imaps://{}", NEW.0)])
+        .args(["--from", &format!("imaps://{from}"), "--to", &format!("imaps://{to}")])
         .arg("--users")
         .arg(users)
         .arg("--state")
