@@ -12,9 +12,10 @@ use crate::tasks::{Job, Json, same};
 /// Options of `migrate`.
 #[napi(object)]
 pub struct MigrateOptions {
-    /// The old server: `imap://HOST[:PORT]` (STARTTLS) or `imaps://HOST[:PORT]`.
+    /// The old system: `imap://HOST[:PORT]` (STARTTLS), `imaps://HOST[:PORT]`, or a Maildir per
+    /// account, `maildir:/var/mail/%d/%n/Maildir` (`:LAYOUT=fs` for a directory per folder).
     pub from: String,
-    /// The new server, likewise.
+    /// The new system, likewise.
     pub to: String,
     /// The users file: CSV `source_user,source_password,dest_user,dest_password` (mode 0600).
     pub users: String,

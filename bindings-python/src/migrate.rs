@@ -1,4 +1,4 @@
-//! `migrate`: mailboxes from one IMAP server to another, proven message by message.
+//! `migrate`: mailboxes from one system to another (IMAP or Maildir), proven message by message.
 
 use std::path::PathBuf;
 use std::sync::Mutex;

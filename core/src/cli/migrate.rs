@@ -1,4 +1,5 @@
-//! `mailwright migrate`: move mailboxes from one IMAP server to another and prove it;
+//! `mailwright migrate`: move mailboxes from one system to another (IMAP or local Maildirs)
+//! and prove it;
 //! `mailwright migrate verify`: only the proof.
 
 use std::path::PathBuf;
@@ -22,10 +23,13 @@ pub(crate) struct Args {
     /// lowered, new MX answers, sample logins on the new IMAP, the delta fits the window).
     #[arg(value_parser = ["verify", "plan", "check"])]
     action: Option<String>,
-    /// The old server: imap://HOST[:PORT] (STARTTLS) or imaps://HOST[:PORT].
+    /// The old system: imap://HOST[:PORT] (STARTTLS), imaps://HOST[:PORT], or a Maildir per
+    /// account, maildir:/var/mail/%d/%n/Maildir (%u the user, %n before @, %d after; append
+    /// :LAYOUT=fs for a directory per folder; the password column is then not used).
     #[arg(long)]
     from: Option<String>,
-    /// The new server, likewise.
+    /// The new system, likewise (a Maildir is created as Dovecot keeps one; run as root, what is
+    /// created belongs to the owner of the tree it is in).
     #[arg(long)]
     to: Option<String>,
     /// CSV: source_user,source_password,dest_user,dest_password per line; a password may be

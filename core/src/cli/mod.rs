@@ -115,7 +115,7 @@ pub fn exit_code(e: &crate::Error) -> u8 {
             match e {
                 M::Users { .. } | M::Config(_) | M::State { .. } => exit::USAGE,
                 M::Imap(e) => fetch(e),
-                M::OverQuota(_) => exit::CANTCREAT,
+                M::OverQuota(_) | M::Maildir { .. } => exit::CANTCREAT,
                 M::PushBack(_) | M::Dns(_) => exit::TEMPFAIL,
             }
         }

@@ -335,7 +335,7 @@ impl Iterator for Entries {
 }
 
 /// `seconds.M<microseconds>P<pid>Q<counter>R<random>.<host>`, the spec's modern form.
-fn unique_name() -> String {
+pub(crate) fn unique_name() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
     // The system's randomness; should it fail, time, process and counter keep the name unique.

@@ -171,10 +171,13 @@ fn sample_logins(
     if mailboxes.is_empty() {
         return Finding::new("imap.login", Status::Skip, "the users file lists no mailbox");
     }
+    let Some(to) = opts.to.imap() else {
+        return Finding::new("imap.login", Status::Skip, "the destination is a Maildir: no login to check");
+    };
     let n = n.clamp(1, mailboxes.len());
     let picked: Vec<&super::Mailbox> = (0..n).map(|i| &mailboxes[i * mailboxes.len() / n]).collect();
     let results = rt.block_on(futures_util::future::join_all(picked.iter().map(|mb| async move {
-        let mut c = opts.to.clone();
+        let mut c = to.clone();
         c.user = mb.dest.user.clone();
         c.password = mb.dest.password.clone();
         c.oauth2 = mb.dest.oauth2.clone();
@@ -193,7 +196,7 @@ fn sample_logins(
         (true, _) => Finding::new(
             "imap.login",
             Status::Pass,
-            format!("{n} of {} accounts log in on {}", mailboxes.len(), opts.to.host),
+            format!("{n} of {} accounts log in on {}", mailboxes.len(), to.host),
         ),
         (false, true) => Finding::new("imap.login", Status::Error, failed.join("; ")),
         (false, false) => Finding::new("imap.login", Status::Fail, failed.join("; ")),

@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use super::imap::{Appended, Message, Side};
+use super::imap::{Appended, Message};
 use super::state::{Entry, MailboxState};
+use super::store::Store;
 use super::{Mapping, MigrateError, Refusal, Throttle};
 
 /// Messages per state commit.
@@ -74,8 +75,8 @@ struct InFlight {
 /// Copies one folder. Errors leave the state with everything answered so far recorded (the
 /// caller commits it).
 pub(crate) async fn copy_folder(
-    src: &mut Side,
-    dst: &mut Side,
+    src: &mut Store,
+    dst: &mut Store,
     m: &Mapping,
     state: &mut MailboxState,
     throttle: &Arc<Throttle>,
@@ -108,8 +109,8 @@ pub(crate) async fn copy_folder(
         }
     }
     for (flags, uids) in changed {
-        let set = uid_set(&uids.iter().map(|(_, d)| *d).collect::<Vec<_>>());
-        dst.store_flags(&set, &flags).await?;
+        let dest: Vec<u32> = uids.iter().map(|(_, d)| *d).collect();
+        dst.store_flags(&dest, &flags).await?;
         for (uid, _) in &uids {
             state.set_flags(&m.from, *uid, flags.clone());
         }
@@ -141,7 +142,7 @@ pub(crate) async fn copy_folder(
     }
 
     // 4. Copy what is left.
-    let uidplus = dst.uidplus;
+    let uidplus = dst.uidplus();
     let mut appender = dst.appender(&m.to)?;
     let mut flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
     let mut since_commit = (0usize, Instant::now());
@@ -184,8 +185,7 @@ pub(crate) async fn copy_folder(
         Ok(())
     };
     for chunk in todo.chunks(FETCH_CHUNK) {
-        let set = uid_set(chunk);
-        src.messages(&set, &mut async |msg: Message| {
+        src.messages(Some(chunk), &mut async |msg: Message| {
             let sha256: [u8; 32] = sha2::Sha256::digest(&msg.body).into();
             if let Some(d) = present.get_mut(&sha256).and_then(Vec::pop) {
                 state.record(&m.from, msg.uid, Entry { sha256, dest_uid: Some(d), flags: msg.flags });
@@ -195,8 +195,7 @@ pub(crate) async fn copy_folder(
                 report.already += 1;
             } else {
                 throttle.wait(msg.body.len() as u64).await;
-                let date = msg.date.as_ref().map(|(d, _)| d.as_str());
-                let answers = appender.send(&msg.flags, date, &msg.body).await?;
+                let answers = appender.send(&msg.flags, msg.date.as_ref(), &msg.body).await?;
                 flight.push_back(InFlight { uid: msg.uid, sha256, flags: msg.flags, bytes: msg.body.len() as u64 });
                 settle(answers, &mut flight, state, &mut report, refusals, &mut last_appended)?;
             }

@@ -5,6 +5,9 @@
 //!   `file:`/`env:` passwords, refused when others may read it) and `--shard i/n`.
 //! * [`folders`]: folder names (modified UTF-7) and which source folder goes where: SPECIAL-USE
 //!   (RFC 6154) first, `--map OLD=NEW` rules, the same path otherwise.
+//! * [`imap`] and [`maildir`]: the two kinds of side, an IMAP account (`imap(s)://HOST`) or a
+//!   local Maildir per account (`maildir:/var/mail/%d/%n/Maildir`, as Dovecot keeps it); the
+//!   rest asks the same of both.
 //! * [`copy`]: one folder, by content: a message is its SHA-256, counted, so true duplicates
 //!   and messages without Message-ID arrive like any other; APPEND keeps flags, keywords and
 //!   INTERNALDATE; a rerun copies only what is new.
@@ -23,20 +26,24 @@ pub mod check;
 pub mod copy;
 pub mod folders;
 pub mod imap;
+pub mod maildir;
 pub mod plan;
 mod run;
 mod settings;
 mod state;
+mod store;
 pub mod users;
 pub mod verify;
 
 pub use check::{CheckOptions, CheckReport, check};
 pub use copy::FolderReport;
 pub use folders::{Folder, Mapping, SpecialUse};
+pub use maildir::{Layout, MaildirRoot};
 pub use plan::{Plan, PlanOptions};
 pub(crate) use run::Throttle;
 pub use run::{Event, MailboxReport, MailboxStatus, Options, Refusal, Report, run, verify_only};
 pub use settings::Settings;
+pub use store::Endpoint;
 pub use users::{Login, Mailbox};
 pub use verify::VerifyReport;
 
@@ -68,6 +75,14 @@ pub enum MigrateError {
         /// What is wrong.
         detail: String,
     },
+    /// A local Maildir cannot be read or written.
+    #[error("{}: {detail}", path.display())]
+    Maildir {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
     /// The destination is over quota: raise it, then run again (the mailbox resumes).
     #[error("the destination is over quota ({0}); raise the quota and run again")]
     OverQuota(String),
@@ -86,7 +101,10 @@ impl MigrateError {
         match self {
             MigrateError::Imap(e) => e.is_transient(),
             MigrateError::OverQuota(_) | MigrateError::PushBack(_) | MigrateError::Dns(_) => true,
-            MigrateError::State { .. } | MigrateError::Users { .. } | MigrateError::Config(_) => false,
+            MigrateError::State { .. }
+            | MigrateError::Maildir { .. }
+            | MigrateError::Users { .. }
+            | MigrateError::Config(_) => false,
         }
     }
 

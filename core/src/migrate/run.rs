@@ -10,19 +10,20 @@ use std::time::{Duration, Instant};
 
 use super::copy::{FolderReport, copy_folder};
 use super::folders::plan;
-use super::imap::Side;
 use super::state::MailboxState;
+use super::store::{Access, Endpoint, Store};
 use super::verify::{VerifyReport, verify};
 use super::{Mailbox, MigrateError};
-use crate::fetch::{FetchError, ImapConfig};
+use crate::fetch::FetchError;
 
 /// How to run a migration.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The source server; its `user` and `password` are each mailbox's.
-    pub from: ImapConfig,
-    /// The destination server, likewise.
-    pub to: ImapConfig,
+    /// The source: an IMAP server (its `user` and `password` are each mailbox's) or a Maildir
+    /// root.
+    pub from: Endpoint,
+    /// The destination, likewise.
+    pub to: Endpoint,
     /// Where each mailbox's state is kept.
     pub state_dir: PathBuf,
     /// Mailboxes migrated at once (each holds one connection to each server).
@@ -45,10 +46,10 @@ pub struct Options {
 
 impl Options {
     /// Defaults: 4 jobs, verify, no throttle, 8 retries from 1 s.
-    pub fn new(from: ImapConfig, to: ImapConfig, state_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(from: impl Into<Endpoint>, to: impl Into<Endpoint>, state_dir: impl Into<PathBuf>) -> Self {
         Options {
-            from,
-            to,
+            from: from.into(),
+            to: to.into(),
             state_dir: state_dir.into(),
             jobs: 4,
             maps: Vec::new(),
@@ -342,14 +343,6 @@ pub fn run(
     Ok(Report { mailboxes, copied, bytes, seconds, estimate_seconds })
 }
 
-fn account(template: &ImapConfig, login: &super::Login) -> ImapConfig {
-    let mut c = template.clone();
-    c.user = login.user.clone();
-    c.password = login.password.clone();
-    c.oauth2 = login.oauth2.clone();
-    c
-}
-
 /// Whether a reconnect may help: a dropped or timed-out connection, or a server that says it
 /// is busy. A plain NO or BAD (no such folder, say) will say the same again.
 fn transient(e: &MigrateError) -> bool {
@@ -431,9 +424,13 @@ async fn one(
 }
 
 /// Both sides logged in, and the folder plan.
-async fn open_both(opts: &Options, mb: &Mailbox) -> Result<(Side, Side, Vec<super::Mapping>), MigrateError> {
-    let mut src = Side::connect(account(&opts.from, &mb.source)).await?;
-    let mut dst = Side::connect(account(&opts.to, &mb.dest)).await?;
+async fn open_both(
+    opts: &Options,
+    mb: &Mailbox,
+    dest: Access,
+) -> Result<(Store, Store, Vec<super::Mapping>), MigrateError> {
+    let mut src = Store::connect(&opts.from, &mb.source, &opts.state_dir, Access::Read).await?;
+    let mut dst = Store::connect(&opts.to, &mb.dest, &opts.state_dir, dest).await?;
     let (from, to) = (src.folders().await?, dst.folders().await?);
     let separator = to.iter().find_map(|f| f.separator).unwrap_or('/');
     let mut mappings = plan(&from, &to, &opts.maps, separator);
@@ -450,7 +447,7 @@ async fn copy_all(
     tick: super::copy::Tick<'_>,
     report: &mut MailboxReport,
 ) -> Result<(), MigrateError> {
-    let (mut src, mut dst, mappings) = open_both(opts, mb).await?;
+    let (mut src, mut dst, mappings) = open_both(opts, mb, Access::Write).await?;
     let subscribed = src.subscribed().await?;
     let already = dst.subscribed().await?;
     let mut folders = Vec::with_capacity(mappings.len());
@@ -479,7 +476,7 @@ async fn size_up(
     state: &MailboxState,
     report: &mut MailboxReport,
 ) -> Result<(), MigrateError> {
-    let (mut src, dst, mappings) = open_both(opts, mb).await?;
+    let (mut src, dst, mappings) = open_both(opts, mb, Access::Look).await?;
     let mut folders = Vec::new();
     let (mut messages, mut bytes, mut to_copy, mut to_copy_bytes) = (0, 0, 0, 0);
     for m in &mappings {
@@ -515,7 +512,7 @@ async fn prove(opts: &Options, mb: &Mailbox, report: &mut MailboxReport) -> Resu
     let mut tries = 0;
     loop {
         let attempt = async {
-            let (mut src, mut dst, mappings) = open_both(opts, mb).await?;
+            let (mut src, mut dst, mappings) = open_both(opts, mb, Access::Look).await?;
             let v = verify(&mut src, &mut dst, &mappings).await?;
             src.logout().await;
             dst.logout().await;

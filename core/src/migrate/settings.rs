@@ -4,15 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Mailbox, MigrateError, Options, folders, users};
+use super::{Endpoint, Mailbox, MaildirRoot, MigrateError, Options, folders, users};
 use crate::fetch::ImapConfig;
 
 /// What `mailwright migrate` and `mailwright.migrate()` take.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// The old server: `imap://HOST[:PORT]` (STARTTLS) or `imaps://HOST[:PORT]`.
+    /// The old system: `imap://HOST[:PORT]` (STARTTLS), `imaps://HOST[:PORT]`, or a Maildir per
+    /// account, `maildir:/var/mail/%d/%n/Maildir` (`%u` user, `%n` before `@`, `%d` after; add
+    /// `:LAYOUT=fs` for one directory per folder).
     pub from: String,
-    /// The new server, likewise.
+    /// The new system, likewise.
     pub to: String,
     /// The users file (CSV `source_user,source_password,dest_user,dest_password`).
     pub users: PathBuf,
@@ -50,6 +52,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    fn endpoint(&self, url: &str) -> Result<Endpoint, MigrateError> {
+        match MaildirRoot::parse(url)? {
+            Some(root) => Ok(Endpoint::Maildir(root)),
+            None => Ok(Endpoint::Imap(self.server(url)?)),
+        }
+    }
+
     fn server(&self, url: &str) -> Result<ImapConfig, MigrateError> {
         let mut c = ImapConfig::from_url(url, "", "").map_err(|e| match e {
             crate::fetch::FetchError::Config(m) => MigrateError::Config(m),
@@ -78,7 +87,25 @@ impl Settings {
             mailboxes = users::shard(mailboxes, i, n)?;
         }
         let state = self.state.clone().unwrap_or_else(|| PathBuf::from("migrate-state"));
-        let mut o = Options::new(self.server(&self.from)?, self.server(&self.to)?, state);
+        let mut o = Options::new(self.endpoint(&self.from)?, self.endpoint(&self.to)?, state);
+        for (endpoint, source) in [(&o.from, true), (&o.to, false)] {
+            if let Endpoint::Maildir(root) = endpoint {
+                // Every account its own Maildir, known before anything runs.
+                let mut seen = std::collections::HashMap::new();
+                for m in &mailboxes {
+                    let user = if source { &m.source.user } else { &m.dest.user };
+                    let path =
+                        root.path_for(user).map_err(|e| MigrateError::users(&self.users, m.line, e.to_string()))?;
+                    if let Some(line) = seen.insert(path.clone(), m.line) {
+                        return Err(MigrateError::users(
+                            &self.users,
+                            m.line,
+                            format!("{} is also line {line}'s Maildir: put %u or %n in the path", path.display()),
+                        ));
+                    }
+                }
+            }
+        }
         o.jobs = match self.jobs {
             Some(0) => return Err(MigrateError::Config("jobs must be at least 1".into())),
             Some(n) => n,
@@ -124,9 +151,15 @@ mod tests {
         std::fs::write(&users, "a,pw,b,pw\n").expect("write");
         #[cfg(unix)]
         std::fs::set_permissions(&users, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let two = dir.path().join("two.csv");
+        std::fs::write(&two, "a,pw,b,pw\nc,pw,d,pw\n").expect("write");
+        #[cfg(unix)]
+        std::fs::set_permissions(&two, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         let ok = Settings { from: "imaps://old".into(), to: "imap://new:1143".into(), users, ..Settings::default() };
         let (o, m) = ok.resolve().expect("resolves");
-        assert_eq!((o.jobs, o.verify, m.len(), o.to.port), (4, true, 1, 1143));
+        assert_eq!((o.jobs, o.verify, m.len(), o.to.imap().map(|c| c.port)), (4, true, 1, Some(1143)));
+        let md = Settings { to: "maildir:/srv/mail/%u:LAYOUT=fs".into(), ..ok.clone() };
+        assert!(matches!(md.resolve().expect("resolves").0.to, Endpoint::Maildir(_)));
         for bad in [
             Settings { jobs: Some(0), ..ok.clone() },
             Settings { timeout: Some(f64::NAN), ..ok.clone() },
@@ -134,6 +167,10 @@ mod tests {
             Settings { shard: Some("3/2".into()), ..ok.clone() },
             Settings { from: "http://old".into(), ..ok.clone() },
             Settings { maps: vec!["=x".into()], ..ok.clone() },
+            // "b" has no domain for %d; a template without the user maps two lines to one place.
+            Settings { to: "maildir:/srv/%d/%n".into(), ..ok.clone() },
+            Settings { to: "maildir:/srv/%q".into(), ..ok.clone() },
+            Settings { users: two.clone(), to: "maildir:/srv/one".into(), ..ok.clone() },
         ] {
             assert!(bad.resolve().is_err(), "{bad:?}");
         }

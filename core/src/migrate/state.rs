@@ -203,7 +203,7 @@ impl MailboxState {
 }
 
 /// A user name as part of a file name: letters, digits and `@._-` kept, the rest `%XX`.
-fn file_name(user: &str) -> String {
+pub(crate) fn file_name(user: &str) -> String {
     let mut out = String::with_capacity(user.len());
     for b in user.bytes() {
         if b.is_ascii_alphanumeric() || b"@._-".contains(&b) {

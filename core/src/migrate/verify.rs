@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::Digest;
 
-use super::imap::{Message, Side};
+use super::imap::Message;
+use super::store::Store;
 use super::{Mapping, MigrateError, copy::same_flags};
 
 /// The comparison of one mailbox.
@@ -55,13 +56,17 @@ impl VerifyReport {
 /// What a message is, for comparing: its flags (lowercased, sorted) and date.
 type Seen = (Vec<String>, Option<i64>);
 
-async fn collect(side: &mut Side, folder: &str, out: &mut HashMap<[u8; 32], Vec<Seen>>) -> Result<usize, MigrateError> {
+async fn collect(
+    side: &mut Store,
+    folder: &str,
+    out: &mut HashMap<[u8; 32], Vec<Seen>>,
+) -> Result<usize, MigrateError> {
     let numbering = side.open(folder, false).await?;
     if numbering.exists == 0 {
         return Ok(0);
     }
     let mut n = 0;
-    side.messages("1:*", &mut async |m: Message| {
+    side.messages(None, &mut async |m: Message| {
         let hash: [u8; 32] = sha2::Sha256::digest(&m.body).into();
         let mut flags: Vec<String> = m.flags.iter().map(|f| f.to_ascii_lowercase()).collect();
         flags.sort();
@@ -74,7 +79,7 @@ async fn collect(side: &mut Side, folder: &str, out: &mut HashMap<[u8; 32], Vec<
 }
 
 /// Compares what `plan` says should have moved.
-pub(crate) async fn verify(src: &mut Side, dst: &mut Side, plan: &[Mapping]) -> Result<VerifyReport, MigrateError> {
+pub(crate) async fn verify(src: &mut Store, dst: &mut Store, plan: &[Mapping]) -> Result<VerifyReport, MigrateError> {
     let mut report = VerifyReport::default();
     let mut by_dest: BTreeMap<&str, Vec<&Mapping>> = BTreeMap::new();
     for m in plan {
