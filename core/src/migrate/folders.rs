@@ -91,6 +91,30 @@ pub struct Mapping {
     pub rule: &'static str,
 }
 
+/// Adds the folders of special use a destination lacks under their usual names (`Sent`,
+/// `Drafts`, `Trash`, `Junk`, `Archive`), for a destination with no attributes to say which
+/// is which (a Maildir): the source's "Sent Items" then lands in "Sent", where the server that
+/// will serve it looks, and the copy creates it.
+pub fn standard_specials(dest: &mut Vec<Folder>, separator: char) {
+    const NAMES: [(&str, SpecialUse); 5] = [
+        ("Sent", SpecialUse::Sent),
+        ("Drafts", SpecialUse::Drafts),
+        ("Trash", SpecialUse::Trash),
+        ("Junk", SpecialUse::Junk),
+        ("Archive", SpecialUse::Archive),
+    ];
+    for (name, special) in NAMES {
+        if !dest.iter().any(|f| f.special == Some(special) || f.name == name) {
+            dest.push(Folder {
+                name: name.to_string(),
+                separator: Some(separator),
+                special: Some(special),
+                selectable: true,
+            });
+        }
+    }
+}
+
 /// A `--map OLD=NEW` rule.
 pub fn parse_map(rule: &str) -> Result<(String, String), MigrateError> {
     match rule.split_once('=') {

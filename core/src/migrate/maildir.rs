@@ -314,10 +314,14 @@ impl MaildirSide {
         self.chown(&path)
     }
 
-    /// Opens a folder: its files listed, UIDs given to new ones. A destination folder that is
-    /// missing is an error (create it first), as on a server.
-    pub(crate) fn open(&mut self, folder: &str, _write: bool) -> Result<Numbering, MigrateError> {
-        let dir = self.dir(folder)?;
+    /// Opens a folder: its files listed, UIDs given to new ones. A missing folder is created
+    /// when opened to `write`, an error otherwise.
+    pub(crate) fn open(&mut self, folder: &str, write: bool) -> Result<Numbering, MigrateError> {
+        let mut dir = self.dir(folder)?;
+        if write && !dir.join("cur").is_dir() {
+            self.create(folder, false)?;
+            dir = self.dir(folder)?;
+        }
         if !dir.join("cur").is_dir() {
             return Err(MigrateError::Config(format!("folder {folder:?}: no Maildir at {}", dir.display())));
         }
@@ -442,6 +446,11 @@ impl MaildirSide {
             self.open(folder, true)?;
         }
         Ok(Appender { side: self, answers: Vec::new(), unrecorded: Vec::new() })
+    }
+
+    /// The hierarchy separator of folder names.
+    pub(crate) fn separator(&self) -> char {
+        self.layout.separator()
     }
 
     fn chown(&self, path: &Path) -> Result<(), MigrateError> {

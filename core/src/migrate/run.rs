@@ -431,8 +431,14 @@ async fn open_both(
 ) -> Result<(Store, Store, Vec<super::Mapping>), MigrateError> {
     let mut src = Store::connect(&opts.from, &mb.source, &opts.state_dir, Access::Read).await?;
     let mut dst = Store::connect(&opts.to, &mb.dest, &opts.state_dir, dest).await?;
-    let (from, to) = (src.folders().await?, dst.folders().await?);
-    let separator = to.iter().find_map(|f| f.separator).unwrap_or('/');
+    let (from, mut to) = (src.folders().await?, dst.folders().await?);
+    let separator = match &dst {
+        Store::Maildir(m) => m.separator(),
+        Store::Imap(_) => to.iter().find_map(|f| f.separator).unwrap_or('/'),
+    };
+    if matches!(dst, Store::Maildir(_)) {
+        super::folders::standard_specials(&mut to, separator);
+    }
     let mut mappings = plan(&from, &to, &opts.maps, separator);
     // INBOX first: it is what users look at first after the switch.
     mappings.sort_by_key(|m| m.rule != "inbox");

@@ -89,6 +89,15 @@ impl Settings {
         let state = self.state.clone().unwrap_or_else(|| PathBuf::from("migrate-state"));
         let mut o = Options::new(self.endpoint(&self.from)?, self.endpoint(&self.to)?, state);
         for (endpoint, source) in [(&o.from, true), (&o.to, false)] {
+            if let Endpoint::Imap(_) = endpoint {
+                for m in &mailboxes {
+                    let login = if source { &m.source } else { &m.dest };
+                    if login.password.is_empty() && login.oauth2.is_none() {
+                        let which = if source { "source" } else { "destination" };
+                        return Err(MigrateError::users(&self.users, m.line, format!("the {which} password is empty")));
+                    }
+                }
+            }
             if let Endpoint::Maildir(root) = endpoint {
                 // Every account its own Maildir, known before anything runs.
                 let mut seen = std::collections::HashMap::new();
@@ -151,6 +160,10 @@ mod tests {
         std::fs::write(&users, "a,pw,b,pw\n").expect("write");
         #[cfg(unix)]
         std::fs::set_permissions(&users, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "a,,b,pw\n").expect("write");
+        #[cfg(unix)]
+        std::fs::set_permissions(&empty, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         let two = dir.path().join("two.csv");
         std::fs::write(&two, "a,pw,b,pw\nc,pw,d,pw\n").expect("write");
         #[cfg(unix)]
@@ -160,6 +173,9 @@ mod tests {
         assert_eq!((o.jobs, o.verify, m.len(), o.to.imap().map(|c| c.port)), (4, true, 1, Some(1143)));
         let md = Settings { to: "maildir:/srv/mail/%u:LAYOUT=fs".into(), ..ok.clone() };
         assert!(matches!(md.resolve().expect("resolves").0.to, Endpoint::Maildir(_)));
+        // No password is needed on a Maildir side.
+        let from_maildir = Settings { from: "maildir:/srv/%u".into(), users: empty.clone(), ..ok.clone() };
+        assert!(from_maildir.resolve().is_ok());
         for bad in [
             Settings { jobs: Some(0), ..ok.clone() },
             Settings { timeout: Some(f64::NAN), ..ok.clone() },
@@ -171,6 +187,7 @@ mod tests {
             Settings { to: "maildir:/srv/%d/%n".into(), ..ok.clone() },
             Settings { to: "maildir:/srv/%q".into(), ..ok.clone() },
             Settings { users: two.clone(), to: "maildir:/srv/one".into(), ..ok.clone() },
+            Settings { users: empty.clone(), ..ok.clone() },
         ] {
             assert!(bad.resolve().is_err(), "{bad:?}");
         }

@@ -180,9 +180,7 @@ fn password(field: &str, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
         let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
         return Ok(text.lines().next().unwrap_or_default().to_string());
     }
-    if field.is_empty() {
-        return Err("a password is empty".into());
-    }
+    // Empty is for a Maildir side, which needs none; an IMAP side refuses it (Settings).
     Ok(field.to_string())
 }
 

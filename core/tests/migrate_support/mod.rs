@@ -70,13 +70,13 @@ pub fn old_folder(user: &str, folder: &str) -> PathBuf {
     if folder == "INBOX" { root } else { root.join(mailwright::migrate::folders::encode_mutf7(folder)) }
 }
 
-fn vmail() -> (u32, u32) {
+pub fn vmail() -> (u32, u32) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata("/var/mail/mig-old").expect("old store");
     (m.uid(), m.gid())
 }
 
-fn chown_all(path: &Path, owner: (u32, u32)) {
+pub fn chown_all(path: &Path, owner: (u32, u32)) {
     let _ = std::os::unix::fs::chown(path, Some(owner.0), Some(owner.1));
     if path.is_dir() {
         for e in std::fs::read_dir(path).expect("list").flatten() {
@@ -168,10 +168,15 @@ pub fn migrate_between(
     users: &Path,
     state: &Path,
 ) -> (i32, Vec<serde_json::Value>) {
+    migrate_urls(&format!("imaps://{from}"), &format!("imaps://{to}"), extra, users, state)
+}
+
+/// The same between any two sides (`imaps://…`, `maildir:…`).
+pub fn migrate_urls(from: &str, to: &str, extra: &[&str], users: &Path, state: &Path) -> (i32, Vec<serde_json::Value>) {
     let out = Command::new(env!("CARGO_BIN_EXE_mailwright"))
         .arg("migrate")
         .args(extra)
-        .args(["--from", &format!("imaps://{from}"), "--to", &format!("imaps://{to}")])
+        .args(["--from", from, "--to", to])
         .arg("--users")
         .arg(users)
         .arg("--state")
