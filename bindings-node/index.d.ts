@@ -545,9 +545,12 @@ export declare function migrate(options: MigrateOptions, progress?: (event: any)
 
 /** Options of `migrate`. */
 export interface MigrateOptions {
-  /** The old server: `imap://HOST[:PORT]` (STARTTLS) or `imaps://HOST[:PORT]`. */
+  /**
+   * The old system: `imap://HOST[:PORT]` (STARTTLS), `imaps://HOST[:PORT]`, or a Maildir per
+   * account, `maildir:/var/mail/%d/%n/Maildir` (`:LAYOUT=fs` for a directory per folder).
+   */
   from: string
-  /** The new server, likewise. */
+  /** The new system, likewise. */
   to: string
   /** The users file: CSV `source_user,source_password,dest_user,dest_password` (mode 0600). */
   users: string

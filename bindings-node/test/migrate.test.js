@@ -57,3 +57,21 @@ test('migrate refuses bad settings before it connects', async () => {
   await assert.rejects(mw.migrate({ from: 'http://old', to: 'imaps://new', users }), (e) => mw.isMailwrightError(e) && e.kind === 'usage')
   fs.rmSync(dir, { recursive: true })
 })
+
+test('migrate between Maildirs needs no server', async () => {
+  const dir = tmpdir()
+  const src = path.join(dir, 'src', 'ann')
+  for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(src, sub), { recursive: true })
+  fs.writeFileSync(path.join(src, 'cur', '1.a.host:2,S'), 'Subject: one\r\n\r\n1\r\n')
+  fs.writeFileSync(path.join(src, 'new', '2.b.host'), 'Subject: two\r\n\r\n2\r\n')
+  const users = path.join(dir, 'users.csv')
+  fs.writeFileSync(users, 'ann@x.test,,ann@y.test,\n', { mode: 0o600 })
+  const options = { from: `maildir:${dir}/src/%n`, to: `maildir:${dir}/out/%n`, users, state: path.join(dir, 'state') }
+  const report = await mw.migrate(options)
+  assert.deepEqual([report.exit_code, report.copied], [0, 2], JSON.stringify(report))
+  const names = fs.readdirSync(path.join(dir, 'out', 'ann', 'cur'))
+  assert.equal(names.filter((n) => n.endsWith(':2,S')).length, 1, names.join(' '))
+  const again = await mw.migrate(options)
+  assert.deepEqual([again.exit_code, again.copied], [0, 0])
+  fs.rmSync(dir, { recursive: true })
+})

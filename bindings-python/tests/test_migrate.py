@@ -70,3 +70,21 @@ def test_migrate_refuses_bad_settings_and_readable_users_files(tmp_path: Path) -
     with pytest.raises(ValueError) as e:
         mailwright.migrate("imaps://old", "imaps://new", users=file)
     assert "chmod 600" in str(e.value)
+
+
+def test_migrate_between_maildirs_needs_no_server(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "ann"
+    for sub in ("cur", "new", "tmp"):
+        (src / sub).mkdir(parents=True)
+    (src / "cur" / "1.a.host:2,S").write_bytes(b"Subject: one\r\n\r\n1\r\n")
+    (src / "new" / "2.b.host").write_bytes(b"Subject: two\r\n\r\n2\r\n")
+    file = tmp_path / "users.csv"
+    file.write_text("ann@x.test,,ann@y.test,\n")
+    file.chmod(0o600)
+    kw: Dict[str, Any] = {"users": file, "state": tmp_path / "state"}
+    report = mailwright.migrate(f"maildir:{tmp_path}/src/%n", f"maildir:{tmp_path}/out/%n", **kw)
+    assert (report["exit_code"], report["copied"]) == (0, 2), report
+    names = sorted(p.name for p in (tmp_path / "out" / "ann" / "cur").iterdir())
+    assert len(names) == 2 and sum(n.endswith(":2,S") for n in names) == 1, names
+    again = mailwright.migrate(f"maildir:{tmp_path}/src/%n", f"maildir:{tmp_path}/out/%n", **kw)
+    assert (again["exit_code"], again["copied"]) == (0, 0)
