@@ -115,6 +115,8 @@ impl Failure {
             E::Bot(BotError::Fetch(e)) => Failure::new("fetch", e.to_string()).with_transient(transient),
             E::Bot(e) => Failure::new("bot", e.to_string()).with_transient(transient),
             E::Auth(e) => Failure::new("auth", e.to_string()),
+            E::Audit(e @ mailwright::audit::AuditError::Config(_)) => Failure::usage(e.to_string()),
+            E::Audit(e) => Failure::new("audit", e.to_string()).with_transient(transient),
             e => Failure::new("error", e.to_string()),
         }
     }

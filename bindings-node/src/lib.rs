@@ -2,6 +2,7 @@
 //! `require('mailwright')`. Work that touches disk or network runs off the JavaScript thread
 //! (libuv pool) and returns a Promise; errors are `Error` objects with `code` and `kind`.
 
+mod audit;
 mod bot;
 mod build;
 mod dissect;
@@ -49,6 +50,7 @@ pub fn exports(exports: napi::bindgen_prelude::Object, env: napi::Env) -> napi::
     fast::install(env.raw(), exports.raw())
 }
 
+pub use audit::{AuditOptions, audit};
 pub use bot::{BotReport, BotTransport, Mailbot, MailbotOptions, RuleSpec, WatchOptions};
 pub use build::{AttachmentData, BuildOptions, Envelope, MessageBuilder, build};
 pub use dissect::{DissectConfig, Dissection};

@@ -88,6 +88,7 @@ fn core(py: Python<'_>, e: mailwright::Error) -> PyErr {
             e @ (mailwright::migrate::MigrateError::Users { .. } | mailwright::migrate::MigrateError::Config(_)),
         ) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
         E::Migrate(e) => raise(py, "MigrateError", (e.to_string(),), &[("is_transient", flag(py, e.is_transient()))]),
+        E::Audit(mailwright::audit::AuditError::Config(m)) => pyo3::exceptions::PyValueError::new_err(m),
         E::Bot(e) => bot(py, e),
         E::Auth(_) => raise(py, "AuthError", (text,), &[]),
         _ => raise(py, "MailwrightError", (text,), &[]),

@@ -3,6 +3,7 @@
 //! the crate; this layer extracts arguments, releases the interpreter for the work, and maps
 //! results and errors.
 
+mod audit;
 mod bot;
 mod buffer;
 mod build;
@@ -35,6 +36,7 @@ fn _mailwright(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<inject::Outbox>()?;
     m.add_function(wrap_pyfunction!(fetch::imap_sync, m)?)?;
     m.add_function(wrap_pyfunction!(migrate::migrate, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::audit, m)?)?;
     m.add_class::<bot::Bot>()?;
     Ok(())
 }

@@ -49,6 +49,10 @@ pub enum Error {
     #[cfg(feature = "smtp")]
     #[error(transparent)]
     Migrate(#[from] crate::migrate::MigrateError),
+    /// A domain audit could not run (its findings are data, not errors).
+    #[cfg(feature = "smtp")]
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The bot could not run (a failing action only quarantines its message).
     #[error(transparent)]
     Bot(#[from] BotError),
@@ -70,6 +74,8 @@ impl Error {
             Error::Fetch(e) => e.is_transient(),
             #[cfg(feature = "smtp")]
             Error::Migrate(e) => e.is_transient(),
+            #[cfg(feature = "smtp")]
+            Error::Audit(e) => matches!(e, crate::audit::AuditError::Dns(_)),
             Error::Bot(e) => e.is_transient(),
             Error::Parse(_) | Error::Dissect(_) | Error::Build(_) => false,
             #[cfg(feature = "smtp")]

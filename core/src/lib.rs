@@ -27,6 +27,8 @@
 #![deny(unsafe_code)]
 
 #[cfg(feature = "smtp")]
+pub mod audit;
+#[cfg(feature = "smtp")]
 pub mod auth;
 pub mod bot;
 pub mod build;

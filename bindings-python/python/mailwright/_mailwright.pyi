@@ -76,6 +76,14 @@ def migrate(
     reverse: bool = False,
     progress: Optional[Callable[[Dict[str, Any]], object]] = None,
 ) -> Dict[str, Any]: ...
+def audit(
+    domain: str,
+    *,
+    resolvers: List[str] = ...,
+    smtp_port: int = 25,
+    timeout: float = 5.0,
+    no_probe: bool = False,
+) -> Dict[str, Any]: ...
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...
 @final
 class Message:

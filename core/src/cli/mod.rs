@@ -1,6 +1,7 @@
 //! The `mailwright` command line: one subcommand per step of the loop, `--json` for scripts,
 //! errors as one line on stderr, and the exit codes of DESIGN §4.
 
+mod audit;
 mod bot;
 mod build;
 mod compose;
@@ -119,6 +120,11 @@ pub fn exit_code(e: &crate::Error) -> u8 {
                 M::PushBack(_) | M::Dns(_) => exit::TEMPFAIL,
             }
         }
+        #[cfg(feature = "smtp")]
+        E::Audit(e) => match e {
+            crate::audit::AuditError::Config(_) => exit::USAGE,
+            crate::audit::AuditError::Dns(_) => exit::TEMPFAIL,
+        },
         E::Auth(e) => match e {
             crate::auth::AuthError::Runtime(_) => exit::SOFTWARE,
             _ => exit::USAGE,
@@ -192,6 +198,12 @@ enum Command {
                             --users users.csv --json"
     )]
     Migrate(Box<migrate::Args>),
+    /// Can this domain's mail take hits? Redundancy (name servers, mail servers, networks),
+    /// reachability and the published policies, each check with its evidence; exit 0 when
+    /// nothing fails, 2 when a check fails, 75 when DNS could not be asked.
+    #[command(after_help = "Examples:\n  mailwright audit example.org\n  \
+                            mailwright audit example.org --json --resolver 192.0.2.53")]
+    Audit(audit::Args),
     /// Run a rules file over a Maildir: dissect, save, run, print, reply, forward, move, flag;
     /// every message handled once.
     #[command(after_help = "Examples:\n  mailwright bot --rules rules.toml --dry-run\n  \
@@ -259,6 +271,7 @@ where
         Command::Queue(a) => queue::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Migrate(a) => migrate::run(*a),
+        Command::Audit(a) => audit::run(a),
         Command::Bot(a) => bot::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Dkim(a) => verify::run_dkim(a),

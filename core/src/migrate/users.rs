@@ -255,13 +255,14 @@ mod tests {
             ("a,secret1,b,c\na,secret2,b2,c2\n", 2, "listed twice"),
             ("a,secret1,b,env:UNSET\n", 1, "UNSET is not set"),
             (",secret1,b,c\n", 1, "source user is empty"),
-            ("a,,b,c\n", 1, "empty"),
             ("a,file:missing.pw,b,c\n", 1, "missing.pw"),
         ] {
             let e = parse_users(text, base, &env).expect_err(text).to_string();
             assert!(e.contains(&format!(":{line}:")) && e.contains(what), "{text:?}: {e}");
             assert!(!e.contains("secret"), "{e}");
         }
+        // An empty password is for a Maildir side; the settings refuse it for an IMAP one.
+        assert!(parse_users("a,,b,c\n", base, &env).expect("parses")[0].source.password.is_empty());
     }
 
     #[cfg(unix)]
