@@ -302,6 +302,25 @@ export interface AttachmentData {
   content: Buffer | string
 }
 
+/**
+ * Audits a domain's mail set-up (name servers, mail servers, policies); resolves to the report
+ * `{domain, checks: [{id, status, finding, evidence}], summary, exit_code}` (exit_code 0
+ * nothing fails, 2 a check fails); rejects when DNS cannot be asked.
+ */
+export declare function audit(domain: string, options?: AuditOptions | undefined | null): Promise<any>
+
+/** Options of `audit`. */
+export interface AuditOptions {
+  /** Name servers to ask, `IP[:PORT]` (the system's by default). */
+  resolvers?: Array<string>
+  /** The SMTP port of the mail servers (25). */
+  smtpPort?: number
+  /** Seconds allowed for each question and probe (5). */
+  timeout?: number
+  /** Only ask DNS; connect to no mail server. */
+  noProbe?: boolean
+}
+
 /** What one cycle did. */
 export interface BotReport {
   /** Messages handled. */
