@@ -49,7 +49,7 @@ fn networks(id: &'static str, what: &str, hosts: &[Resolved]) -> Check {
         0 => Check::new(id, Status::Fail, format!("no {what} has an address")).evidence(evidence),
         _ => {
             let net = nets.keys().next().cloned().unwrap_or_default();
-            Check::new(id, Status::Fail, format!("every {what} is in {net}: one network failure takes them all"))
+            Check::new(id, Status::Fail, format!("all {what} are in {net}: one network failure takes them all"))
                 .evidence(evidence)
         }
     }
@@ -128,8 +128,12 @@ pub(crate) async fn name_servers(dns: &Dns, domain: &str) -> Vec<Check> {
         Check::new("ns.authoritative", Status::Error, "some name servers could not be asked")
             .evidence(undecided.iter().chain(&evidence).cloned())
     } else {
-        Check::new("ns.authoritative", Status::Pass, format!("all {} answer with authority", targets.len()))
-            .evidence(evidence.clone())
+        Check::new(
+            "ns.authoritative",
+            Status::Pass,
+            format!("every name server ({} addresses) answers with authority", targets.len()),
+        )
+        .evidence(evidence.clone())
     };
     let serial = match serials.len() {
         0 => Check::new("ns.serial", Status::Error, "no name server gave its SOA serial").evidence(undecided.clone()),
@@ -197,7 +201,12 @@ pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Chec
         };
         return (vec![c.evidence(listed)], Vec::new());
     }
-    let records = Check::new("mx.records", Status::Pass, format!("{} MX records", mx.len())).evidence(listed.clone());
+    let records = Check::new(
+        "mx.records",
+        Status::Pass,
+        format!("{} MX record{}", mx.len(), if mx.len() == 1 { "" } else { "s" }),
+    )
+    .evidence(listed.clone());
     let mut hosts: Vec<String> = mx.iter().map(|(_, h)| h.clone()).collect();
     hosts.dedup();
     let count = match hosts.len() {
