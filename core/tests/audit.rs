@@ -40,7 +40,7 @@ fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
 }
 
 /// The checks of a domain with nothing wrong (DNS only).
-const ALL: [&str; 12] = [
+const ALL: [&str; 15] = [
     "ns.count",
     "ns.networks",
     "ns.authoritative",
@@ -49,6 +49,9 @@ const ALL: [&str; 12] = [
     "mx.count",
     "mx.networks",
     "mx.targets",
+    "srv.imap",
+    "srv.submission",
+    "access.count",
     "spf.record",
     "spf.lookups",
     "dmarc.record",
@@ -83,6 +86,8 @@ fn the_correct_domain_passes_and_each_broken_one_fails_exactly_where_it_is_broke
         ("nodmarc", vec![("dmarc.record", "fail")], vec![]),
         ("dmarcnone", vec![("dmarc.record", "warn")], vec![]),
         ("notlsrpt", vec![("tls_rpt", "warn")], vec![]),
+        ("srvnowhere", vec![("srv.imap", "fail"), ("access.count", "warn")], vec![]),
+        ("conventional", vec![("access.count", "warn")], vec![]),
     ];
     let results: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = cases
@@ -131,7 +136,7 @@ fn evidence_says_what_was_seen() {
         .expect("audit");
     let table = String::from_utf8_lossy(&out.stdout);
     let (a, b) = (table.find("without noticeable impact").expect("group 1"), table.find("Security").expect("group 3"));
-    assert!(a < b && table.contains("ns.networks") && table.contains("12 pass, 0 warn, 0 fail"), "{table}");
+    assert!(a < b && table.contains("ns.networks") && table.contains("15 pass, 0 warn, 0 fail"), "{table}");
 }
 
 #[test]

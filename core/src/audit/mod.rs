@@ -10,11 +10,13 @@
 //! * [`lookup`]: asking DNS (through the resolver, or one name server directly).
 //! * [`redundancy`](mod@redundancy): `ns.*`, `mx.records`, `mx.count`, `mx.networks`,
 //!   `mx.targets`.
+//! * [`access`]: `srv.imap`, `srv.submission`, `access.count`.
 //! * [`policy`]: `spf.record`, `spf.lookups`, `dmarc.record`, `tls_rpt`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+pub mod access;
 pub mod lookup;
 pub mod policy;
 pub mod redundancy;
@@ -202,9 +204,10 @@ pub async fn audit_async(o: &AuditOptions) -> Result<Report, AuditError> {
         return Err(AuditError::Config("the timeout must be more than 0 s".into()));
     }
     let dns = lookup::Dns::new(&o.resolvers, o.timeout)?;
-    let (ns, mx, spf, dmarc, tls_rpt) = futures_util::join!(
+    let (ns, mx, access, spf, dmarc, tls_rpt) = futures_util::join!(
         redundancy::name_servers(&dns, &domain),
         redundancy::mail_servers(&dns, &domain),
+        access::access(&dns, &domain),
         policy::spf(&dns, &domain),
         policy::dmarc(&dns, &domain),
         policy::tls_rpt(&dns, &domain),
@@ -212,6 +215,7 @@ pub async fn audit_async(o: &AuditOptions) -> Result<Report, AuditError> {
     let mut checks: Vec<Check> = Vec::new();
     checks.extend(ns);
     checks.extend(mx);
+    checks.extend(access);
     checks.extend(spf);
     checks.push(dmarc);
     checks.push(tls_rpt);
