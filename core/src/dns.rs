@@ -74,6 +74,34 @@ pub(crate) fn resolver(servers: &[SocketAddr], timeout: Duration) -> Result<Toki
     builder.with_tls_config(unused).build().map_err(|e| ResolverError::Setup(e.to_string()))
 }
 
+/// A name lowercase without its final dot (`.` stays `.`: the null MX root).
+pub(crate) fn dotless(name: &str) -> String {
+    match name {
+        "." | "" => ".".into(),
+        n => n.trim_end_matches('.').to_ascii_lowercase(),
+    }
+}
+
+/// A record's type and data as text (`MX`, `10 mx1.example.org`); `None` for types no caller
+/// reads. TXT strings are joined, as SPF and DMARC read them.
+pub(crate) fn record_text(data: &hickory_resolver::proto::rr::RData) -> Option<(&'static str, String)> {
+    use hickory_resolver::proto::rr::RData;
+    Some(match data {
+        RData::MX(mx) => ("MX", format!("{} {}", mx.preference, dotless(&mx.exchange.to_ascii()))),
+        RData::A(a) => ("A", a.0.to_string()),
+        RData::AAAA(a) => ("AAAA", a.0.to_string()),
+        RData::CNAME(c) => ("CNAME", dotless(&c.0.to_ascii())),
+        RData::NS(ns) => ("NS", dotless(&ns.0.to_ascii())),
+        RData::SOA(soa) => ("SOA", format!("{} {}", dotless(&soa.mname.to_ascii()), soa.serial)),
+        RData::SRV(s) => ("SRV", format!("{} {} {} {}", s.priority, s.weight, s.port, dotless(&s.target.to_ascii()))),
+        RData::TXT(t) => {
+            let joined: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+            ("TXT", String::from_utf8_lossy(&joined).into_owned())
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,14 @@ fn seed_user(user: &str, i: usize) -> usize {
     n
 }
 
+/// `n` pairs of source and destination users, the sources seeded; and how many messages.
+fn seed_users(run: &str, n: usize) -> (Vec<(String, String)>, usize) {
+    let users: Vec<(String, String)> =
+        (0..n).map(|i| (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"))).collect();
+    let expected = users.iter().enumerate().map(|(i, (src, _))| seed_user(src, i)).sum();
+    (users, expected)
+}
+
 fn assert_clean(code: i32, lines: &[serde_json::Value]) {
     assert_eq!(code, 0, "{lines:?}");
     for m in mailboxes(lines) {
@@ -73,13 +81,7 @@ fn old_dovecots_store_read_as_maildirs_moves_as_imap_would() {
     let run = prefix("md");
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
-    let mut users = Vec::new();
-    let mut expected = 0;
-    for i in 0..10 {
-        let (src, dst) = (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"));
-        expected += seed_user(&src, i);
-        users.push((src, dst));
-    }
+    let (users, expected) = seed_users(&run, 10);
     let file = users_file(dir.path(), &users, None);
     let new = format!("imaps://{}", NEW.0);
     let (code, lines) = migrate_urls(OLD_STORE, &new, &["--jobs", "4"], &file, &state);
@@ -135,13 +137,7 @@ fn imap_written_into_new_dovecots_store_is_what_dovecot_serves() {
     let run = prefix("mw");
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
-    let mut users = Vec::new();
-    let mut expected = 0;
-    for i in 0..10 {
-        let (src, dst) = (format!("{run}u{i}@{DOMAIN}"), format!("{run}n{i}@{DOMAIN}"));
-        expected += seed_user(&src, i);
-        users.push((src, dst));
-    }
+    let (users, expected) = seed_users(&run, 10);
     // Subscribed on old (Dovecot's file, version 2: a tab between levels).
     let subs = old_folder(&users[0].0, "INBOX").join("subscriptions");
     std::fs::write(&subs, "V\t2\n\nProjects\t2026\tEntw&APw-rfe\n").expect("subscriptions");

@@ -13,6 +13,7 @@ use hickory_resolver::proto::op::{Message, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
 use super::AuditError;
+use crate::dns::dotless;
 
 /// An answer, or why there is none.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,29 +193,8 @@ impl Dns {
 
 /// A record as text; `None` for kinds the audit does not read.
 fn rr(name: &Name, ttl: u32, data: &RData) -> Option<Rr> {
-    let (kind, value) = match data {
-        RData::MX(mx) => ("MX", format!("{} {}", mx.preference, dotless(&mx.exchange.to_ascii()))),
-        RData::A(a) => ("A", a.0.to_string()),
-        RData::AAAA(a) => ("AAAA", a.0.to_string()),
-        RData::CNAME(c) => ("CNAME", dotless(&c.0.to_ascii())),
-        RData::NS(ns) => ("NS", dotless(&ns.0.to_ascii())),
-        RData::SOA(soa) => ("SOA", format!("{} {}", dotless(&soa.mname.to_ascii()), soa.serial)),
-        RData::SRV(s) => ("SRV", format!("{} {} {} {}", s.priority, s.weight, s.port, dotless(&s.target.to_ascii()))),
-        RData::TXT(t) => {
-            let joined: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
-            ("TXT", String::from_utf8_lossy(&joined).into_owned())
-        }
-        _ => return None,
-    };
+    let (kind, value) = crate::dns::record_text(data)?;
     Some(Rr { name: dotless(&name.to_ascii()), kind, value, ttl })
-}
-
-/// A name lowercase without its final dot (`.` stays `.`: the null MX).
-pub(crate) fn dotless(name: &str) -> String {
-    match name {
-        "." | "" => ".".into(),
-        n => n.trim_end_matches('.').to_ascii_lowercase(),
-    }
 }
 
 /// The network an address is in, for "are these on different networks": its /24 (IPv4) or

@@ -234,17 +234,23 @@ impl Maildir {
 
     /// Creates and opens an empty file in `tmp/` named `prefix` and a fresh unique name.
     pub(super) fn create_tmp_with_prefix(&self, prefix: &str) -> Result<(PathBuf, std::fs::File)> {
-        for _ in 0..100 {
-            let tmp = self.root.join("tmp").join(format!("{prefix}{}", unique_name()));
-            match crate::files::private_file().write(true).create_new(true).open(&tmp) {
-                Ok(f) => return Ok((tmp, f)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(MailboxError::Io { path: tmp, source: e }),
-            }
-        }
-        let source = io::Error::new(io::ErrorKind::AlreadyExists, "no unique Maildir name after 100 tries");
-        Err(MailboxError::Io { path: self.root.join("tmp"), source })
+        create_tmp_file(&self.root.join("tmp"), prefix)
     }
+}
+
+/// Creates and opens an empty file (0600) in the folder `tmp` named `prefix` and a fresh unique
+/// name.
+pub(crate) fn create_tmp_file(tmp: &Path, prefix: &str) -> Result<(PathBuf, std::fs::File)> {
+    for _ in 0..100 {
+        let path = tmp.join(format!("{prefix}{}", unique_name()));
+        match crate::files::private_file().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(MailboxError::Io { path, source: e }),
+        }
+    }
+    let source = io::Error::new(io::ErrorKind::AlreadyExists, "no unique Maildir name after 100 tries");
+    Err(MailboxError::Io { path: tmp.to_path_buf(), source })
 }
 
 /// One message in a Maildir.
@@ -335,7 +341,7 @@ impl Iterator for Entries {
 }
 
 /// `seconds.M<microseconds>P<pid>Q<counter>R<random>.<host>`, the spec's modern form.
-pub(crate) fn unique_name() -> String {
+fn unique_name() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
     // The system's randomness; should it fail, time, process and counter keep the name unique.

@@ -23,7 +23,7 @@ mod mbox_read;
 pub use batch::{Batch, Pending};
 pub use lock::{LOCK_WAIT, STALE_DOTLOCK};
 #[cfg(feature = "smtp")]
-pub(crate) use maildir::unique_name;
+pub(crate) use maildir::create_tmp_file;
 pub use maildir::{Entries, Maildir, MaildirEntry, normalize_flags};
 pub use mbox::Mbox;
 pub use mbox_read::{MboxFormat, MboxMessage, MboxReader};

@@ -882,15 +882,10 @@ fn make_dir(d: &Path, owner: Option<(u32, u32)>) -> Result<(), MigrateError> {
 
 /// A fresh file in `tmp/` under a unique name.
 fn tmp_file(tmp: &Path) -> Result<(PathBuf, File), MigrateError> {
-    for _ in 0..100 {
-        let path = tmp.join(crate::mailbox::unique_name());
-        match private_file().write(true).create_new(true).open(&path) {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err(&path)(e)),
-        }
-    }
-    Err(MigrateError::Maildir { path: tmp.to_path_buf(), detail: "no unique file name after 100 tries".into() })
+    crate::mailbox::create_tmp_file(tmp, "").map_err(|e| match e {
+        crate::mailbox::MailboxError::Io { path, source } => io_err(&path)(source),
+        e => MigrateError::Maildir { path: tmp.to_path_buf(), detail: e.to_string() },
+    })
 }
 
 /// A file's bytes and modification time, from one open file (a rename meanwhile cannot pair

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::proto::rr::RecordType;
 
 use super::MigrateError;
 
@@ -244,29 +244,13 @@ async fn run_queries(resolver: &TokioResolver, queries: &[(String, RecordType)],
             Ok(lookup) => {
                 for r in lookup.answers() {
                     let owner = r.name.to_ascii().trim_end_matches('.').to_ascii_lowercase();
-                    let (kind, value) = match &r.data {
-                        RData::MX(mx) => ("MX", format!("{} {}", mx.preference, dotless(&mx.exchange.to_ascii()))),
-                        RData::A(a) => ("A", a.0.to_string()),
-                        RData::AAAA(a) => ("AAAA", a.0.to_string()),
-                        RData::SRV(s) => {
-                            ("SRV", format!("{} {} {} {}", s.priority, s.weight, s.port, dotless(&s.target.to_ascii())))
-                        }
-                        RData::CNAME(c) => ("CNAME", dotless(&c.0.to_ascii())),
-                        _ => continue,
-                    };
+                    let Some((kind, value)) = crate::dns::record_text(&r.data) else { continue };
                     zone.records.push(Record { name: owner, kind, value, ttl: r.ttl, changes: false });
                 }
             }
             Err(e) if e.is_nx_domain() || e.is_no_records_found() => {}
             Err(e) => zone.errors.push(format!("{name} {kind}: {e}")),
         }
-    }
-}
-
-fn dotless(name: &str) -> String {
-    match name {
-        "." | "" => ".".into(),
-        n => n.trim_end_matches('.').to_ascii_lowercase(),
     }
 }
 
