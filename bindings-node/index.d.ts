@@ -317,8 +317,10 @@ export interface AuditOptions {
   smtpPort?: number
   /** Seconds allowed for each question and probe (5). */
   timeout?: number
-  /** Only ask DNS; connect to no mail server. */
+  /** Only ask DNS; connect to no server (the checks that need one are left out). */
   noProbe?: boolean
+  /** A CA certificate (PEM) to trust besides the system's. */
+  caFile?: string
 }
 
 /** What one cycle did. */

@@ -15,8 +15,10 @@ pub struct AuditOptions {
     pub smtp_port: Option<u16>,
     /// Seconds allowed for each question and probe (5).
     pub timeout: Option<f64>,
-    /// Only ask DNS; connect to no mail server.
+    /// Only ask DNS; connect to no server (the checks that need one are left out).
     pub no_probe: Option<bool>,
+    /// A CA certificate (PEM) to trust besides the system's.
+    pub ca_file: Option<String>,
 }
 
 /// Audits a domain's mail set-up (name servers, mail servers, policies); resolves to the report
@@ -26,13 +28,20 @@ pub struct AuditOptions {
 pub fn audit(domain: String, options: Option<AuditOptions>) -> AsyncTask<Job<Json, Json>> {
     Job::new(
         move || {
-            let o = options.unwrap_or(AuditOptions { resolvers: None, smtp_port: None, timeout: None, no_probe: None });
+            let o = options.unwrap_or(AuditOptions {
+                resolvers: None,
+                smtp_port: None,
+                timeout: None,
+                no_probe: None,
+                ca_file: None,
+            });
             let opts = mailwright::audit::AuditOptions::configure(
                 &domain,
                 &o.resolvers.unwrap_or_default(),
                 o.timeout.unwrap_or(5.0),
                 o.smtp_port.unwrap_or(25),
                 o.no_probe.unwrap_or(false),
+                o.ca_file.map(Into::into),
             )
             .map_err(Failure::from)?;
             let report = mailwright::audit::audit(&opts).map_err(Failure::from)?;

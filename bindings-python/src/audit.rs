@@ -8,7 +8,7 @@ use crate::errors::Error;
 /// dict `{"domain", "checks": [{"id", "status", "finding", "evidence"}], "summary",
 /// "exit_code"}` (exit_code 0 nothing fails, 2 a check fails). Raises when DNS cannot be asked.
 #[pyfunction]
-#[pyo3(signature = (domain, *, resolvers=Vec::new(), smtp_port=25, timeout=5.0, no_probe=false))]
+#[pyo3(signature = (domain, *, resolvers=Vec::new(), smtp_port=25, timeout=5.0, no_probe=false, ca_file=None))]
 pub(crate) fn audit(
     py: Python<'_>,
     domain: String,
@@ -16,8 +16,9 @@ pub(crate) fn audit(
     smtp_port: u16,
     timeout: f64,
     no_probe: bool,
+    ca_file: Option<std::path::PathBuf>,
 ) -> PyResult<Py<PyAny>> {
-    let o = mailwright::audit::AuditOptions::configure(&domain, &resolvers, timeout, smtp_port, no_probe)
+    let o = mailwright::audit::AuditOptions::configure(&domain, &resolvers, timeout, smtp_port, no_probe, ca_file)
         .map_err(Error::from)?;
     let report = py.detach(|| mailwright::audit::audit(&o)).map_err(Error::from)?;
     let mut json = serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;

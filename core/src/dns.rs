@@ -98,6 +98,10 @@ pub(crate) fn record_text(data: &hickory_resolver::proto::rr::RData) -> Option<(
             let joined: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
             ("TXT", String::from_utf8_lossy(&joined).into_owned())
         }
+        RData::TLSA(t) => {
+            let hex: String = t.cert_data.iter().map(|b| format!("{b:02x}")).collect();
+            ("TLSA", format!("{} {} {} {hex}", u8::from(t.cert_usage), u8::from(t.selector), u8::from(t.matching)))
+        }
         _ => return None,
     })
 }

@@ -83,6 +83,7 @@ def audit(
     smtp_port: int = 25,
     timeout: float = 5.0,
     no_probe: bool = False,
+    ca_file: Optional[str] = None,
 ) -> Dict[str, Any]: ...
 def dkim_keygen(selector: str, domain: str) -> Tuple[str, str]: ...
 @final

@@ -80,6 +80,11 @@ impl Dns {
         Ok(Dns { resolver, timeout })
     }
 
+    /// The bound on one question (and on each step of a probe).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The records of `kind` at `name`, CNAMEs on the way included.
     pub(crate) async fn records(&self, name: &str, kind: RecordType) -> Answer<Vec<Rr>> {
         let fqdn = format!("{}.", name.trim_end_matches('.'));
@@ -91,6 +96,20 @@ impl Dns {
                 let rrs: Vec<Rr> = lookup.answers().iter().filter_map(|r| rr(&r.name, r.ttl, &r.data)).collect();
                 if rrs.is_empty() { Answer::None } else { Answer::Found(rrs) }
             }
+            Ok(Err(e)) if e.is_nx_domain() || e.is_no_records_found() => Answer::None,
+            Ok(Err(e)) => Answer::Error(format!("{name} {kind}: {e}")),
+        }
+    }
+
+    /// How many records of `kind` are at `name`, of any type the audit reads or not (DNSKEY).
+    pub(crate) async fn count(&self, name: &str, kind: RecordType) -> Answer<usize> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match tokio::time::timeout(self.timeout * 3, self.resolver.lookup(fqdn.as_str(), kind)).await {
+            Err(_) => Answer::Error(format!("{name} {kind}: no answer within {} s", (self.timeout * 3).as_secs())),
+            Ok(Ok(l)) => match l.answers().iter().filter(|r| r.record_type() == kind).count() {
+                0 => Answer::None,
+                n => Answer::Found(n),
+            },
             Ok(Err(e)) if e.is_nx_domain() || e.is_no_records_found() => Answer::None,
             Ok(Err(e)) => Answer::Error(format!("{name} {kind}: {e}")),
         }

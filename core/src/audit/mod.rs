@@ -12,14 +12,59 @@
 //!   `mx.targets`.
 //! * [`access`]: `srv.imap`, `srv.submission`, `access.count`.
 //! * [`policy`]: `spf.record`, `spf.lookups`, `dmarc.record`, `tls_rpt`.
+//! * [`probe`] talks to the servers; [`servers`] judges what they said: `mx.reachable`,
+//!   `mx.starttls`, `mx.certificate`, `mx.consistent`, `mx.open_relay`, `imap.tls`,
+//!   `submission.tls`.
+//! * [`mta_sts`](mod@mta_sts): `mta_sts`; [`dane`](mod@dane): `dane`.
+//!
+//! The probes run once DNS has named the servers, all at once, under one deadline of 1.8 times
+//! the timeout: a blackholed MX costs one timeout, not one per step.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub mod access;
+pub mod dane;
 pub mod lookup;
+pub mod mta_sts;
 pub mod policy;
+pub mod probe;
 pub mod redundancy;
+pub mod servers;
+
+/// At most this many MX addresses, and this many addresses of each access service, are probed.
+const MAX_SMTP_PROBES: usize = 16;
+const MAX_ACCESS_PROBES: usize = 8;
+
+/// Every check id, in the order of the report: the lecture's groups, and in each the name
+/// servers, the mail servers, then the access servers.
+pub const ORDER: [&str; 24] = [
+    "ns.count",
+    "ns.networks",
+    "ns.authoritative",
+    "ns.serial",
+    "mx.records",
+    "mx.count",
+    "mx.networks",
+    "mx.targets",
+    "mx.reachable",
+    "mx.consistent",
+    "srv.imap",
+    "srv.submission",
+    "access.count",
+    "spf.record",
+    "spf.lookups",
+    "dmarc.record",
+    "mx.starttls",
+    "mx.certificate",
+    "mx.open_relay",
+    "mta_sts",
+    "tls_rpt",
+    "dane",
+    "imap.tls",
+    "submission.tls",
+];
 
 /// What went wrong before any check could run.
 #[derive(Debug, thiserror::Error)]
@@ -130,8 +175,10 @@ pub struct AuditOptions {
     pub timeout: Duration,
     /// The SMTP port of the mail servers (25).
     pub smtp_port: u16,
-    /// Only ask DNS: connect to no server.
+    /// Only ask DNS: connect to no server (the checks that need one are left out).
     pub no_probe: bool,
+    /// A CA to trust besides the system's, for the servers' certificates.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl AuditOptions {
@@ -143,6 +190,7 @@ impl AuditOptions {
             timeout: Duration::from_secs(5),
             smtp_port: 25,
             no_probe: false,
+            ca_file: None,
         }
     }
 }
@@ -156,6 +204,7 @@ impl AuditOptions {
         timeout: f64,
         smtp_port: u16,
         no_probe: bool,
+        ca_file: Option<PathBuf>,
     ) -> Result<Self, AuditError> {
         let mut o = AuditOptions::new(domain_name(domain)?);
         o.resolvers = resolvers
@@ -168,6 +217,10 @@ impl AuditOptions {
         o.timeout = Duration::from_secs_f64(timeout);
         o.smtp_port = smtp_port;
         o.no_probe = no_probe;
+        if smtp_port == 0 {
+            return Err(AuditError::Config("the SMTP port must be 1 to 65535".into()));
+        }
+        o.ca_file = ca_file;
         Ok(o)
     }
 }
@@ -204,7 +257,8 @@ pub async fn audit_async(o: &AuditOptions) -> Result<Report, AuditError> {
         return Err(AuditError::Config("the timeout must be more than 0 s".into()));
     }
     let dns = lookup::Dns::new(&o.resolvers, o.timeout)?;
-    let (ns, mx, access, spf, dmarc, tls_rpt) = futures_util::join!(
+    let tls = if o.no_probe { None } else { Some(probe::Tls::new(o.ca_file.as_deref())?) };
+    let (ns, (mx, hosts), (access, imap, submission), spf, dmarc, tls_rpt) = futures_util::join!(
         redundancy::name_servers(&dns, &domain),
         redundancy::mail_servers(&dns, &domain),
         access::access(&dns, &domain),
@@ -219,18 +273,16 @@ pub async fn audit_async(o: &AuditOptions) -> Result<Report, AuditError> {
     checks.extend(spf);
     checks.push(dmarc);
     checks.push(tls_rpt);
+    if let Some(tls) = &tls {
+        checks.extend(probes(o, &dns, &domain, tls, &hosts, &imap, &submission).await);
+    }
     // DNS itself unreachable: every question about the domain went unanswered.
     let base = ["ns.count", "mx.records", "spf.record", "dmarc.record"];
     if base.iter().all(|id| checks.iter().any(|c| c.id == *id && c.status == Status::Error)) {
         let why: Vec<String> = checks.iter().flat_map(|c| c.evidence.iter().cloned()).take(3).collect();
         return Err(AuditError::Dns(why.join("; ")));
     }
-    let order = |c: &Check| match c.group() {
-        "no impact" => 0,
-        "minor impact" => 1,
-        _ => 2,
-    };
-    checks.sort_by_key(order);
+    checks.sort_by_key(|c| ORDER.iter().position(|id| *id == c.id).unwrap_or(ORDER.len()));
     let mut summary = Summary::default();
     for c in &checks {
         match c.status {
@@ -242,6 +294,72 @@ pub async fn audit_async(o: &AuditOptions) -> Result<Report, AuditError> {
     }
     summary.millis = started.elapsed().as_millis() as u64;
     Ok(Report { domain, checks, summary })
+}
+
+/// Every check that talks to a server, at once, under one deadline.
+async fn probes(
+    o: &AuditOptions,
+    dns: &lookup::Dns,
+    domain: &str,
+    tls: &probe::Tls,
+    hosts: &redundancy::MailHosts,
+    imap: &access::Found,
+    submission: &access::Found,
+) -> Vec<Check> {
+    let deadline = tokio::time::Instant::now() + o.timeout.mul_f64(1.8);
+    let rcpts = probe::Recipients::for_domain(domain);
+    let b = probe::Bounds { step: o.timeout, deadline, tls };
+    let smtp_targets: Vec<(&str, SocketAddr)> = hosts
+        .usable
+        .iter()
+        .flat_map(|(h, addrs)| addrs.iter().map(move |ip| (h.as_str(), SocketAddr::new(*ip, o.smtp_port))))
+        .take(MAX_SMTP_PROBES)
+        .collect();
+    let access_targets = |f: &access::Found| -> Vec<(String, std::net::IpAddr, u16, bool)> {
+        f.servers
+            .iter()
+            .flat_map(|s| s.addrs.iter().map(move |ip| (s.host.clone(), *ip, s.port, s.implicit)))
+            .take(MAX_ACCESS_PROBES)
+            .collect()
+    };
+    let (imap_targets, submission_targets) = (access_targets(imap), access_targets(submission));
+    let usable: Vec<String> = hosts.usable.iter().map(|(h, _)| h.clone()).collect();
+    let (smtp_seen, imap_seen, submission_seen, sts, tlsa) = futures_util::join!(
+        futures_util::future::join_all(smtp_targets.iter().map(|(h, a)| probe::smtp(h, *a, &rcpts, b))),
+        futures_util::future::join_all(imap_targets.iter().map(|(h, ip, port, implicit)| probe::access_tls(
+            probe::Access::Imap,
+            h,
+            *ip,
+            *port,
+            *implicit,
+            b
+        ))),
+        futures_util::future::join_all(submission_targets.iter().map(|(h, ip, port, implicit)| probe::access_tls(
+            probe::Access::Submission,
+            h,
+            *ip,
+            *port,
+            *implicit,
+            b
+        ))),
+        mta_sts::mta_sts(dns, domain, &hosts.names, tls, deadline),
+        dane::records(dns, domain, &usable, o.smtp_port),
+    );
+    let mut checks = Vec::new();
+    // No MX, or a null MX: nothing receives mail, so nothing of it to probe.
+    if !hosts.names.is_empty() {
+        checks.extend(servers::judge_mx(&smtp_seen));
+        checks.push(sts);
+        checks.push(dane::judge(&tlsa, o.smtp_port, &smtp_seen));
+    }
+    checks.push(servers::judge_access("imap.tls", "IMAP", &imap_seen, !imap.servers.is_empty()));
+    checks.push(servers::judge_access(
+        "submission.tls",
+        "submission",
+        &submission_seen,
+        !submission.servers.is_empty(),
+    ));
+    checks
 }
 
 /// The report as a table for people, grouped as the lecture groups it.
@@ -306,5 +424,12 @@ mod tests {
             (g("ns.count"), g("mx.networks"), g("mx.starttls"), g("spf.lookups")),
             ("no impact", "no impact", "security", "security")
         );
+        // ORDER lists each id once, group by group.
+        let groups: Vec<&str> = ORDER.iter().map(|id| g(id)).collect();
+        let mut sorted = groups.clone();
+        sorted.sort_by_key(|g| if *g == "no impact" { 0 } else { 1 });
+        assert_eq!(groups, sorted);
+        let unique: std::collections::BTreeSet<&str> = ORDER.iter().copied().collect();
+        assert_eq!(unique.len(), ORDER.len());
     }
 }

@@ -154,14 +154,16 @@ pub(crate) async fn name_servers(dns: &Dns, domain: &str) -> Vec<Check> {
     vec![count, nets, authoritative, serial]
 }
 
-/// `mx.records`, `mx.count`, `mx.networks`, `mx.targets`. Also returns the MX hosts (by
-/// preference) for the probes.
-pub(crate) async fn mail_servers(dns: &Dns, domain: &str) -> Vec<Check> {
-    mail_servers_and_hosts(dns, domain).await.0
+/// The MX hosts: every name the records give (by preference), and those a sender can use
+/// (a name, not a CNAME or literal, with addresses) with their addresses.
+#[derive(Debug, Default)]
+pub(crate) struct MailHosts {
+    pub names: Vec<String>,
+    pub usable: Vec<(String, Vec<IpAddr>)>,
 }
 
-/// The MX checks and the MX hosts with their addresses.
-pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Check>, Vec<(String, Vec<IpAddr>)>) {
+/// `mx.records`, `mx.count`, `mx.networks`, `mx.targets`, and the MX hosts for the probes.
+pub(crate) async fn mail_servers(dns: &Dns, domain: &str) -> (Vec<Check>, MailHosts) {
     let mut mx: Vec<(u16, String)> = match dns.records(domain, RecordType::MX).await {
         Answer::Error(e) => {
             let ids = ["mx.records", "mx.count", "mx.networks", "mx.targets"];
@@ -169,7 +171,7 @@ pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Chec
                 ids.iter()
                     .map(|id| Check::new(id, Status::Error, "the MX records could not be read").evidence([e.clone()]))
                     .collect(),
-                Vec::new(),
+                MailHosts::default(),
             );
         }
         Answer::None => {
@@ -179,7 +181,7 @@ pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Chec
                     Status::Fail,
                     format!("{domain} has no MX records: senders fall back to its address, if any"),
                 )],
-                Vec::new(),
+                MailHosts::default(),
             );
         }
         Answer::Found(rrs) => rrs
@@ -199,7 +201,7 @@ pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Chec
         } else {
             Check::new("mx.records", Status::Fail, "a null MX beside other MX records (RFC 7505 forbids it)")
         };
-        return (vec![c.evidence(listed)], Vec::new());
+        return (vec![c.evidence(listed)], MailHosts::default());
     }
     let records = Check::new(
         "mx.records",
@@ -261,8 +263,8 @@ pub(crate) async fn mail_servers_and_hosts(dns: &Dns, domain: &str) -> (Vec<Chec
     };
     let usable = resolved
         .into_iter()
-        .filter(|(_, _, c)| c.is_none())
+        .filter(|(h, _, c)| c.is_none() && literal(h).is_none())
         .filter_map(|(h, a, _)| Some((h, a.found()?.clone())))
         .collect();
-    (vec![records, count, nets, targets], usable)
+    (vec![records, count, nets, targets], MailHosts { names: hosts, usable })
 }

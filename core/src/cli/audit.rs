@@ -20,14 +20,18 @@ pub(crate) struct Args {
     /// "summary"} instead of the table.
     #[arg(long)]
     json: bool,
-    /// Only ask DNS; connect to no mail server.
+    /// Only ask DNS; connect to no server (the checks that need one are left out).
     #[arg(long)]
     no_probe: bool,
+    /// A CA certificate (PEM) to trust besides the system's, for the servers' certificates.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(a: Args) -> Result<(), CliError> {
-    let o = crate::audit::AuditOptions::configure(&a.domain, &a.resolvers, a.timeout, a.smtp_port, a.no_probe)
-        .map_err(fail)?;
+    let o =
+        crate::audit::AuditOptions::configure(&a.domain, &a.resolvers, a.timeout, a.smtp_port, a.no_probe, a.ca_file)
+            .map_err(fail)?;
     let report = crate::audit::audit(&o).map_err(fail)?;
     if a.json {
         out(&format!("{}\n", serde_json::to_string(&report).unwrap_or_default()))?;
