@@ -252,7 +252,56 @@ pub(crate) async fn dmarc(dns: &Dns, domain: &str) -> Check {
         Policy::Unspecified => (Status::Fail, "no p= policy"),
     };
     let status = if status == Status::Pass && parsed.rua.is_empty() { Status::Warn } else { status };
-    Check::new("dmarc.record", status, format!("{policy}; {rua}")).evidence([record])
+    let addresses: Vec<&str> = parsed.rua.iter().map(|u| u.uri.as_str()).collect();
+    let problems = report_problems(dns, domain, &addresses).await;
+    if problems.is_empty() {
+        return Check::new("dmarc.record", status, format!("{policy}; {rua}")).evidence([record]);
+    }
+    let status = if status == Status::Pass { Status::Warn } else { status };
+    let finding = format!("{policy}; but the reports cannot all be delivered ({})", problems[0]);
+    Check::new("dmarc.record", status, finding).evidence(std::iter::once(record).chain(problems))
+}
+
+/// Why reports to these addresses would not arrive: a domain that takes no mail (null MX, or
+/// neither MX nor address), or another domain that has not agreed to take them (no
+/// `DOMAIN._report._dmarc.OTHER` record, RFC 7489 §7.1). Undecided lookups say nothing.
+/// (`dmarc@sub.example.org` for `example.org` needs no such record: one organization.)
+async fn report_problems(dns: &Dns, domain: &str, addresses: &[&str]) -> Vec<String> {
+    let domains: Vec<(&str, String)> = addresses
+        .iter()
+        .filter_map(|a| Some((*a, a.rsplit_once('@')?.1.trim_end_matches('.').to_ascii_lowercase())))
+        .take(8)
+        .collect();
+    let asked = futures_util::future::join_all(domains.iter().map(|(address, d)| async move {
+        let mut problems = Vec::new();
+        let takes_mail = match dns.records(d, hickory_resolver::proto::rr::RecordType::MX).await {
+            Answer::Found(rrs) => {
+                let hosts: Vec<&str> =
+                    rrs.iter().filter(|r| r.kind == "MX").filter_map(|r| r.value.split(' ').nth(1)).collect();
+                Some(!hosts.iter().all(|h| h.is_empty() || *h == "."))
+            }
+            Answer::None => match dns.addresses(d).await.0 {
+                Answer::Found(_) => Some(true),
+                Answer::None => Some(false),
+                Answer::Error(_) => None,
+            },
+            Answer::Error(_) => None,
+        };
+        if takes_mail == Some(false) {
+            problems.push(format!("{address}: {d} receives no mail (null MX, or no MX and no address)"));
+        }
+        // Another organizational domain (RFC 7489 §7.1), by the Public Suffix List.
+        let org = |x: &str| psl::domain_str(x).unwrap_or(x).to_string();
+        if org(d) != org(domain) {
+            let owner = format!("{domain}._report._dmarc.{d}");
+            if let Answer::None = dns.txt(&owner).await {
+                problems.push(format!("{address}: {d} has not agreed to take {domain}'s reports (no {owner} record)"));
+            }
+        }
+        problems
+    }))
+    .await;
+    asked.into_iter().flatten().collect()
 }
 
 /// `tls_rpt`: a `v=TLSRPTv1` record at `_smtp._tls.DOMAIN` (RFC 8460).
