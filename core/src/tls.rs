@@ -38,6 +38,11 @@ pub(crate) fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<Ar
             builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider))).with_no_client_auth(),
         ));
     }
+    Ok(Arc::new(builder.with_root_certificates(roots(ca_file)?).with_no_client_auth()))
+}
+
+/// The system's roots plus every certificate of `ca_file`.
+pub(crate) fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
@@ -45,7 +50,7 @@ pub(crate) fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<Ar
     if let Some(path) = ca_file {
         add_ca_file(&mut roots, path)?;
     }
-    Ok(Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
+    Ok(roots)
 }
 
 /// Adds every certificate of the PEM file at `path`; an error when there is none.

@@ -87,15 +87,27 @@ impl Dns {
 
     /// The records of `kind` at `name`, CNAMEs on the way included.
     pub(crate) async fn records(&self, name: &str, kind: RecordType) -> Answer<Vec<Rr>> {
+        self.ask(name, kind, |records| {
+            let rrs: Vec<Rr> = records.iter().filter_map(|r| rr(&r.name, r.ttl, &r.data)).collect();
+            if rrs.is_empty() { Answer::None } else { Answer::Found(rrs) }
+        })
+        .await
+    }
+
+    /// One question, bounded, with "no such name" and "no records" as [`Answer::None`]; `read`
+    /// turns the answer section into the result.
+    async fn ask<T>(
+        &self,
+        name: &str,
+        kind: RecordType,
+        read: impl FnOnce(&[hickory_resolver::proto::rr::Record]) -> Answer<T>,
+    ) -> Answer<T> {
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         // Two attempts of `timeout` each inside the resolver; this bounds the whole question.
         let asked = tokio::time::timeout(self.timeout * 3, self.resolver.lookup(fqdn.as_str(), kind)).await;
         match asked {
             Err(_) => Answer::Error(format!("{name} {kind}: no answer within {} s", (self.timeout * 3).as_secs())),
-            Ok(Ok(lookup)) => {
-                let rrs: Vec<Rr> = lookup.answers().iter().filter_map(|r| rr(&r.name, r.ttl, &r.data)).collect();
-                if rrs.is_empty() { Answer::None } else { Answer::Found(rrs) }
-            }
+            Ok(Ok(lookup)) => read(lookup.answers()),
             Ok(Err(e)) if e.is_nx_domain() || e.is_no_records_found() => Answer::None,
             Ok(Err(e)) => Answer::Error(format!("{name} {kind}: {e}")),
         }
@@ -103,16 +115,11 @@ impl Dns {
 
     /// How many records of `kind` are at `name`, of any type the audit reads or not (DNSKEY).
     pub(crate) async fn count(&self, name: &str, kind: RecordType) -> Answer<usize> {
-        let fqdn = format!("{}.", name.trim_end_matches('.'));
-        match tokio::time::timeout(self.timeout * 3, self.resolver.lookup(fqdn.as_str(), kind)).await {
-            Err(_) => Answer::Error(format!("{name} {kind}: no answer within {} s", (self.timeout * 3).as_secs())),
-            Ok(Ok(l)) => match l.answers().iter().filter(|r| r.record_type() == kind).count() {
-                0 => Answer::None,
-                n => Answer::Found(n),
-            },
-            Ok(Err(e)) if e.is_nx_domain() || e.is_no_records_found() => Answer::None,
-            Ok(Err(e)) => Answer::Error(format!("{name} {kind}: {e}")),
-        }
+        self.ask(name, kind, |records| match records.iter().filter(|r| r.record_type() == kind).count() {
+            0 => Answer::None,
+            n => Answer::Found(n),
+        })
+        .await
     }
 
     /// The TXT records at `name` (each one's strings joined).

@@ -14,8 +14,8 @@ use std::time::Duration;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -37,21 +37,7 @@ pub(crate) struct Tls {
 impl Tls {
     pub(crate) fn new(ca_file: Option<&Path>) -> Result<Self, AuditError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(cert);
-        }
-        if let Some(path) = ca_file {
-            let bad = |d: String| AuditError::Config(format!("CA file {}: {d}", path.display()));
-            let mut n = 0;
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(format!("cannot read it: {e}")))? {
-                roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
-                n += 1;
-            }
-            if n == 0 {
-                return Err(bad("no certificate in it; give a PEM file with the CA's certificate".into()));
-            }
-        }
+        let roots = crate::tls::roots(ca_file).map_err(|e| AuditError::Config(e.to_string()))?;
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| AuditError::Config(format!("TLS setup failed: {e}")))?;
